@@ -213,4 +213,3 @@ type Ref struct {
 }
 
 func (r Ref) String() string { return fmt.Sprintf("%s v%d (%s)", r.ID, r.Version, r.Digest) }
-

@@ -1,0 +1,245 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/phone"
+	"github.com/seintje/seintje/bot/store"
+)
+
+type nudgeRequest struct {
+	Flow      string `json:"flow"`
+	Recipient struct {
+		Ref      string `json:"ref"`
+		Phone    string `json:"phone"`
+		Name     string `json:"name"`
+		Language string `json:"language"`
+	} `json:"recipient"`
+	Vars       map[string]any `json:"vars"`
+	Caseworker struct {
+		Name string `json:"name"`
+	} `json:"caseworker"`
+}
+
+var languages = map[string]bool{"nl": true, "en": true, "tr": true, "ar": true, "pl": true, "uk": true, "fr": true, "de": true,
+	"es": true, "pt": true, "so": true, "ti": true, "fa": true, "ro": true, "bg": true, "ru": true, "zh": true, "pap": true}
+
+func (s *Server) createNudge(c *gin.Context) {
+	var req nudgeRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	field := func(f, msg string) { problem(c, http.StatusUnprocessableEntity, CodeInvalidField, msg, f) }
+	switch {
+	case strings.TrimSpace(req.Flow) == "":
+		field("flow", "flow is required, e.g. \"no-show\"")
+		return
+	case strings.TrimSpace(req.Recipient.Ref) == "":
+		field("recipient.ref", "recipient.ref is required: the case system's reference for this person")
+		return
+	case len(req.Recipient.Ref) > 64:
+		field("recipient.ref", "recipient.ref is longer than 64 characters")
+		return
+	case strings.TrimSpace(req.Recipient.Phone) == "":
+		field("recipient.phone", "recipient.phone is required, e.g. 06 12345678 or +31612345678")
+		return
+	case strings.TrimSpace(req.Recipient.Name) == "":
+		field("recipient.name", "recipient.name is required: the first name is used in the message")
+		return
+	case len(req.Recipient.Name) > 100:
+		field("recipient.name", "recipient.name is longer than 100 characters")
+		return
+	case strings.TrimSpace(req.Caseworker.Name) == "":
+		field("caseworker.name", "caseworker.name is required: messages are signed with it")
+		return
+	case len(req.Caseworker.Name) > 100:
+		field("caseworker.name", "caseworker.name is longer than 100 characters")
+		return
+	}
+	lang := strings.ToLower(strings.TrimSpace(req.Recipient.Language))
+	if lang != "" && !languages[lang] {
+		field("recipient.language", "recipient.language must be a language code such as nl, en, tr, ar or pl")
+		return
+	}
+	idem := c.GetHeader("Idempotency-Key")
+	if len(idem) > 200 {
+		problem(c, http.StatusBadRequest, CodeMalformed, "Idempotency-Key is longer than 200 characters", "Idempotency-Key")
+		return
+	}
+	res, err := s.d.Service.Trigger(c.Request.Context(), outreach.TriggerRequest{
+		Flow: req.Flow, Ref: req.Recipient.Ref, Phone: req.Recipient.Phone, Name: strings.TrimSpace(req.Recipient.Name), Lang: lang,
+		Vars: req.Vars, Caseworker: strings.TrimSpace(req.Caseworker.Name), TriggeredBy: Caller(c), IdempotencyKey: idem,
+	})
+	var fe *outreach.FieldError
+	switch {
+	case errors.As(err, &fe):
+		code := CodeInvalidField
+		switch fe.Code {
+		case "unknown_flow":
+			code = CodeUnknownFlow
+		case "invalid_var":
+			code = CodeInvalidVar
+		case "invalid_phone":
+			code = CodeInvalidPhone
+		case "not_mobile":
+			code = CodeNotMobile
+		}
+		problem(c, http.StatusUnprocessableEntity, code, fe.Message, fe.Field)
+		return
+	case errors.Is(err, outreach.ErrOptedOut):
+		problem(c, http.StatusConflict, CodeOptedOut, "the recipient opted out (STOP) on this channel; nothing was sent", "")
+		return
+	case err != nil:
+		s.internal(c, err)
+		return
+	}
+	c.Header("Location", "/v1/nudges/"+res.ID)
+	c.JSON(http.StatusAccepted, gin.H{"id": res.ID, "status": res.Status, "existing": res.Existing})
+}
+
+type messageView struct {
+	ID         string     `json:"id"`
+	Direction  string     `json:"direction"`
+	Channel    string     `json:"channel"`
+	At         time.Time  `json:"at"`
+	Body       string     `json:"body"`
+	Kind       string     `json:"kind"`
+	Step       string     `json:"step,omitempty"`
+	Proactive  bool       `json:"proactive,omitempty"`
+	Route      string     `json:"route,omitempty"`
+	Status     string     `json:"status,omitempty"`
+	StatusAt   *time.Time `json:"status_at,omitempty"`
+	ErrorCode  int        `json:"error_code,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
+	ProviderID string     `json:"provider_id,omitempty"`
+}
+
+func viewMessage(m store.Message) messageView {
+	v := messageView{ID: m.ID, Direction: m.Dir, Channel: m.Channel, At: m.At, Body: m.Body, Kind: m.Kind, Step: m.Step,
+		Proactive: m.Proactive, Route: m.Route, ProviderID: m.ProviderID}
+	if m.Dir == "out" {
+		v.Status = "pending"
+	}
+	if m.Status != nil {
+		v.Status, v.ErrorCode, v.Reason = m.Status.State, m.Status.Code, m.Status.Reason
+		at := m.Status.At
+		v.StatusAt = &at
+	}
+	if m.Dir == "in" {
+		v.Status = "received"
+	}
+	return v
+}
+
+func (s *Server) getNudge(c *gin.Context) {
+	ctx := c.Request.Context()
+	n, err := s.d.Store.Nudge(ctx, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		problem(c, http.StatusNotFound, CodeNotFound, "no nudge with this id (it may have expired after the retention period)", "")
+		return
+	}
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	msgs, err := s.d.Store.Transcript(ctx, n.Tag, n.ID)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	rcp, err := s.d.Store.Recipient(ctx, n.Tag)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	views := make([]messageView, 0, len(msgs))
+	for _, m := range msgs {
+		views = append(views, viewMessage(m))
+	}
+	var cbs []store.Callback
+	for _, id := range n.CallbackIDs {
+		cb, err := s.d.Store.Callback(ctx, id)
+		if err == nil {
+			cbs = append(cbs, *cb)
+		}
+	}
+	out := gin.H{
+		"id":           n.ID,
+		"flow":         n.Flow.ID,
+		"flow_version": n.Flow.Version,
+		"flow_digest":  n.Flow.Digest,
+		"state":        n.Status,
+		"step":         n.Step,
+		"outcome":      n.Outcome,
+		"recipient": gin.H{"ref": n.Ref, "name": n.Name, "phone": phone.Mask(rcp.Phone), "language": n.Lang,
+			"opted_out": rcp.OptedOut(n.Channel)},
+		"caseworker":   gin.H{"name": n.Caseworker},
+		"triggered_by": n.TriggeredBy,
+		"channel":      n.Channel,
+		"vars":         n.Vars,
+		"created_at":   n.StartedAt,
+		"updated_at":   n.UpdatedAt,
+		"messages":     views,
+		"callbacks":    cbs,
+		"notes":        n.Notes,
+	}
+	if len(cbs) > 0 {
+		out["callback"] = cbs[len(cbs)-1]
+	}
+	if !n.Deadline.IsZero() {
+		out["wait_until"] = n.Deadline
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) listCallbacks(c *gin.Context) {
+	status := c.DefaultQuery("status", store.CallbackOpen)
+	switch status {
+	case store.CallbackOpen, store.CallbackClaimed, store.CallbackDone:
+	default:
+		problem(c, http.StatusBadRequest, CodeInvalidField, "status must be open, claimed or done", "status")
+		return
+	}
+	cbs, err := s.d.Store.Callbacks(c.Request.Context(), status, 500)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	if cbs == nil {
+		cbs = []store.Callback{}
+	}
+	c.JSON(http.StatusOK, gin.H{"callbacks": cbs})
+}
+
+func (s *Server) inbox(c *gin.Context) {
+	msgs, err := s.d.Store.Inbox(c.Request.Context(), 200)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	type item struct {
+		messageView
+		Nudge string `json:"nudge,omitempty"`
+		Ref   string `json:"ref,omitempty"`
+		Name  string `json:"name,omitempty"`
+	}
+	out := make([]item, 0, len(msgs))
+	for _, m := range msgs {
+		it := item{messageView: viewMessage(m), Nudge: m.Conv}
+		if rcp, err := s.d.Store.Recipient(c.Request.Context(), m.Tag); err == nil {
+			it.Ref, it.Name = rcp.Ref, rcp.Name
+		}
+		out = append(out, it)
+	}
+	c.JSON(http.StatusOK, gin.H{"messages": out})
+}
+
+func (s *Server) listFlows(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"flows": s.d.Registry.List()})
+}

@@ -1,0 +1,214 @@
+// Package jobs is Seintje's durable work queue, built on asynq: sending
+// messages (with retries and backoff) and firing conversation timers. Tasks
+// live in Redis, survive restarts of Seintje, and are processed once: a
+// task id derived from the message or timer makes enqueueing idempotent.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/channel"
+)
+
+// Task types.
+const (
+	TypeSend  = "seintje:send"
+	TypeTimer = "seintje:timer"
+)
+
+// Handler does the work of a task.
+type Handler interface {
+	ProcessSend(ctx context.Context, tag, msgID string) error
+	SendGaveUp(ctx context.Context, tag, msgID string, cause error) error
+	ProcessTimer(ctx context.Context, tag, cid string, seq int) error
+}
+
+// Options configure the queue.
+type Options struct {
+	Queue string // asynq queue name, default "seintje"
+	// Poll is how often scheduled tasks (timers, deferred sends) are moved
+	// to the ready queue; asynq's default of 5 s is too coarse. Default 200ms.
+	Poll time.Duration
+	// Concurrency is the number of tasks worked on at once. Default 20.
+	Concurrency int
+	// MaxSendRetries before a message is marked failed. Default 8.
+	MaxSendRetries int
+	// RetryBase is the first retry delay; it doubles each time up to
+	// RetryMax. Defaults 2s and 10m.
+	RetryBase, RetryMax time.Duration
+	Log                 *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Queue == "" {
+		o.Queue = "seintje"
+	}
+	if o.Poll <= 0 {
+		o.Poll = 200 * time.Millisecond
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 20
+	}
+	if o.MaxSendRetries <= 0 {
+		o.MaxSendRetries = 8
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 2 * time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 10 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}
+
+// Queue enqueues tasks.
+type Queue struct {
+	client *asynq.Client
+	opt    Options
+}
+
+// NewQueue returns a queue on rdb.
+func NewQueue(rdb redis.UniversalClient, o Options) *Queue {
+	o.defaults()
+	return &Queue{client: asynq.NewClientFromRedisClient(rdb), opt: o}
+}
+
+// Close releases the client (not the shared Redis connection).
+func (q *Queue) Close() error { return nil }
+
+type sendPayload struct {
+	Tag string `json:"t"`
+	Msg string `json:"m"`
+}
+
+type timerPayload struct {
+	Tag string `json:"t"`
+	Cid string `json:"c"`
+	Seq int    `json:"s"`
+}
+
+// EnqueueSend queues a message; at zero means now. Enqueueing the same
+// message twice is a no-op.
+func (q *Queue) EnqueueSend(ctx context.Context, tag, msgID string, at time.Time) error {
+	b, _ := json.Marshal(sendPayload{Tag: tag, Msg: msgID})
+	id := "send:" + msgID
+	if !at.IsZero() {
+		id += ":" + fmt.Sprint(at.Unix()) // a deferred send is a new task
+	}
+	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(id), asynq.MaxRetry(q.opt.MaxSendRetries)}
+	if !at.IsZero() {
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	return q.enqueue(ctx, asynq.NewTask(TypeSend, b), opts)
+}
+
+// EnqueueTimer schedules a conversation timer; the same timer twice is a no-op.
+func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error {
+	b, _ := json.Marshal(timerPayload{Tag: tag, Cid: cid, Seq: seq})
+	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(fmt.Sprintf("timer:%s:%d", cid, seq)),
+		asynq.ProcessAt(at), asynq.MaxRetry(10)}
+	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)
+}
+
+func (q *Queue) enqueue(ctx context.Context, t *asynq.Task, opts []asynq.Option) error {
+	_, err := q.client.EnqueueContext(ctx, t, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", t.Type(), err)
+	}
+	return nil
+}
+
+// Worker processes tasks.
+type Worker struct {
+	srv *asynq.Server
+	mux *asynq.ServeMux
+}
+
+// NewWorker returns a worker for h on rdb.
+func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
+	o.defaults()
+	log := o.Log
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              o.Concurrency,
+		Queues:                   map[string]int{o.Queue: 1},
+		DelayedTaskCheckInterval: o.Poll,
+		TaskCheckInterval:        o.Poll,
+		ShutdownTimeout:          10 * time.Second,
+		Logger:                   slogAdapter{log},
+		LogLevel:                 asynq.WarnLevel,
+		RetryDelayFunc: func(n int, err error, _ *asynq.Task) time.Duration {
+			var ce *channel.Error
+			if errors.As(err, &ce) && ce.RetryAfter > 0 {
+				return ce.RetryAfter
+			}
+			d := time.Duration(float64(o.RetryBase) * math.Pow(2, float64(n)))
+			if d > o.RetryMax || d <= 0 {
+				d = o.RetryMax
+			}
+			return d
+		},
+	})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypeSend, func(ctx context.Context, t *asynq.Task) error {
+		var p sendPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("bad send payload: %v: %w", err, asynq.SkipRetry)
+		}
+		err := h.ProcessSend(ctx, p.Tag, p.Msg)
+		if err == nil {
+			return nil
+		}
+		retried, _ := asynq.GetRetryCount(ctx)
+		max, _ := asynq.GetMaxRetry(ctx)
+		if retried >= max {
+			if gerr := h.SendGaveUp(ctx, p.Tag, p.Msg, err); gerr != nil {
+				log.ErrorContext(ctx, "record failed send", "msg", p.Msg, "err", gerr)
+			}
+		}
+		return err
+	})
+	mux.HandleFunc(TypeTimer, func(ctx context.Context, t *asynq.Task) error {
+		var p timerPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("bad timer payload: %v: %w", err, asynq.SkipRetry)
+		}
+		return h.ProcessTimer(ctx, p.Tag, p.Cid, p.Seq)
+	})
+	return &Worker{srv: srv, mux: mux}
+}
+
+// Start begins processing in the background.
+func (w *Worker) Start() error {
+	if err := w.srv.Start(w.mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops processing, waiting for tasks in flight.
+func (w *Worker) Shutdown() { w.srv.Shutdown() }
+
+// slogAdapter routes asynq's logs to slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}

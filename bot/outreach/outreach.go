@@ -1,0 +1,284 @@
+// Package outreach ties Seintje together: a case worker's trigger becomes a
+// stored conversation and queued messages; a recipient's reply is stored,
+// checked for keywords (STOP, HELP), routed through the pure engine and
+// committed atomically; queued messages are sent through a channel.
+package outreach
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/seintje/seintje/bot/channel"
+	"github.com/seintje/seintje/bot/engine"
+	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/phone"
+	"github.com/seintje/seintje/bot/registry"
+	"github.com/seintje/seintje/bot/store"
+	"github.com/seintje/seintje/bot/texts"
+)
+
+// Flows gives the live flow by id and the exact version of a running one.
+type Flows interface {
+	Current(id string) (*flow.Flow, bool)
+	Version(ctx context.Context, ref flow.Ref) (*flow.Flow, error)
+}
+
+// Queue schedules durable work (implemented with asynq in package jobs).
+type Queue interface {
+	// EnqueueSend queues message msgID of recipient tag, to go out at (or
+	// right away when at is zero).
+	EnqueueSend(ctx context.Context, tag, msgID string, at time.Time) error
+	// EnqueueTimer fires Timeout(seq) for conversation cid at at.
+	EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error
+}
+
+// Service is safe for concurrent use; it holds only its dependencies.
+type Service struct {
+	Store   *store.Store
+	Flows   Flows
+	Engine  *engine.Engine
+	Keyer   *phone.Keyer
+	Senders map[channel.Name]channel.Sender
+	Queue   Queue
+	Now     func() time.Time
+	Log     *slog.Logger
+	// Pace blocks until the channel may send one more message.
+	Pace func(ctx context.Context, ch channel.Name) error
+}
+
+// Errors the API maps to problem codes.
+var (
+	ErrUnknownFlow = registry.ErrUnknownFlow
+	ErrOptedOut    = store.ErrOptedOut
+)
+
+// FieldError is an invalid request field (422).
+type FieldError struct {
+	Field   string
+	Code    string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// TriggerRequest is a case worker's request for a nudge.
+type TriggerRequest struct {
+	Flow           string
+	Ref            string
+	Phone          string
+	Name           string
+	Lang           string
+	Vars           map[string]any
+	Caseworker     string
+	TriggeredBy    string // API token name
+	IdempotencyKey string
+}
+
+// TriggerResult is the nudge created (or found again).
+type TriggerResult struct {
+	ID       string
+	Status   string
+	Existing bool // the same event had already created it
+}
+
+// tagFor returns the recipient tag of an E.164 phone number.
+func (s *Service) tagFor(e164 string) string { return s.Keyer.Hash("phone", e164) }
+
+// Trigger validates a request and starts a nudge. Nothing is stored when it
+// fails.
+func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResult, error) {
+	f, ok := s.Flows.Current(req.Flow)
+	if !ok {
+		return TriggerResult{}, &FieldError{Field: "flow", Code: "unknown_flow", Message: fmt.Sprintf("there is no flow %q", req.Flow)}
+	}
+	vars, verr := f.CheckVars(req.Vars)
+	if verr != nil {
+		return TriggerResult{}, &FieldError{Field: "vars." + verr.Name, Code: "invalid_var", Message: verr.Message}
+	}
+	e164, err := phone.Normalize(req.Phone)
+	if err != nil {
+		code := "invalid_phone"
+		if errors.Is(err, phone.ErrNotMobile) {
+			code = "not_mobile"
+		}
+		return TriggerResult{}, &FieldError{Field: "recipient.phone", Code: code, Message: err.Error()}
+	}
+	lang := strings.ToLower(strings.TrimSpace(req.Lang))
+	if lang == "" {
+		lang = flow.DefaultLang
+	}
+	now := s.Now()
+	tag := s.tagFor(e164)
+	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: lang}
+	event := eventKey(f.ID, vars, req.IdempotencyKey)
+
+	for attempt := 0; attempt < 4; attempt++ {
+		cid := store.NewScopedID(tag, now)
+		conv := engine.Conversation{ID: cid, Lang: lang, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: vars}
+		res, err := s.Engine.Start(f, conv, now)
+		if err != nil {
+			return TriggerResult{}, fmt.Errorf("start flow %s: %w", f.ID, err)
+		}
+		n := &store.Nudge{Conversation: res.Conv, Tag: tag, Ref: req.Ref, Name: req.Name, Channel: string(channel.SMS),
+			TriggeredBy: req.TriggeredBy, EventKey: event}
+		msgs, cbs := s.effects(n, res.Effects, nil, now)
+		for _, cb := range cbs {
+			n.CallbackIDs = append(n.CallbackIDs, cb.ID)
+		}
+		if len(cbs) > 0 {
+			return TriggerResult{}, fmt.Errorf("flow %s requests a callback in its first step; not supported at start", f.ID)
+		}
+		cr, err := s.Store.Create(ctx, rcp, n, msgs)
+		if errors.Is(err, store.ErrOptedOut) {
+			return TriggerResult{}, ErrOptedOut
+		}
+		if err != nil {
+			return TriggerResult{}, err
+		}
+		switch {
+		case cr.Existing != "":
+			st := "unknown"
+			if prev, err := s.Store.Nudge(ctx, cr.Existing); err == nil {
+				st = string(prev.Status)
+			}
+			return TriggerResult{ID: cr.Existing, Status: st, Existing: true}, nil
+		case cr.Active != "":
+			// A new event for a flow that is still waiting: the new nudge
+			// replaces the old one (one active conversation per flow).
+			if err := s.supersede(ctx, cr.Active, now); err != nil {
+				return TriggerResult{}, err
+			}
+			continue
+		}
+		s.Log.InfoContext(ctx, "nudge created", "nudge", cid, "flow", f.Ref().String(), "by", req.TriggeredBy, "to", phone.Mask(e164))
+		if err := s.dispatch(ctx, n, res.Effects, msgs); err != nil {
+			return TriggerResult{}, err
+		}
+		return TriggerResult{ID: cid, Status: string(n.Status)}, nil
+	}
+	return TriggerResult{}, fmt.Errorf("trigger: %w", store.ErrConflict)
+}
+
+// eventKey identifies "the same event": the Idempotency-Key when given,
+// else the flow and its variables.
+func eventKey(flowID string, vars map[string]string, idem string) string {
+	h := sha256.New()
+	if idem != "" {
+		h.Write([]byte("idem\x00" + idem))
+	} else {
+		keys := make([]string, 0, len(vars))
+		for k := range vars {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		h.Write([]byte("flow\x00" + flowID))
+		for _, k := range keys {
+			h.Write([]byte("\x00" + k + "=" + vars[k]))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// supersede ends a waiting nudge because a newer one of the same flow starts.
+func (s *Service) supersede(ctx context.Context, id string, now time.Time) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		n, err := s.Store.Nudge(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n.Status != engine.Waiting {
+			return nil
+		}
+		n.Status = engine.Ended
+		n.Outcome = "superseded"
+		n.UpdatedAt = now
+		n.Deadline = time.Time{}
+		n.Notes = append(n.Notes, store.Note{At: now, Code: "superseded", Text: "a newer nudge of the same flow replaced this one"})
+		err = s.Store.Commit(ctx, n, nil, nil)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		return err
+	}
+	return store.ErrConflict
+}
+
+// effects turns engine effects into messages to store and callbacks to
+// create. in is the inbound message that caused the transition, if any.
+func (s *Service) effects(n *store.Nudge, effs []engine.Effect, in *store.Message, now time.Time) ([]store.Message, []store.Callback) {
+	var msgs []store.Message
+	var cbs []store.Callback
+	if in != nil {
+		msgs = append(msgs, *in)
+	}
+	for _, e := range effs {
+		switch e := e.(type) {
+		case engine.Send:
+			m := store.Message{ID: store.NewID(now), Tag: n.Tag, Conv: n.ID, Dir: "out", Channel: n.Channel, At: now,
+				Body: e.Text, Kind: e.Kind, Step: e.Step, Proactive: e.Proactive}
+			for _, b := range e.Buttons {
+				m.Buttons = append(m.Buttons, store.Button{Label: b.Label, Reply: b.Reply})
+			}
+			msgs = append(msgs, m)
+		case engine.Callback:
+			cb := store.Callback{ID: store.NewScopedID(n.Tag, now), NudgeID: n.ID, Ref: n.Ref, Name: n.Name,
+				Reason: e.Reason, Step: e.Step, Status: store.CallbackOpen, Priority: 2, AskedAt: now, Due: now,
+				Events: []store.Event{{At: now, By: "recipient", Action: "requested"}}}
+			cbs = append(cbs, cb)
+		}
+	}
+	return msgs, cbs
+}
+
+// dispatch queues the messages and timers of a committed transition and
+// lists forwarded replies for the case worker.
+func (s *Service) dispatch(ctx context.Context, n *store.Nudge, effs []engine.Effect, msgs []store.Message) error {
+	var errs []error
+	for _, m := range msgs {
+		if m.Dir == "out" {
+			errs = append(errs, s.Queue.EnqueueSend(ctx, n.Tag, m.ID, time.Time{}))
+		}
+	}
+	for _, e := range effs {
+		switch e := e.(type) {
+		case engine.Timer:
+			errs = append(errs, s.Queue.EnqueueTimer(ctx, n.Tag, n.ID, e.Seq, e.At))
+		case engine.Forward:
+			for _, m := range msgs {
+				if m.Dir == "in" {
+					errs = append(errs, s.Store.AddToInbox(ctx, n.Tag, m.ID, m.At))
+				}
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	return nil
+}
+
+// systemData is the template data for system texts.
+func (s *Service) systemData(lang, caseworker string) flow.Data {
+	return engine.Data(s.Engine.Contact, nil, engine.Conversation{Lang: lang, Caseworker: caseworker}, s.Engine.Location)
+}
+
+// system renders a system text, falling back to the key name on error
+// (a shipped text always renders; tests guard that).
+func (s *Service) system(k texts.Key, lang, caseworker string) string {
+	out, err := s.Engine.Texts.Render(k, lang, s.systemData(lang, caseworker))
+	if err != nil {
+		s.Log.Error("render system text", "key", string(k), "err", err)
+		return string(k)
+	}
+	return out
+}

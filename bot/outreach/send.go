@@ -1,0 +1,172 @@
+package outreach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/seintje/seintje/bot/channel"
+	"github.com/seintje/seintje/bot/engine"
+	"github.com/seintje/seintje/bot/store"
+)
+
+// ProcessSend sends one queued message. It is idempotent: a message that
+// already left (or was suppressed) is not sent again. It returns an error
+// only when the send should be retried later (a *channel.Error of kind
+// Temporary, or a Redis error); every final outcome is recorded in the
+// message status and returns nil.
+func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
+	m, err := s.Store.Message(ctx, tag, msgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // expired (retention) or never stored: nothing to send
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status != nil && m.Status.State != "pending" && m.Status.State != "deferred" {
+		return nil
+	}
+	rcp, err := s.Store.Recipient(ctx, tag)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	ch := channel.Name(m.Channel)
+	// Checked again right before every send: an opted-out recipient is
+	// never messaged, not even by a flow already running. The one STOP
+	// confirmation is the exception.
+	if rcp.OptedOut(m.Channel) && m.Kind != KindStopConfirm {
+		s.Log.InfoContext(ctx, "send suppressed: opted out", "msg", msgID, "channel", ch)
+		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "suppressed", Reason: "recipient opted out (STOP)", At: now})
+	}
+	to := rcp.Phone
+	if a, ok := rcp.Addrs[m.Channel]; ok && to == "" {
+		to = a
+	}
+	if to == "" {
+		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "error", Reason: "no address for this channel", At: now})
+	}
+	sender, ok := s.Senders[ch]
+	if !ok {
+		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "error", Reason: "channel not configured: " + m.Channel, At: now})
+	}
+	if s.Pace != nil {
+		if err := s.Pace(ctx, ch); err != nil {
+			return fmt.Errorf("pace %s: %w", ch, err)
+		}
+	}
+	out := channel.Message{ID: m.ID, To: to, Body: m.Body}
+	for _, b := range m.Buttons {
+		out.Buttons = append(out.Buttons, channel.Button{Label: b.Label, Reply: b.Reply})
+	}
+	rc, err := sender.Send(ctx, out)
+	if err == nil {
+		st := rc.Status
+		if st == "" {
+			st = "sent"
+		}
+		s.Log.InfoContext(ctx, "message sent", "msg", msgID, "channel", ch, "to", maskAddr(ch, to))
+		return s.Store.SetStatus(ctx, tag, msgID, rc.ProviderID, store.Status{State: st, At: s.Now()})
+	}
+	var ce *channel.Error
+	errors.As(err, &ce)
+	code := 0
+	if ce != nil {
+		code = ce.Code
+	}
+	switch channel.KindOf(err) {
+	case channel.OptedOut:
+		s.Log.InfoContext(ctx, "provider says opted out", "msg", msgID, "channel", ch, "code", code)
+		if err := s.Store.SetOptOut(ctx, tag, m.Channel, true, now); err != nil {
+			return err
+		}
+		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "recipient unsubscribed (opted out at the provider)", At: now})
+	case channel.Permanent:
+		s.Log.WarnContext(ctx, "send failed permanently", "msg", msgID, "channel", ch, "code", code, "err", err)
+		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "rejected by the provider", At: now})
+	}
+	s.Log.WarnContext(ctx, "send failed, will retry", "msg", msgID, "channel", ch, "code", code, "err", err)
+	return err
+}
+
+// SendGaveUp records that a message could not be sent after all retries.
+func (s *Service) SendGaveUp(ctx context.Context, tag, msgID string, cause error) error {
+	code := 0
+	var ce *channel.Error
+	if errors.As(cause, &ce) {
+		code = ce.Code
+	}
+	return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "gave up after retries: temporary errors", At: s.Now()})
+}
+
+// ProcessTimer fires a wait timeout. Stale timers (the recipient answered,
+// or the conversation ended) are ignored; a timer fires its transition once.
+func (s *Service) ProcessTimer(ctx context.Context, tag, cid string, seq int) error {
+	for attempt := 0; attempt < 8; attempt++ {
+		n, err := s.Store.Nudge(ctx, cid)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		f, err := s.Flows.Version(ctx, n.Flow)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		res, err := s.Engine.Timeout(f, n.Conversation, seq, now)
+		if errors.Is(err, engine.ErrStaleTimer) || errors.Is(err, engine.ErrEnded) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		next := *n
+		next.Conversation = res.Conv
+		msgs, cbs := s.effects(&next, res.Effects, nil, now)
+		for _, cb := range cbs {
+			next.CallbackIDs = append(next.CallbackIDs, cb.ID)
+		}
+		err = s.Store.Commit(ctx, &next, msgs, cbs)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.Log.InfoContext(ctx, "timer fired", "nudge", cid, "step", next.Step, "status", next.Status)
+		return s.dispatch(ctx, &next, res.Effects, msgs)
+	}
+	return store.ErrConflict
+}
+
+// StatusUpdate is a delivery report from a provider.
+type StatusUpdate struct {
+	Channel    channel.Name
+	ProviderID string
+	To         string // address the message went to
+	State      string
+	Code       int
+	Reason     string
+}
+
+// HandleStatus records a delivery report. An opt-out code marks the
+// recipient opted out on that channel.
+func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool) error {
+	tag, _, err := s.inboundTag(ctx, channel.Inbound{Channel: u.Channel, From: u.To})
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	if _, err := s.Store.ProviderStatus(ctx, tag, u.ProviderID, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now}); err != nil {
+		return err
+	}
+	if optOut {
+		if err := s.Store.SetOptOut(ctx, tag, string(u.Channel), true, now); err != nil {
+			return err
+		}
+	}
+	s.Log.InfoContext(ctx, "delivery status", "channel", u.Channel, "state", u.State, "code", u.Code)
+	return nil
+}

@@ -1,0 +1,74 @@
+package phone
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want string
+		err  error
+	}{
+		{"06 12345678", "+31612345678", nil},
+		{"0612345678", "+31612345678", nil},
+		{"+31 6 1234 5678", "+31612345678", nil},
+		{"0031612345678", "+31612345678", nil},
+		{"+31 (0)6-12345678", "+31612345678", nil},
+		{"+32 470 12 34 56", "+32470123456", nil}, // Belgian mobile
+		{"030 123 4567", "", ErrNotMobile},        // Utrecht landline
+		{"12345", "", ErrInvalid},
+		{"", "", ErrInvalid},
+		{"hallo", "", ErrInvalid},
+	}
+	for _, tt := range tests {
+		got, err := Normalize(tt.in)
+		if tt.err != nil {
+			if !errors.Is(err, tt.err) {
+				t.Errorf("Normalize(%q) err = %v, want %v", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Normalize(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestMask(t *testing.T) {
+	t.Parallel()
+	if got := Mask("+31612345678"); got != "+31*******78" {
+		t.Errorf("Mask = %q", got)
+	}
+	if strings.Contains(Mask("+31612345678"), "123456") {
+		t.Error("mask leaks digits")
+	}
+	if Mask("12") != "***" {
+		t.Error("short input must be fully masked")
+	}
+}
+
+func TestKeyer(t *testing.T) {
+	t.Parallel()
+	if _, err := NewKeyer([]byte("short")); err == nil {
+		t.Fatal("short key accepted")
+	}
+	k1, _ := NewKeyer([]byte(strings.Repeat("a", 32)))
+	k2, _ := NewKeyer([]byte(strings.Repeat("b", 32)))
+	a, b := k1.Hash("phone", "+31612345678"), k2.Hash("phone", "+31612345678")
+	if a == b || len(a) != 24 {
+		t.Fatalf("hashes %q %q", a, b)
+	}
+	if k1.Hash("phone", "+31612345678") != a {
+		t.Fatal("not stable")
+	}
+	if k1.Hash("ref", "+31612345678") == a {
+		t.Fatal("domain not separated")
+	}
+	if strings.Contains(a, "612345678") {
+		t.Fatal("raw number in hash")
+	}
+}

@@ -1,0 +1,541 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/engine"
+)
+
+// Recipient is what Seintje knows of a person: as little as it needs.
+type Recipient struct {
+	Tag     string               `json:"-"`
+	Phone   string               `json:"-"` // E.164
+	Ref     string               `json:"ref"`
+	Name    string               `json:"name"`
+	Lang    string               `json:"lang"`
+	OptOuts map[string]time.Time `json:"opt_outs,omitempty"` // channel → when
+	// Addrs are reply addresses per channel for senders without a nudge
+	// (an unknown number that texted us).
+	Addrs map[string]string `json:"-"`
+}
+
+// OptedOut reports whether the recipient opted out of channel ch.
+func (r Recipient) OptedOut(ch string) bool {
+	_, ok := r.OptOuts[ch]
+	return ok
+}
+
+// FirstName returns the first word of the name.
+func (r Recipient) FirstName() string {
+	f, _, _ := strings.Cut(strings.TrimSpace(r.Name), " ")
+	return f
+}
+
+// Known reports whether the recipient was ever registered by a nudge.
+func (r Recipient) Known() bool { return r.Ref != "" || r.Phone != "" }
+
+func recipientFromHash(tag string, h map[string]string) Recipient {
+	r := Recipient{Tag: tag, Phone: h["phone"], Ref: h["ref"], Name: h["name"], Lang: h["lang"]}
+	for k, v := range h {
+		if ch, ok := strings.CutPrefix(k, "addr:"); ok {
+			if r.Addrs == nil {
+				r.Addrs = map[string]string{}
+			}
+			r.Addrs[ch] = v
+		}
+		if ch, ok := strings.CutPrefix(k, "optout:"); ok {
+			if r.OptOuts == nil {
+				r.OptOuts = map[string]time.Time{}
+			}
+			n, _ := strconv.ParseInt(v, 10, 64)
+			r.OptOuts[ch] = time.UnixMilli(n).UTC()
+		}
+	}
+	return r
+}
+
+// Nudge is a conversation with the case-worker facing metadata.
+type Nudge struct {
+	engine.Conversation
+	Tag         string   `json:"tag"`
+	Ref         string   `json:"ref"`
+	Name        string   `json:"name"`
+	Channel     string   `json:"channel"`
+	TriggeredBy string   `json:"triggered_by"` // API token name: every nudge is traceable
+	EventKey    string   `json:"event_key"`
+	CallbackIDs []string `json:"callback_ids,omitempty"`
+	Notes       []Note   `json:"notes,omitempty"`
+}
+
+// Note is a line the case worker sees in the nudge (deferred, refused, ...).
+type Note struct {
+	At   time.Time `json:"at"`
+	Code string    `json:"code"`
+	Text string    `json:"text"`
+}
+
+// Message is one text in or out.
+type Message struct {
+	ID        string    `json:"id"`
+	Tag       string    `json:"-"`
+	Conv      string    `json:"conv,omitempty"`
+	Dir       string    `json:"dir"` // "in" or "out"
+	Channel   string    `json:"channel"`
+	At        time.Time `json:"at"`
+	Body      string    `json:"body"`
+	Kind      string    `json:"kind"` // say, simple, ack, system, reply
+	Step      string    `json:"step,omitempty"`
+	Proactive bool      `json:"proactive,omitempty"`
+	// Route is where an inbound message was routed ("callback", "(forward)").
+	Route      string   `json:"route,omitempty"`
+	ProviderID string   `json:"provider_id,omitempty"`
+	Buttons    []Button `json:"buttons,omitempty"`
+	// Status is filled from the status hash on read.
+	Status *Status `json:"status,omitempty"`
+}
+
+// Button is a reply choice stored with an outbound message.
+type Button struct {
+	Label string `json:"label"`
+	Reply string `json:"reply"`
+}
+
+// Status is a message's delivery state.
+type Status struct {
+	State  string    `json:"state"` // pending, queued, sent, delivered, undelivered, failed, suppressed, ...
+	Code   int       `json:"code,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// rank orders statuses so a late "sent" never overwrites "delivered".
+func rank(state string) int {
+	switch state {
+	case "pending", "deferred":
+		return 0
+	case "accepted", "scheduled", "queued":
+		return 1
+	case "sending":
+		return 2
+	case "sent":
+		return 3
+	case "delivered", "undelivered", "failed", "canceled", "suppressed", "error":
+		return 4
+	case "read":
+		return 5
+	}
+	return 1
+}
+
+func encodeStatus(st Status) string {
+	return fmt.Sprintf("%d|%s|%d|%d|%s", rank(st.State), st.State, st.Code, st.At.UnixMilli(), st.Reason)
+}
+
+func decodeStatus(v string) *Status {
+	parts := strings.SplitN(v, "|", 5)
+	if len(parts) != 5 {
+		return nil
+	}
+	code, _ := strconv.Atoi(parts[2])
+	at, _ := strconv.ParseInt(parts[3], 10, 64)
+	return &Status{State: parts[1], Code: code, At: time.UnixMilli(at).UTC(), Reason: parts[4]}
+}
+
+// CreateResult says what Create did.
+type CreateResult struct {
+	Created  bool   // a new conversation was stored
+	Existing string // id of the conversation this event already started
+	Active   string // id of a waiting conversation of the same flow
+}
+
+// Create stores a new nudge with its first messages, atomically: nothing is
+// stored when the recipient opted out (ErrOptedOut), when the same event
+// already created one (Existing), or when the flow is active (Active).
+func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Message) (CreateResult, error) {
+	tag := rcp.Tag
+	n.Rev = 1
+	state, err := json.Marshal(n)
+	if err != nil {
+		return CreateResult{}, fmt.Errorf("encode nudge: %w", err)
+	}
+	keys := []string{s.rcpKey(tag), s.eventKey(tag, n.EventKey), s.activeKey(tag), s.convKey(tag, n.ID),
+		s.convsKey(tag), s.msgsKey(tag), s.indexKey(tag, n.ID)}
+	args := []any{"optout:" + n.Channel, n.Flow.ID, n.ID, state, string(n.Status), n.UpdatedAt.UnixMilli(), ms(s.retention)}
+	fields := [][2]string{{"phone", rcp.Phone}, {"ref", rcp.Ref}, {"name", rcp.Name}, {"lang", rcp.Lang}}
+	args = append(args, len(fields))
+	for _, f := range fields {
+		args = append(args, f[0], f[1])
+	}
+	args, err = appendMessages(args, msgs)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	res, err := createScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	if err != nil {
+		return CreateResult{}, fmt.Errorf("create nudge: %w", err)
+	}
+	switch res[0] {
+	case "optedout":
+		return CreateResult{}, ErrOptedOut
+	case "exists":
+		return CreateResult{Existing: res[1]}, nil
+	case "active":
+		return CreateResult{Active: res[1]}, nil
+	}
+	return CreateResult{Created: true}, nil
+}
+
+func appendMessages(args []any, msgs []Message) ([]any, error) {
+	args = append(args, len(msgs))
+	for _, m := range msgs {
+		if m.Body == "" && m.Dir == "in" && m.Kind == "" {
+			args = append(args, m.ID, "") // already stored: only index it
+			continue
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("encode message: %w", err)
+		}
+		args = append(args, m.ID, b)
+	}
+	return args, nil
+}
+
+// IndexOnly marks an already stored message (an inbound one) to be linked to
+// a conversation by Commit without rewriting it.
+func IndexOnly(id string) Message { return Message{ID: id, Dir: "in"} }
+
+// Commit writes a transition of nudge n, read at revision n.Rev. It returns
+// ErrConflict when another transition won; the caller reloads and retries.
+func (s *Store) Commit(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback) error {
+	tag := n.Tag
+	expected := n.Rev
+	n.Rev = expected + 1
+	state, err := json.Marshal(n)
+	if err != nil {
+		n.Rev = expected
+		return fmt.Errorf("encode nudge: %w", err)
+	}
+	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.activeKey(tag), s.msgsKey(tag),
+		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag)}
+	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention)}
+	args, err = appendMessages(args, msgs)
+	if err != nil {
+		n.Rev = expected
+		return err
+	}
+	args = append(args, len(cbs))
+	for _, cb := range cbs {
+		b, err := json.Marshal(cb)
+		if err != nil {
+			n.Rev = expected
+			return fmt.Errorf("encode callback: %w", err)
+		}
+		args = append(args, cb.ID, b)
+	}
+	ok, err := commitScript.Run(ctx, s.rdb, keys, args...).Int()
+	if err != nil {
+		n.Rev = expected
+		return fmt.Errorf("commit nudge: %w", err)
+	}
+	if ok != 1 {
+		n.Rev = expected
+		return ErrConflict
+	}
+	if len(cbs) > 0 {
+		pipe := s.rdb.Pipeline()
+		for _, cb := range cbs {
+			pipe.ZAdd(ctx, s.callbacksKey(cb.Status), redis.Z{Score: float64(cb.Due.UnixMilli()), Member: cb.ID})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("index callbacks: %w", err)
+		}
+	}
+	return nil
+}
+
+// Nudge loads a nudge by id.
+func (s *Store) Nudge(ctx context.Context, id string) (*Nudge, error) {
+	tag, ok := TagOf(id)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	h, err := s.rdb.HMGet(ctx, s.convKey(tag, id), "rev", "state").Result()
+	if err != nil {
+		return nil, fmt.Errorf("load nudge: %w", err)
+	}
+	if h[0] == nil || h[1] == nil {
+		return nil, ErrNotFound
+	}
+	return decodeNudge(tag, h[0].(string), h[1].(string))
+}
+
+func decodeNudge(tag, rev, state string) (*Nudge, error) {
+	var n Nudge
+	if err := json.Unmarshal([]byte(state), &n); err != nil {
+		return nil, fmt.Errorf("decode nudge: %w", err)
+	}
+	r, err := strconv.ParseInt(rev, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("decode nudge rev: %w", err)
+	}
+	n.Rev = r
+	n.Tag = tag
+	return &n, nil
+}
+
+// Recipient loads a recipient by tag (Known() is false when absent).
+func (s *Store) Recipient(ctx context.Context, tag string) (Recipient, error) {
+	h, err := s.rdb.HGetAll(ctx, s.rcpKey(tag)).Result()
+	if err != nil {
+		return Recipient{}, fmt.Errorf("load recipient: %w", err)
+	}
+	return recipientFromHash(tag, h), nil
+}
+
+// Transcript returns the messages of a nudge in order, with their status.
+func (s *Store) Transcript(ctx context.Context, tag, id string) ([]Message, error) {
+	ids, err := s.rdb.LRange(ctx, s.indexKey(tag, id), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load transcript: %w", err)
+	}
+	return s.messages(ctx, tag, ids)
+}
+
+func (s *Store) messages(ctx context.Context, tag string, ids []string) ([]Message, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	pipe := s.rdb.Pipeline()
+	bodies := pipe.HMGet(ctx, s.msgsKey(tag), ids...)
+	sts := pipe.HMGet(ctx, s.statusKey(tag), ids...)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("load messages: %w", err)
+	}
+	out := make([]Message, 0, len(ids))
+	for i, v := range bodies.Val() {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var m Message
+		if err := json.Unmarshal([]byte(str), &m); err != nil {
+			return nil, fmt.Errorf("decode message: %w", err)
+		}
+		m.Tag = tag
+		if st, ok := sts.Val()[i].(string); ok {
+			m.Status = decodeStatus(st)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Message loads one message.
+func (s *Store) Message(ctx context.Context, tag, id string) (*Message, error) {
+	ms, err := s.messages(ctx, tag, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, ErrNotFound
+	}
+	return &ms[0], nil
+}
+
+// Inbound is the routing context returned by StoreInbound.
+type Inbound struct {
+	Recipient Recipient
+	Nudge     *Nudge // most recently active waiting nudge, nil if none
+}
+
+// StoreInbound stores a received message, deduplicated by the provider's
+// message id, and returns the recipient and its waiting nudge. A duplicate
+// returns ErrDuplicate and stores nothing.
+func (s *Store) StoreInbound(ctx context.Context, m Message) (Inbound, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return Inbound{}, fmt.Errorf("encode message: %w", err)
+	}
+	tag := m.Tag
+	keys := []string{s.dedupeKey(tag, m.Channel, m.ProviderID), s.msgsKey(tag), s.rcpKey(tag), s.convsKey(tag)}
+	res, err := inboundScript.Run(ctx, s.rdb, keys, m.ID, b, ms(s.retention), ms(s.dedupeTTL), s.convKey(tag, "")).StringSlice()
+	if err != nil {
+		return Inbound{}, fmt.Errorf("store inbound: %w", err)
+	}
+	if res[0] == "dup" {
+		return Inbound{}, ErrDuplicate
+	}
+	h := map[string]string{}
+	for i := 4; i+1 < len(res); i += 2 {
+		h[res[i]] = res[i+1]
+	}
+	in := Inbound{Recipient: recipientFromHash(tag, h)}
+	if res[1] != "" {
+		n, err := decodeNudge(tag, res[2], res[3])
+		if err != nil {
+			return Inbound{}, err
+		}
+		in.Nudge = n
+	}
+	return in, nil
+}
+
+// WaitingNudge reloads the most recently active waiting nudge (after a
+// conflict).
+func (s *Store) WaitingNudge(ctx context.Context, tag string) (*Nudge, error) {
+	ids, err := s.rdb.ZRevRange(ctx, s.convsKey(tag), 0, 0).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load waiting nudge: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	n, err := s.Nudge(ctx, ids[0])
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return n, err
+}
+
+// AddMessages appends messages to a nudge's transcript, or to the
+// recipient's loose messages when conv is "" (unknown sender, no
+// conversation).
+func (s *Store) AddMessages(ctx context.Context, tag, conv string, msgs ...Message) error {
+	if conv == "" {
+		conv = "_"
+	}
+	pipe := s.rdb.TxPipeline()
+	for _, m := range msgs {
+		if !(m.Dir == "in" && m.Body == "" && m.Kind == "") {
+			b, err := json.Marshal(m)
+			if err != nil {
+				return fmt.Errorf("encode message: %w", err)
+			}
+			pipe.HSet(ctx, s.msgsKey(tag), m.ID, b)
+		}
+		pipe.RPush(ctx, s.indexKey(tag, conv), m.ID)
+	}
+	pipe.PExpire(ctx, s.msgsKey(tag), s.retention)
+	pipe.PExpire(ctx, s.indexKey(tag, conv), s.retention)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("add messages: %w", err)
+	}
+	return nil
+}
+
+// Loose returns the recipient's messages that belong to no conversation.
+func (s *Store) Loose(ctx context.Context, tag string) ([]Message, error) {
+	return s.Transcript(ctx, tag, "_")
+}
+
+// SetStatus records a message's delivery status set by Seintje itself
+// (pending, deferred, suppressed, error) or after a send (providerID set).
+func (s *Store) SetStatus(ctx context.Context, tag, msgID, providerID string, st Status) error {
+	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag)}
+	if err := sentScript.Run(ctx, s.rdb, keys, providerID, msgID, encodeStatus(st), ms(s.retention)).Err(); err != nil {
+		return fmt.Errorf("set status: %w", err)
+	}
+	return nil
+}
+
+// ProviderStatus records a status from a provider callback. It returns the
+// message id ("" when the send is not recorded yet; the status is then
+// applied when it is).
+func (s *Store) ProviderStatus(ctx context.Context, tag, providerID string, st Status) (string, error) {
+	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag)}
+	mid, err := statusScript.Run(ctx, s.rdb, keys, providerID, encodeStatus(st), rank(st.State), ms(s.retention)).Text()
+	if err != nil {
+		return "", fmt.Errorf("provider status: %w", err)
+	}
+	return mid, nil
+}
+
+// SetOptOut records (on) or clears (off) an opt-out for a channel.
+func (s *Store) SetOptOut(ctx context.Context, tag, channel string, on bool, at time.Time) error {
+	var err error
+	if on {
+		pipe := s.rdb.TxPipeline()
+		pipe.HSet(ctx, s.rcpKey(tag), "optout:"+channel, at.UnixMilli())
+		pipe.PExpire(ctx, s.rcpKey(tag), s.retention)
+		_, err = pipe.Exec(ctx)
+	} else {
+		err = s.rdb.HDel(ctx, s.rcpKey(tag), "optout:"+channel).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("set opt-out: %w", err)
+	}
+	return nil
+}
+
+// SetLooseAddress remembers where to answer a sender that has no nudge.
+func (s *Store) SetLooseAddress(ctx context.Context, tag, ch, addr string) error {
+	pipe := s.rdb.TxPipeline()
+	pipe.HSet(ctx, s.rcpKey(tag), "addr:"+ch, addr)
+	pipe.PExpire(ctx, s.rcpKey(tag), s.retention)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("set address: %w", err)
+	}
+	return nil
+}
+
+// Once returns true the first time it is called for (tag, what) within ttl:
+// used so an auto-responder cannot trigger endless replies.
+func (s *Store) Once(ctx context.Context, tag, what string, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.onceKey(tag, what), 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("once: %w", err)
+	}
+	return ok, nil
+}
+
+// AddToInbox lists a message for case workers (forwarded questions, texts
+// from unknown numbers).
+func (s *Store) AddToInbox(ctx context.Context, tag, msgID string, at time.Time) error {
+	if err := s.rdb.ZAdd(ctx, s.inboxKey(), redis.Z{Score: float64(at.UnixMilli()), Member: tag + "|" + msgID}).Err(); err != nil {
+		return fmt.Errorf("add to inbox: %w", err)
+	}
+	return nil
+}
+
+// Inbox returns up to limit forwarded or unmatched messages, newest first.
+// Entries whose data expired are dropped from the index.
+func (s *Store) Inbox(ctx context.Context, limit int64) ([]Message, error) {
+	members, err := s.rdb.ZRevRange(ctx, s.inboxKey(), 0, limit-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load inbox: %w", err)
+	}
+	var out []Message
+	for _, m := range members {
+		tag, id, _ := strings.Cut(m, "|")
+		msg, err := s.Message(ctx, tag, id)
+		if errors.Is(err, ErrNotFound) {
+			s.rdb.ZRem(ctx, s.inboxKey(), m)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *msg)
+	}
+	return out, nil
+}
+
+// sortMessages orders messages by time then id.
+func sortMessages(ms []Message) {
+	slices.SortStableFunc(ms, func(a, b Message) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}

@@ -1,0 +1,136 @@
+// Package store keeps Seintje's state in Redis: recipients, conversations
+// (nudges), their messages, opt-outs and callback requests.
+//
+// Every key of one recipient carries the same hash tag, {r:<tag>}, where tag
+// is a keyed HMAC of the phone number: no raw number is ever part of a key
+// name, and every Lua script touches a single cluster slot, so the scripts
+// stay atomic on Redis Cluster. Cross-recipient indexes (the callback queue,
+// the case workers' inbox) are separate sorted sets written after the
+// recipient's own atomic write; readers drop index entries whose data has
+// expired.
+//
+// All personal data expires after the retention period (default 90 days),
+// counted from the last activity.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Errors callers decide on.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrOptedOut  = errors.New("recipient opted out on this channel")
+	ErrConflict  = errors.New("conversation changed concurrently")
+	ErrDuplicate = errors.New("duplicate message")
+)
+
+// Store is the Redis-backed state. It is safe for concurrent use and holds
+// no mutable state of its own.
+type Store struct {
+	rdb       redis.UniversalClient
+	prefix    string
+	retention time.Duration
+	dedupeTTL time.Duration
+}
+
+// Options configure a Store.
+type Options struct {
+	Prefix    string        // key prefix, default "sj"
+	Retention time.Duration // TTL on personal data, default 90 days
+}
+
+// New returns a Store on rdb.
+func New(rdb redis.UniversalClient, o Options) *Store {
+	if o.Prefix == "" {
+		o.Prefix = "sj"
+	}
+	if o.Retention <= 0 {
+		o.Retention = 90 * 24 * time.Hour
+	}
+	return &Store{rdb: rdb, prefix: o.Prefix, retention: o.Retention, dedupeTTL: 7 * 24 * time.Hour}
+}
+
+// Redis returns the client (for health checks and the job queue).
+func (s *Store) Redis() redis.UniversalClient { return s.rdb }
+
+// Retention returns the TTL on personal data.
+func (s *Store) Retention() time.Duration { return s.retention }
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
+
+// key builds a recipient-scoped key: <prefix>:{r:<tag>}:<part>.
+func (s *Store) key(tag string, parts ...string) string {
+	return s.prefix + ":{r:" + tag + "}:" + strings.Join(parts, ":")
+}
+
+// gkey builds a global (index) key.
+func (s *Store) gkey(parts ...string) string {
+	return s.prefix + ":" + strings.Join(parts, ":")
+}
+
+// Recipient-scoped key names.
+func (s *Store) rcpKey(tag string) string            { return s.key(tag, "rcp") }
+func (s *Store) convKey(tag, cid string) string      { return s.key(tag, "c", cid) }
+func (s *Store) convsKey(tag string) string          { return s.key(tag, "convs") }
+func (s *Store) activeKey(tag string) string         { return s.key(tag, "active") }
+func (s *Store) msgsKey(tag string) string           { return s.key(tag, "msgs") }
+func (s *Store) indexKey(tag, cid string) string     { return s.key(tag, "ml", cid) }
+func (s *Store) statusKey(tag string) string         { return s.key(tag, "mst") }
+func (s *Store) psidKey(tag string) string           { return s.key(tag, "psid") }
+func (s *Store) pendingKey(tag string) string        { return s.key(tag, "pst") }
+func (s *Store) cbKey(tag string) string             { return s.key(tag, "cb") }
+func (s *Store) eventKey(tag, ev string) string      { return s.key(tag, "ev", ev) }
+func (s *Store) dedupeKey(tag, ch, id string) string { return s.key(tag, "in", ch, id) }
+func (s *Store) onceKey(tag, what string) string     { return s.key(tag, "once", what) }
+
+// Global index keys.
+func (s *Store) callbacksKey(status string) string { return s.gkey("callbacks", status) }
+func (s *Store) inboxKey() string                  { return s.gkey("inbox") }
+
+// TagOf returns the recipient tag inside an id made by NewScopedID.
+func TagOf(id string) (string, bool) {
+	tag, _, ok := strings.Cut(id, "-")
+	if !ok || len(tag) != 24 {
+		return "", false
+	}
+	for _, r := range tag {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return "", false
+		}
+	}
+	return tag, true
+}
+
+var b32 = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a time-ordered, random id (16 characters).
+func NewID(now time.Time) string {
+	var b [10]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return b32.EncodeToString(b[:])
+}
+
+// NewScopedID returns an id that carries the recipient tag, so the id alone
+// locates the recipient's keys: "<tag>-<id>".
+func NewScopedID(tag string, now time.Time) string { return tag + "-" + NewID(now) }
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }

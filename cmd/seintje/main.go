@@ -1,0 +1,69 @@
+// Command seintje runs Seintje, the friendly heads-up service for benefit
+// recipients.
+//
+//	seintje serve [--demo] [--config file]   run the webhook service and workers
+//	seintje reply <phone> <text...>          answer as a recipient (demo)
+//	seintje flows check|lint|simulate|test|graph   coordinators' tools
+//	seintje telegram set-webhook             register the Telegram webhook
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // Europe/Amsterdam on machines without zoneinfo
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the webhook service and workers (--demo: embedded Redis, console SMS)", runServe},
+		{"reply", "answer as a recipient in the demo: seintje reply +31612345678 2", runReply},
+		{"flows", "check, lint, simulate, test and draw flow files", runFlows},
+		{"telegram", "telegram set-webhook: register the webhook with Telegram", runTelegram},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "seintje: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: seintje <command> [flags]")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Try it: go run ./cmd/seintje serve --demo")
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/app"
+	"github.com/seintje/seintje/bot/channel"
+	"github.com/seintje/seintje/bot/channel/console"
+	"github.com/seintje/seintje/bot/config"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	demo := fs.Bool("demo", false, "run on an embedded Redis with a console channel; nothing survives a restart")
+	cfgPath := fs.String("config", "", "YAML config file (default: $SEINTJE_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(config.Options{Demo: *demo, Path: *cfgPath})
+	if err != nil {
+		// One clear line first, the rest after it.
+		fmt.Fprintln(stderr, "seintje: cannot start:", err)
+		return 1
+	}
+	log := newLogger(stderr, cfg.LogLevel, *demo)
+	log.Info("starting", "config", cfg)
+
+	opts := app.Options{Log: log}
+	var tokenFile string
+	if *demo {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.Start(); err != nil {
+			fmt.Fprintln(stderr, "seintje: cannot start embedded redis:", err)
+			return 1
+		}
+		defer mr.Close()
+		// miniredis only moves TTLs when told to: tick it with the clock.
+		go tickMiniredis(ctx, mr)
+		opts.Redis = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		opts.Senders = []channel.Sender{console.New(stdout)}
+		if len(cfg.APITokens) == 0 {
+			secret := randomHex(16)
+			cfg.APITokens = []config.Token{{Name: "demo", Role: config.RoleAdmin, Secret: secret}}
+		}
+		tokenFile = demoTokenFile(cfg.Addr)
+		if err := os.WriteFile(tokenFile, []byte(cfg.APITokens[0].Secret), 0o600); err != nil {
+			log.Warn("could not write the demo token file", "err", err)
+		}
+		defer os.Remove(tokenFile)
+	}
+
+	a, err := app.New(ctx, cfg, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "seintje: cannot start:", err)
+		return 1
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "seintje: cannot listen on SEINTJE_ADDR %s: %v\n", cfg.Addr, err)
+		return 1
+	}
+	if *demo {
+		printDemoBanner(stdout, cfg, ln.Addr().String())
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "flows", a.Registry.Len())
+	if err := a.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "seintje:", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func newLogger(w io.Writer, level string, demo bool) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	if demo {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv}))
+}
+
+func tickMiniredis(ctx context.Context, mr *miniredis.Miniredis) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			mr.FastForward(now.Sub(last))
+			mr.SetTime(now)
+			last = now
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// demoTokenFile is where the demo leaves its token for `seintje reply`.
+func demoTokenFile(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return filepath.Join(os.TempDir(), "seintje-demo-"+port+".token")
+}
+
+func printDemoBanner(w io.Writer, cfg *config.Config, addr string) {
+	_, port, _ := net.SplitHostPort(addr)
+	base := "http://localhost:" + port
+	tok := cfg.APITokens[0].Secret
+	fmt.Fprintf(w, `
+================================================================
+ Seintje DEMO: embedded Redis, SMS printed here instead of sent.
+ Nothing survives a restart.
+
+ API token (role %s): %s
+
+ Send a nudge:
+   curl -s -X POST %s/v1/nudges \
+     -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \
+     -d '{"flow":"no-show","recipient":{"ref":"C-1001","phone":"06 12345678","name":"Sanne de Vries"},
+          "vars":{"appointment_at":"%s"},"caseworker":{"name":"Ahmed"}}'
+
+ Answer as the recipient (in another terminal):
+   go run ./cmd/seintje reply +31612345678 2
+
+ See what happened:
+   curl -s %s/v1/nudges/<id> -H 'Authorization: Bearer %s'
+   curl -s %s/v1/callbacks -H 'Authorization: Bearer %s'
+================================================================
+`, cfg.APITokens[0].Role, tok, base, tok, time.Now().Add(-24*time.Hour).Truncate(time.Hour).Format(time.RFC3339),
+		base, tok, base, tok)
+}

@@ -165,8 +165,7 @@ func (e *Engine) Reply(f *flow.Flow, c Conversation, text string, now time.Time)
 			return Result{}, err
 		}
 		if msg == "" {
-			lang = c.Lang
-			msg, err = e.Texts.Render(texts.Simple, c.Lang, e.data(f, c))
+			msg, lang, err = e.systemText(texts.Simple, c.Lang, e.data(f, c))
 			if err != nil {
 				return Result{}, err
 			}
@@ -182,11 +181,11 @@ func (e *Engine) Reply(f *flow.Flow, c Conversation, text string, now time.Time)
 	// No route: a question for the case worker; keep waiting here.
 	r.Matched = "(forward)"
 	r.Effects = append(r.Effects, Forward{Step: step.ID})
-	msg, err := e.Texts.Render(texts.Ack, c.Lang, e.data(f, c))
+	msg, lang, err := e.systemText(texts.Ack, c.Lang, e.data(f, c))
 	if err != nil {
 		return Result{}, err
 	}
-	r.Effects = append(r.Effects, Send{Text: msg, Lang: c.Lang, Step: step.ID, Kind: "ack"})
+	r.Effects = append(r.Effects, Send{Text: msg, Lang: lang, Step: step.ID, Kind: "ack"})
 	return r, nil
 }
 
@@ -274,6 +273,16 @@ func (e *Engine) enter(f *flow.Flow, r *Result, id string, proactive bool, now t
 		}
 		return nil
 	}
+}
+
+// systemText renders a system text and reports the language actually used
+// (the catalog falls back to Dutch).
+func (e *Engine) systemText(k texts.Key, lang string, d flow.Data) (string, string, error) {
+	msg, err := e.Texts.Render(k, lang, d)
+	if _, ok := texts.Source(k)[lang]; !ok {
+		lang = flow.DefaultLang
+	}
+	return msg, lang, err
 }
 
 // buttons turns routes with a label into reply choices.

@@ -17,7 +17,7 @@ func Normalize(s string) string {
 	}
 	var b strings.Builder
 	space := false
-	for _, r := range norm.NFD.String(strings.ToLower(s)) {
+	for _, r := range norm.NFKD.String(strings.ToLower(s)) {
 		switch {
 		case unicode.Is(unicode.Mn, r):
 			continue
@@ -34,6 +34,12 @@ func Normalize(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// digitFillers may stand next to a digit answer: "optie 2", "2 graag", "2 a.u.b.".
+var digitFillers = map[string]bool{
+	"optie": true, "nummer": true, "keuze": true, "graag": true, "aub": true, "a": true, "u": true, "b": true,
+	"alstublieft": true, "ok": true, "oke": true, "ja": true, "please": true, "option": true, "number": true, "choice": true,
 }
 
 // negations turn a phrase around: "bel mij niet" must not match "bel mij".
@@ -69,21 +75,27 @@ func tolerant(msg, pat string) bool {
 		return false
 	}
 	words := strings.Fields(msg)
-	if isDigits(pat) {
-		// "2", "2.", "2 graag", "optie 2": a digit on its own among a few words.
-		if len(words) > 4 {
-			return false
-		}
-		for _, w := range words {
-			if w == pat {
-				return !hasOtherDigits(words, pat)
-			}
-		}
-		return false
-	}
 	pw := strings.Fields(pat)
+	// "bel mij niet", "niet 2": a negation blocks every tolerant match.
 	if !containsAny(pw, negations) && containsAny(words, negations) {
 		return false
+	}
+	if isDigits(pat) {
+		// "2", "2.", "2 graag", "optie 2": the digit with only filler words
+		// around it; "ik heb 2 kinderen" is not a choice.
+		if len(words) > 5 {
+			return false
+		}
+		found := false
+		for _, w := range words {
+			switch {
+			case w == pat:
+				found = true
+			case !digitFillers[w]:
+				return false
+			}
+		}
+		return found
 	}
 	if editDistance(msg, pat) <= tolerance(len([]rune(pat))) {
 		return true
@@ -152,15 +164,24 @@ func containsAny(words, set []string) bool {
 var confusedPhrases = []string{
 	"?", "snap ik niet", "snap het niet", "ik snap het niet", "begrijp ik niet", "ik begrijp het niet",
 	"begrijp het niet", "te moeilijk", "moeilijk", "wat bedoelt u", "wat bedoel je", "wat betekent dit",
-	"wat moet ik doen", "huh", "hoe bedoelt u", "onduidelijk", "ik snap er niks van",
+	"wat moet ik doen", "huh", "wat", "he", "hoe bedoelt u", "onduidelijk", "ik snap er niks van",
 	"i dont understand", "dont understand", "too difficult", "what does this mean", "what do you mean",
 }
+
+// understoodPhrases say the opposite, but are close to a confused phrase
+// ("duidelijk" is two edits from "onduidelijk").
+var understoodPhrases = []string{"duidelijk", "helder", "begrepen", "snap ik", "ik snap het", "ik begrijp het", "understood", "i understand", "clear"}
 
 // IsConfused reports whether text says the message was too hard to understand.
 func IsConfused(text string) bool {
 	n := Normalize(text)
 	if n == "" {
 		return false
+	}
+	for _, p := range understoodPhrases {
+		if n == p {
+			return false
+		}
 	}
 	for _, p := range confusedPhrases {
 		if n == p || (p != "?" && editDistance(n, p) <= tolerance(len(p))) {

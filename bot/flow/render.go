@@ -35,9 +35,20 @@ type tmplKey struct{ step, kind, lang string }
 
 func funcs(lang string) template.FuncMap {
 	return template.FuncMap{
-		"date":     func(t time.Time) string { return calendar.FormatDate(t, lang) },
-		"datetime": func(t time.Time) string { return calendar.FormatDateTime(t, lang) },
-		"time":     func(t time.Time) string { return calendar.FormatTime(t, lang) },
+		"date":     timeFunc(lang, calendar.FormatDate),
+		"datetime": timeFunc(lang, calendar.FormatDateTime),
+		"time":     timeFunc(lang, calendar.FormatTime),
+	}
+}
+
+// timeFunc formats a time variable; a missing optional one prints "".
+func timeFunc(lang string, format func(time.Time, string) string) func(any) string {
+	return func(v any) string {
+		t, ok := v.(time.Time)
+		if !ok || t.IsZero() {
+			return ""
+		}
+		return format(t, lang)
 	}
 }
 

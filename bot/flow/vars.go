@@ -79,6 +79,9 @@ func describeType(t string) string {
 // not needed: only the civil date is printed), optional missing variables
 // become "".
 func (f *Flow) TypedVars(vars map[string]string, loc *time.Location) map[string]any {
+	if loc == nil {
+		loc = time.UTC // only the civil date is printed
+	}
 	out := make(map[string]any, len(f.Variables))
 	for _, v := range f.Variables {
 		s, ok := vars[v.Name]
@@ -87,13 +90,13 @@ func (f *Flow) TypedVars(vars map[string]string, loc *time.Location) map[string]
 			if t, err := time.ParseInLocation(time.DateOnly, s, loc); ok && err == nil {
 				out[v.Name] = t
 			} else {
-				out[v.Name] = time.Time{}
+				out[v.Name] = nil // false in {{if}}; date/datetime/time print ""
 			}
 		case TypeDatetime:
 			if t, err := time.Parse(time.RFC3339, s); ok && err == nil {
 				out[v.Name] = t
 			} else {
-				out[v.Name] = time.Time{}
+				out[v.Name] = nil // false in {{if}}; date/datetime/time print ""
 			}
 		default:
 			out[v.Name] = s

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,6 +47,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// NoWorker skips starting the job worker (benchmarks of the HTTP path).
 	NoWorker bool
+	// WatchFlows reloads changed flow files while running (serve turns it
+	// on): a file that passes the checks goes live, one with errors keeps
+	// the previous version and shows its errors in GET /v1/flows.
+	WatchFlows bool
 	// Mounts adds routes (Telegram, werkplaats) to the HTTP handler.
 	Mounts []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
 }
@@ -64,6 +67,7 @@ type App struct {
 	Log      *slog.Logger
 
 	worker    *jobs.Worker
+	watcher   *registry.Watcher
 	ownsRedis bool
 	srv       *http.Server
 }
@@ -74,7 +78,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a := &App{Config: cfg}
 	a.Log = o.Log
 	if a.Log == nil {
-		a.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		a.Log = slog.New(slog.DiscardHandler)
 	}
 	now := o.Now
 	if now == nil {
@@ -113,6 +117,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	if o.WatchFlows {
+		if a.watcher, err = a.Registry.Watch(cfg.FlowsDir, registry.WatchOptions{Log: a.Log, Now: now}); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 
 	keyer, err := phone.NewKeyer(cfg.HashKey)
 	if err != nil {
@@ -141,6 +151,15 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			return nil, err
 		}
 		senders[channel.SMS] = tw
+	}
+	tg, err := newTelegramClient(cfg, o, a.Log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if tg != nil {
+		senders[channel.Telegram] = tg
+		limiters[channel.Telegram] = rate.NewLimiter(TelegramRate, 1)
 	}
 	for _, s := range o.Senders {
 		senders[s.Name()] = s
@@ -172,6 +191,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if cfg.Twilio.AuthToken != "" {
 		deps.Twilio = twilio.NewValidator(cfg.Twilio.AuthToken)
 	}
+	tgRoutes, err := telegramRoutes(a.Service, tg, cfg, a.Log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	deps.Extra = append(deps.Extra[:len(deps.Extra):len(deps.Extra)], tgRoutes)
 	a.Handler = api.New(deps)
 
 	if !o.NoWorker {
@@ -209,6 +234,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close stops the worker and releases Redis (when this App opened it).
 func (a *App) Close() {
+	if a.watcher != nil {
+		if err := a.watcher.Close(); err != nil {
+			a.Log.Warn("stop watching flows", "err", err)
+		}
+		a.watcher = nil
+	}
 	if a.worker != nil {
 		a.worker.Shutdown()
 		a.worker = nil

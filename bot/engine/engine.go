@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/seintje/seintje/bot/calendar"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/texts"
 )
@@ -44,6 +45,11 @@ type Conversation struct {
 	Unanswered int `json:"unanswered"`
 	// Confused counts "?"/"te moeilijk" answers.
 	Confused int `json:"confused"`
+	// Escalated is set once the flow's escalation created a callback task.
+	Escalated bool `json:"escalated,omitempty"`
+	// Reminded lists the reminders of the current step already sent, so a
+	// reminder delivered twice by the queue is sent once.
+	Reminded []int `json:"reminded,omitempty"`
 	// Rev is bumped on every transition (optimistic concurrency in the store).
 	Rev int64 `json:"rev"`
 }
@@ -70,17 +76,28 @@ type Choice struct{ Label, Reply string }
 type Callback struct {
 	Reason string
 	Step   string
+	// Kind is "requested" (the recipient asked) or "escalation".
+	Kind string
+	// Priority 1 (high) … 3 (low).
+	Priority int
+	// Preferred is the recipient's preferred moment (flow.Step.Preferred).
+	Preferred string
+	// Policy is how the werkplaats retries the task (from the flow).
+	Policy flow.CallbackPolicy
 }
 
 // Forward hands the recipient's reply that caused this transition to the
 // case worker.
 type Forward struct{ Step string }
 
-// Timer asks for Timeout(seq) at At.
+// Timer asks for Timeout(seq) at At (Kind TimerWait), Remind(seq, Index)
+// (TimerReminder) or Expire (TimerExpire).
 type Timer struct {
-	At   time.Time
-	Seq  int
-	Step string
+	At    time.Time
+	Seq   int
+	Step  string
+	Kind  string
+	Index int
 }
 
 // End records that the conversation ended.
@@ -112,6 +129,9 @@ type Engine struct {
 	Contact  Contact
 	Texts    *texts.Catalog
 	Location *time.Location // Europe/Amsterdam
+	// Calendar counts working days for `wait: {working_days: n}`; the zero
+	// Window uses the Dutch public holidays.
+	Calendar calendar.Window
 }
 
 // Errors the caller must tell apart.
@@ -134,6 +154,9 @@ func (e *Engine) Start(f *flow.Flow, c Conversation, now time.Time) (Result, err
 	r := Result{Conv: c}
 	if err := e.enter(f, &r, f.Start().ID, true, now); err != nil {
 		return Result{}, err
+	}
+	if f.Expire != nil && r.Conv.Status == Waiting {
+		r.Effects = append(r.Effects, Timer{At: now.Add(f.Expire.After.Duration), Kind: TimerExpire, Step: r.Conv.Step})
 	}
 	return r, nil
 }
@@ -159,6 +182,9 @@ func (e *Engine) Reply(f *flow.Flow, c Conversation, text string, now time.Time)
 		return r, e.enter(f, &r, step.Replies[i].Goto, false, now)
 	}
 	if flow.IsConfused(text) {
+		// Any answer cancels the step's pending reminders (routes that
+		// move on bump the timer sequence anyway).
+		e.cancelReminders(step, &r)
 		r.Conv.Confused++
 		msg, lang, err := f.Render(step.ID, "simple", c.Lang, e.data(f, c))
 		if err != nil {
@@ -179,6 +205,7 @@ func (e *Engine) Reply(f *flow.Flow, c Conversation, text string, now time.Time)
 		return r, e.enter(f, &r, step.Otherwise, false, now)
 	}
 	// No route: a question for the case worker; keep waiting here.
+	e.cancelReminders(step, &r)
 	r.Matched = "(forward)"
 	r.Effects = append(r.Effects, Forward{Step: step.ID})
 	msg, lang, err := e.systemText(texts.Ack, c.Lang, e.data(f, c))
@@ -207,6 +234,7 @@ func (e *Engine) Timeout(f *flow.Flow, c Conversation, seq int, now time.Time) (
 	c.UpdatedAt = now
 	c.Deadline = time.Time{}
 	r := Result{Conv: c}
+	e.escalateUnanswered(f, &r, step.ID)
 	return r, e.enter(f, &r, step.Wait.Then, true, now)
 }
 
@@ -249,7 +277,13 @@ func (e *Engine) enter(f *flow.Flow, r *Result, id string, proactive bool, now t
 			if reason == "" {
 				reason = "recipient asked to be called back"
 			}
-			r.Effects = append(r.Effects, Callback{Reason: reason, Step: step.ID})
+			pol := f.Policy()
+			prio := step.Priority
+			if prio == 0 {
+				prio = pol.Priority
+			}
+			r.Effects = append(r.Effects, Callback{Reason: reason, Step: step.ID, Kind: CallbackRequested,
+				Priority: prio, Preferred: step.Preferred, Policy: pol})
 		case flow.ActionForward:
 			r.Effects = append(r.Effects, Forward{Step: step.ID})
 		}
@@ -266,11 +300,19 @@ func (e *Engine) enter(f *flow.Flow, r *Result, id string, proactive bool, now t
 			return nil
 		}
 		c.Status = Waiting
-		if step.Wait != nil {
+		if step.Wait != nil || len(step.Reminders) > 0 {
 			c.TimerSeq++
-			c.Deadline = now.Add(step.Wait.Timeout.Duration)
+			c.Reminded = nil
+		}
+		if step.Wait != nil {
+			if step.Wait.WorkingDays > 0 {
+				c.Deadline = e.Calendar.AddWorkingDays(now, step.Wait.WorkingDays)
+			} else {
+				c.Deadline = now.Add(step.Wait.Timeout.Duration)
+			}
 			r.Effects = append(r.Effects, Timer{At: c.Deadline, Seq: c.TimerSeq, Step: step.ID})
 		}
+		r.Effects = append(r.Effects, e.reminderTimers(f, step, *c, now)...)
 		return nil
 	}
 }

@@ -313,11 +313,18 @@ func writeEffect(b *strings.Builder, eff engine.Effect, loc *time.Location) {
 			fmt.Fprintf(b, "  [%s] sends %q\n", c.Label, c.Reply)
 		}
 	case engine.Callback:
-		fmt.Fprintf(b, "callback step=%s reason=%q\n", v.Step, v.Reason)
+		fmt.Fprintf(b, "callback step=%s reason=%q kind=%s priority=%d preferred=%q\n", v.Step, v.Reason, v.Kind, v.Priority, v.Preferred)
 	case engine.Forward:
 		fmt.Fprintf(b, "forward to case worker step=%s\n", v.Step)
 	case engine.Timer:
-		fmt.Fprintf(b, "timer seq=%d at %s step=%s\n", v.Seq, stamp(v.At, loc), v.Step)
+		switch v.Kind {
+		case engine.TimerWait:
+			fmt.Fprintf(b, "timer seq=%d at %s step=%s\n", v.Seq, stamp(v.At, loc), v.Step)
+		case engine.TimerReminder:
+			fmt.Fprintf(b, "timer reminder[%d] seq=%d at %s step=%s\n", v.Index, v.Seq, stamp(v.At, loc), v.Step)
+		default:
+			fmt.Fprintf(b, "timer %s at %s\n", v.Kind, stamp(v.At, loc))
+		}
 	case engine.End:
 		fmt.Fprintf(b, "end outcome=%s\n", v.Outcome)
 	default:

@@ -172,7 +172,7 @@ func check(f *Flow, pos positions) Diagnostics {
 		ref(s.Otherwise, "steps", i, "otherwise")
 		ref(s.Next, "steps", i, "next")
 		if s.Wait != nil {
-			if s.Wait.Timeout.Duration <= 0 {
+			if s.Wait.Timeout.Duration <= 0 && s.Wait.WorkingDays == 0 {
 				errAt("bad-timeout", "the wait has no timeout, or it is not positive", "write e.g. `timeout: 48h` or `timeout: 2d`", "steps", i, "wait")
 			}
 			if s.Wait.Then == "" {
@@ -198,6 +198,8 @@ func check(f *Flow, pos positions) Diagnostics {
 			errAt("empty-step", fmt.Sprintf("step %q does nothing", s.ID), "add `say`, `replies`, `action` or `next`", "steps", i)
 		}
 	}
+
+	checkTiming(f, errAt, compileText, used)
 
 	for i, v := range f.Variables {
 		if !used[v.Name] {
@@ -242,7 +244,7 @@ func check(f *Flow, pos positions) Diagnostics {
 			}
 		}
 	}
-	return ds
+	return guard(f, pos, ds)
 }
 
 func templateErr(err error) string {

@@ -39,6 +39,12 @@ type Flow struct {
 	// "te moeilijk"; a step's own Simple wins.
 	Simple Text   `yaml:"simple"`
 	Steps  []Step `yaml:"steps"`
+	// Expire closes a still-open conversation after a while (timing.go).
+	Expire *Expire `yaml:"expire"`
+	// Escalate asks the werkplaats to call when messages do not work.
+	Escalate *Escalate `yaml:"escalate"`
+	// Callbacks is the werkplaats policy for callback tasks of this flow.
+	Callbacks *CallbackPolicy `yaml:"callbacks"`
 
 	// Set by Parse.
 	File   string `yaml:"-"`
@@ -83,6 +89,14 @@ type Step struct {
 	Outcome string `yaml:"outcome"`
 	// Next moves on at once, without waiting for an answer.
 	Next string `yaml:"next"`
+	// Reminders are sent while the conversation waits at this step, at a
+	// time relative to a date variable (timing.go).
+	Reminders []Reminder `yaml:"reminders"`
+	// Priority of the callback task this step creates (1 high … 3 low).
+	Priority int `yaml:"priority"`
+	// Preferred is the recipient's preferred moment for the callback task:
+	// morning, afternoon, self (they call us) or none (no preference given).
+	Preferred string `yaml:"preferred"`
 }
 
 // Route sends answers that match one of Match to step Goto.
@@ -99,7 +113,10 @@ type Route struct {
 // Wait is how long a step waits, and where to go when nobody answers.
 type Wait struct {
 	Timeout Duration `yaml:"timeout"`
-	Then    string   `yaml:"then"`
+	// WorkingDays waits this many working days (Monday to Friday, not on
+	// public holidays) instead of Timeout.
+	WorkingDays int    `yaml:"working_days"`
+	Then        string `yaml:"then"`
 }
 
 // Duration is a YAML duration that also accepts days and weeks: "48h",
@@ -192,6 +209,9 @@ func (f *Flow) Languages() []string {
 	for _, s := range f.Steps {
 		add(s.Say)
 		add(s.Simple)
+		for _, r := range s.Reminders {
+			add(r.Say)
+		}
 	}
 	slices.Sort(out)
 	return out

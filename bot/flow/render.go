@@ -80,6 +80,12 @@ func (f *Flow) Render(stepID, kind, lang string, d Data) (string, string, error)
 		} else {
 			txt, stepID = f.Simple, ""
 		}
+	case strings.HasPrefix(kind, "reminder:"):
+		var i int
+		fmt.Sscan(strings.TrimPrefix(kind, "reminder:"), &i)
+		if s := f.Step(stepID); s != nil && i >= 0 && i < len(s.Reminders) {
+			txt = s.Reminders[i].Say
+		}
 	case strings.HasPrefix(kind, "label:"):
 		var i int
 		fmt.Sscan(strings.TrimPrefix(kind, "label:"), &i)

@@ -93,9 +93,11 @@ type sendPayload struct {
 }
 
 type timerPayload struct {
-	Tag string `json:"t"`
-	Cid string `json:"c"`
-	Seq int    `json:"s"`
+	Tag   string `json:"t"`
+	Cid   string `json:"c"`
+	Seq   int    `json:"s"`
+	Kind  string `json:"k,omitempty"` // "" wait timeout, "reminder", "expire"
+	Index int    `json:"i,omitempty"` // reminder index
 }
 
 // EnqueueSend queues a message; at zero means now. Enqueueing the same
@@ -185,6 +187,9 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 		var p timerPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("bad timer payload: %v: %w", err, asynq.SkipRetry)
+		}
+		if kh, ok := h.(KindHandler); ok && p.Kind != "" {
+			return kh.ProcessTimerOf(ctx, p.Tag, p.Cid, p.Kind, p.Seq, p.Index)
 		}
 		return h.ProcessTimer(ctx, p.Tag, p.Cid, p.Seq)
 	})

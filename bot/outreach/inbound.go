@@ -74,12 +74,19 @@ func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 func (s *Service) inboundTag(ctx context.Context, in channel.Inbound) (string, string, error) {
 	switch in.Channel {
 	case channel.SMS:
+		if phone.IsE164(in.From) {
+			// Providers send E.164 already: skip the (costly) full parse.
+			return s.tagFor(in.From), in.From, nil
+		}
 		e164, err := phone.Normalize(in.From)
 		if err != nil {
 			// Keep it anyway: hash the raw sender so nothing is dropped.
 			return s.Keyer.Hash("phone", in.From), in.From, nil
 		}
 		return s.tagFor(e164), e164, nil
+	}
+	if in.Channel == channel.Telegram {
+		return s.telegramTag(ctx, in.From)
 	}
 	return "", "", fmt.Errorf("inbound on unsupported channel %q", in.Channel)
 }
@@ -161,6 +168,10 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		in := msg
 		in.Conv, in.Route = n.ID, res.Matched
 		next := *n
+		if ch == channel.Telegram || next.Channel == string(channel.Telegram) {
+			// Answer on the channel the person used (Telegram or SMS).
+			next.Channel = string(ch)
+		}
 		next.Conversation = res.Conv
 		msgs, cbs := s.effects(&next, res.Effects, &in, now)
 		for _, cb := range cbs {

@@ -37,6 +37,8 @@ type Queue interface {
 	EnqueueSend(ctx context.Context, tag, msgID string, at time.Time) error
 	// EnqueueTimer fires Timeout(seq) for conversation cid at at.
 	EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error
+	// EnqueueTimerOf schedules a timer of a kind (reminder, expire).
+	EnqueueTimerOf(ctx context.Context, tag, cid, kind string, seq, index int, at time.Time) error
 }
 
 // Service is safe for concurrent use; it holds only its dependencies.
@@ -51,6 +53,11 @@ type Service struct {
 	Log     *slog.Logger
 	// Pace blocks until the channel may send one more message.
 	Pace func(ctx context.Context, ch channel.Name) error
+	// Gate holds proactive messages to sending hours and the weekly limit
+	// (gate.go); nil lets everything through.
+	Gate *Gate
+	// ClaimTTL is how long a werkplaats claim lasts (default 30 minutes).
+	ClaimTTL time.Duration
 }
 
 // Errors the API maps to problem codes.
@@ -118,6 +125,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	tag := s.tagFor(e164)
 	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: lang}
 	event := eventKey(f.ID, vars, req.IdempotencyKey)
+	ch := s.channelFor(ctx, tag) // Telegram when linked and preferred
 
 	for attempt := 0; attempt < 4; attempt++ {
 		cid := store.NewScopedID(tag, now)
@@ -126,7 +134,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		if err != nil {
 			return TriggerResult{}, fmt.Errorf("start flow %s: %w", f.ID, err)
 		}
-		n := &store.Nudge{Conversation: res.Conv, Tag: tag, Ref: req.Ref, Name: req.Name, Channel: string(channel.SMS),
+		n := &store.Nudge{Conversation: res.Conv, Tag: tag, Ref: req.Ref, Name: req.Name, Channel: string(ch),
 			TriggeredBy: req.TriggeredBy, EventKey: event}
 		msgs, cbs := s.effects(n, res.Effects, nil, now)
 		for _, cb := range cbs {
@@ -142,6 +150,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		if err != nil {
 			return TriggerResult{}, err
 		}
+		s.indexRef(ctx, req.Ref, tag)
 		switch {
 		case cr.Existing != "":
 			st := "unknown"
@@ -231,10 +240,7 @@ func (s *Service) effects(n *store.Nudge, effs []engine.Effect, in *store.Messag
 			}
 			msgs = append(msgs, m)
 		case engine.Callback:
-			cb := store.Callback{ID: store.NewScopedID(n.Tag, now), NudgeID: n.ID, Ref: n.Ref, Name: n.Name,
-				Reason: e.Reason, Step: e.Step, Status: store.CallbackOpen, Priority: 2, AskedAt: now, Due: now,
-				Events: []store.Event{{At: now, By: "recipient", Action: "requested"}}}
-			cbs = append(cbs, cb)
+			cbs = append(cbs, newCallback(n, e, now))
 		}
 	}
 	return msgs, cbs
@@ -252,7 +258,7 @@ func (s *Service) dispatch(ctx context.Context, n *store.Nudge, effs []engine.Ef
 	for _, e := range effs {
 		switch e := e.(type) {
 		case engine.Timer:
-			errs = append(errs, s.Queue.EnqueueTimer(ctx, n.Tag, n.ID, e.Seq, e.At))
+			errs = append(errs, s.Queue.EnqueueTimerOf(ctx, n.Tag, n.ID, e.Kind, e.Seq, e.Index, e.At))
 		case engine.Forward:
 			for _, m := range msgs {
 				if m.Dir == "in" {

@@ -43,12 +43,23 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 	if a, ok := rcp.Addrs[m.Channel]; ok && to == "" {
 		to = a
 	}
+	if ch == channel.Telegram {
+		var handled bool
+		if to, handled, err = s.telegramAddress(ctx, m, rcp); handled {
+			return err
+		}
+	}
 	if to == "" {
 		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "error", Reason: "no address for this channel", At: now})
 	}
 	sender, ok := s.Senders[ch]
 	if !ok {
 		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "error", Reason: "channel not configured: " + m.Channel, At: now})
+	}
+	if m.Proactive && s.Gate != nil {
+		if held, err := s.gate(ctx, tag, m, now); held || err != nil {
+			return err
+		}
 	}
 	if s.Pace != nil {
 		if err := s.Pace(ctx, ch); err != nil {
@@ -73,6 +84,9 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 	code := 0
 	if ce != nil {
 		code = ce.Code
+	}
+	if k := channel.KindOf(err); ch == channel.Telegram && (k == channel.OptedOut || k == channel.Permanent) {
+		return s.telegramFailed(ctx, m, rcp, err)
 	}
 	switch channel.KindOf(err) {
 	case channel.OptedOut:
@@ -159,8 +173,14 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 		return err
 	}
 	now := s.Now()
-	if _, err := s.Store.ProviderStatus(ctx, tag, u.ProviderID, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now}); err != nil {
+	mid, err := s.Store.ProviderStatus(ctx, tag, u.ProviderID, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now})
+	if err != nil {
 		return err
+	}
+	if mid != "" && (u.State == "undelivered" || u.State == "failed") {
+		if err := s.undelivered(ctx, tag, mid); err != nil {
+			return err
+		}
 	}
 	if optOut {
 		if err := s.Store.SetOptOut(ctx, tag, string(u.Channel), true, now); err != nil {

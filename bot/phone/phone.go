@@ -46,6 +46,20 @@ func Normalize(s string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
+// IsE164 reports whether s is already in E.164 form ("+" and 8 to 15
+// digits, no leading zero), as providers deliver sender numbers.
+func IsE164(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // Mask hides all but the country code and the last two digits:
 // "+31612345678" → "+31*******78". Safe for logs and lists.
 func Mask(e164 string) string {

@@ -72,3 +72,12 @@ func TestKeyer(t *testing.T) {
 		t.Fatal("raw number in hash")
 	}
 }
+
+func TestIsE164(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{"+31612345678": true, "+447911123456": true, "0612345678": false, "+3161234567a": false, "+0123456789": false, "+31": false, "": false} {
+		if got := IsE164(s); got != want {
+			t.Errorf("IsE164(%q) = %v", s, got)
+		}
+	}
+}

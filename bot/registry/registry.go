@@ -44,6 +44,7 @@ type Registry struct {
 	loadedAt map[string]time.Time
 	pending  map[string][]string   // flow id or file → error lines
 	versions map[string]*flow.Flow // digest → flow
+	touched  map[string]time.Time  // digest → last TTL refresh (ttl.go)
 }
 
 // New returns an empty registry persisting sources under prefix in rdb.
@@ -111,6 +112,7 @@ func (r *Registry) Len() int {
 // Version returns the exact version a conversation runs on, loading it
 // from Redis when this process has not seen it.
 func (r *Registry) Version(ctx context.Context, ref flow.Ref) (*flow.Flow, error) {
+	r.touch(ctx, ref, time.Now())
 	r.mu.RLock()
 	f, ok := r.versions[ref.Digest]
 	r.mu.RUnlock()

@@ -31,6 +31,8 @@ type Callback struct {
 	Due       time.Time `json:"due"`
 	Preferred string    `json:"preferred,omitempty"` // the recipient's preferred moment
 	Events    []Event   `json:"events,omitempty"`
+	// Werkplaats work (werkplaats.go).
+	WorkFields
 }
 
 // Event records who changed a callback, and when.

@@ -40,7 +40,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	log := newLogger(stderr, cfg.LogLevel, *demo)
 	log.Info("starting", "config", cfg)
 
-	opts := app.Options{Log: log}
+	opts := app.Options{Log: log, WatchFlows: true}
 	var tokenFile string
 	if *demo {
 		mr := miniredis.NewMiniRedis()

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/seintje/seintje/bot/channel"
+	"github.com/seintje/seintje/bot/channel/telegram"
+	"github.com/seintje/seintje/bot/outreach"
+)
+
+// Problem codes of the Telegram endpoints.
+const (
+	CodeTelegramOff = "telegram_not_configured"
+	CodeNotLinked   = "telegram_not_linked"
+)
+
+// TelegramDeps are what the Telegram routes need. Bot is nil when
+// Telegram is not configured: the webhook is then not mounted and the
+// case-worker endpoints answer 422.
+type TelegramDeps struct {
+	Service *outreach.Service
+	Bot     *outreach.Telegram
+	Secret  string // X-Telegram-Bot-Api-Secret-Token
+	Seq     *telegram.Sequencer
+	Log     *slog.Logger
+	// Timeout bounds the handling of one update (default 25s: Telegram
+	// gives up on a webhook call after about 60s).
+	Timeout time.Duration
+}
+
+// TelegramRoutes mounts POST /webhooks/telegram and the recipient channel
+// endpoints (for api.Deps.Extra).
+func TelegramRoutes(d TelegramDeps) func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc) {
+	if d.Seq == nil {
+		d.Seq = telegram.NewSequencer(0)
+	}
+	if d.Timeout <= 0 {
+		d.Timeout = 25 * time.Second
+	}
+	return func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc) {
+		cw := auth(RoleCaseworker, RoleAdmin)
+		r.POST("/v1/recipients/:ref/telegram-link", cw, d.createLink)
+		r.GET("/v1/recipients/:ref/channel", cw, d.getChannel)
+		r.PUT("/v1/recipients/:ref/channel", cw, d.putChannel)
+		if d.Bot != nil {
+			r.POST("/webhooks/telegram", d.webhook)
+		}
+	}
+}
+
+// webhook receives one update. The secret token is checked first (403 on
+// mismatch, nothing processed); the update is handled before the answer,
+// in order per chat, so a 500 makes Telegram deliver it again.
+func (d TelegramDeps) webhook(c *gin.Context) {
+	got := c.GetHeader("X-Telegram-Bot-Api-Secret-Token")
+	if d.Secret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(d.Secret)) != 1 {
+		problem(c, http.StatusForbidden, CodeForbidden, "the X-Telegram-Bot-Api-Secret-Token does not match", "")
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		problem(c, http.StatusBadRequest, CodeMalformed, "cannot read the body", "")
+		return
+	}
+	u, err := telegram.Parse(body)
+	if err != nil {
+		// Never quote the body: it holds personal data.
+		problem(c, http.StatusBadRequest, CodeMalformed, "the body is not a Telegram update", "")
+		return
+	}
+	if u.ChatID == 0 {
+		c.Status(http.StatusOK)
+		return
+	}
+	// The update is handled to the end even when Telegram hangs up.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), d.Timeout)
+	defer cancel()
+	err = d.Seq.Do(c.Request.Context(), u.ChatID, u.ID, func() error { return d.Bot.HandleUpdate(ctx, u) })
+	if err != nil {
+		d.Log.ErrorContext(c.Request.Context(), "telegram update failed", "update", u.ID, "err", err)
+		problem(c, http.StatusInternalServerError, CodeInternal, "internal error; Telegram will deliver the update again", "")
+		return
+	}
+	c.Status(http.StatusOK)
+}
+
+func (d TelegramDeps) createLink(c *gin.Context) {
+	if d.Bot == nil {
+		problem(c, http.StatusUnprocessableEntity, CodeTelegramOff, "Telegram is not configured on this Seintje (set TELEGRAM_BOT_TOKEN)", "")
+		return
+	}
+	link, err := d.Bot.CreateLink(c.Request.Context(), c.Param("ref"), Caller(c))
+	if d.refError(c, err) {
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"link": link.URL, "expires_at": link.ExpiresAt})
+}
+
+func (d TelegramDeps) getChannel(c *gin.Context) {
+	st, err := d.Service.Channels(c.Request.Context(), c.Param("ref"))
+	if d.refError(c, err) {
+		return
+	}
+	out := gin.H{"preferred": st.Preferred, "telegram": gin.H{"linked": st.Linked, "configured": d.Bot != nil}, "opted_out": st.OptedOut,
+		"events": st.Events}
+	if st.Linked {
+		out["telegram"].(gin.H)["linked_at"] = st.LinkedAt
+	}
+	if st.OptedOut == nil {
+		out["opted_out"] = []string{}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (d TelegramDeps) putChannel(c *gin.Context) {
+	var req struct {
+		Channel string `json:"channel"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	ch := channel.Name(strings.TrimSpace(req.Channel))
+	switch ch {
+	case channel.SMS:
+	case channel.Telegram:
+		if d.Bot == nil {
+			problem(c, http.StatusUnprocessableEntity, CodeTelegramOff, "Telegram is not configured on this Seintje", "channel")
+			return
+		}
+	default:
+		problem(c, http.StatusUnprocessableEntity, CodeInvalidField, `channel must be "sms" or "telegram"`, "channel")
+		return
+	}
+	err := d.Service.SetPreferredChannel(c.Request.Context(), c.Param("ref"), ch, Caller(c))
+	if errors.Is(err, outreach.ErrNotLinked) {
+		problem(c, http.StatusConflict, CodeNotLinked, "the recipient has not linked Telegram; create a link with POST /v1/recipients/{ref}/telegram-link", "channel")
+		return
+	}
+	if d.refError(c, err) {
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"preferred": string(ch)})
+}
+
+// refError writes the problem for err (unknown ref, internal); false when nil.
+func (d TelegramDeps) refError(c *gin.Context, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, outreach.ErrUnknownRecipient):
+		problem(c, http.StatusNotFound, CodeNotFound, "no recipient with this reference (a recipient is known after a first nudge)", "")
+	default:
+		d.Log.ErrorContext(c.Request.Context(), "request failed", "route", c.FullPath(), "err", err)
+		problem(c, http.StatusInternalServerError, CodeInternal, "internal error; nothing was changed unless the response said so", "")
+	}
+	return true
+}

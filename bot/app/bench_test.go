@@ -1,0 +1,158 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/app"
+	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
+	"github.com/seintje/seintje/bot/jobs"
+	"github.com/seintje/seintje/bot/outreach"
+)
+
+// The inbound-reply benchmark: a signed Twilio webhook → signature check →
+// dedupe and store → engine transition → atomic commit → reply queued,
+// through a real HTTP server on loopback and real Redis. The floor is a gin
+// handler doing one Redis round trip, measured the same way in the same run.
+//
+//	go test -run '^$' -bench 'Inbound|Floor' -benchtime 20000x ./bot/app
+//
+// Each reports req/s and p50/p99 latency. Concurrency: 32 client goroutines
+// with keep-alive connections.
+const benchConcurrency = 32
+
+func BenchmarkFloor(b *testing.B) {
+	u := redisURL(b)
+	opt, _ := redis.ParseURL(u)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	rdb.Set(context.Background(), "bench:floor", "1", time.Minute)
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.POST("/floor", func(c *gin.Context) {
+		v, err := rdb.Get(c.Request.Context(), "bench:floor").Result()
+		if err != nil {
+			c.Status(500)
+			return
+		}
+		c.String(200, v)
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	load(b, func(i int) *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/floor", nil)
+		return req
+	})
+}
+
+func BenchmarkInboundReply(b *testing.B) {
+	h := newBenchHarness(b)
+	// One waiting conversation per request, created before the clock runs.
+	phones := make([]string, b.N)
+	ctx := context.Background()
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+3161%07d", i)
+		_, err := h.app.Service.Trigger(ctx, outreach.TriggerRequest{Flow: "no-show", Ref: fmt.Sprintf("B-%d", i),
+			Phone: phones[i], Name: "Sanne", Caseworker: "Ahmed", Vars: map[string]any{"appointment_at": appointmentAt}, TriggeredBy: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(h.app.Handler)
+	defer srv.Close()
+	target := srv.URL + "/webhooks/twilio/sms"
+	load(b, func(i int) *http.Request {
+		form := url.Values{"MessageSid": {fmt.Sprintf("SM%032d", i)}, "AccountSid": {testSID}, "From": {phones[i]}, "To": {testFrom}, "Body": {"2"}}
+		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", twiliotest.Sign(testAuthToken, testPublicURL+"/webhooks/twilio/sms", form))
+		return req
+	})
+	b.StopTimer()
+	// Every reply made its transition: one callback per conversation.
+	cbs, err := h.app.Store.Callbacks(ctx, "open", int64(b.N)+10)
+	if err != nil || len(cbs) != b.N {
+		b.Fatalf("callbacks = %d (err %v), want %d", len(cbs), err, b.N)
+	}
+}
+
+// newBenchHarness is a harness without the job worker: replies are queued,
+// not sent, so only the inbound path is measured.
+func newBenchHarness(b *testing.B) *harness {
+	h := &harness{t: b, prefix: "b" + randHex(6), clock: &clock{}}
+	h.twilio = twiliotest.New(b, testSID, testAuthToken)
+	h.env = map[string]string{
+		"REDIS_URL": redisURL(b), "SEINTJE_KEY_PREFIX": h.prefix, "SEINTJE_PUBLIC_URL": testPublicURL,
+		"SEINTJE_HASH_KEY": "test-hash-key-0123456789abcdef0123456789", "SEINTJE_API_TOKENS": "cw:caseworker:" + tokCaseworker,
+		"SEINTJE_CALLBACK_NUMBER": "088 123 45 67", "SEINTJE_CALLBACK_HOURS": "ma-vr 9-17 uur", "SEINTJE_FLOWS_DIR": "../../flows", "SEINTJE_QUIET_HOURS": "off",
+		"TWILIO_ACCOUNT_SID": testSID, "TWILIO_AUTH_TOKEN": testAuthToken, "TWILIO_FROM": testFrom, "TWILIO_API_URL": h.twilio.URL,
+	}
+	opt, _ := redis.ParseURL(h.env["REDIS_URL"])
+	h.rdb = redis.NewClient(opt)
+	a, err := app.New(context.Background(), h.config(), app.Options{NoWorker: true, Jobs: jobs.Options{Queue: h.prefix}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h.app = a
+	b.Cleanup(func() { h.stop(); h.flush(); h.rdb.Close() })
+	return h
+}
+
+// load sends b.N requests from benchConcurrency goroutines and reports
+// throughput and latency percentiles.
+func load(b *testing.B, mk func(i int) *http.Request) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency, MaxConnsPerHost: benchConcurrency}}
+	reqs := make([]*http.Request, b.N)
+	for i := range reqs {
+		reqs[i] = mk(i)
+	}
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < benchConcurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.Do(reqs[i])
+				if err != nil || resp.StatusCode != 200 {
+					failed.Add(1)
+				}
+				if resp != nil {
+					resp.Body.Close()
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d of %d requests failed", f, b.N)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}

@@ -1,0 +1,125 @@
+package flowtest_test
+
+import (
+	"flag"
+	"testing"
+	_ "time/tzdata"
+
+	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/flowtest"
+)
+
+var update = flag.Bool("update", false, "rewrite flows/testdata/*.golden from the current flows and engine")
+
+const flowsDir = "../../flows"
+
+// TestConversationFiles runs every flows/*.test.yaml, the same as
+// `seintje flows test flows`, and compares the transcripts with
+// flows/testdata/*.golden (rewrite them with -update).
+func TestConversationFiles(t *testing.T) {
+	flows, ds, err := flow.LoadDir(flowsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.HasErrors() {
+		t.Fatalf("flows have errors:\n%v", ds.Err())
+	}
+	e, err := flowtest.Engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := flowtest.TestFiles(flowsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no conversation test files in flows/")
+	}
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			res, err := flowtest.RunFile(e, flows, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range res.Failures {
+				t.Errorf("%s", d)
+			}
+			got, err := flowtest.Golden(res, *update)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == flowtest.GoldenChanged {
+				t.Errorf("transcript differs from %s (run with -update and review git diff)", flowtest.GoldenPath(file))
+			}
+		})
+	}
+}
+
+// A test file whose expectations fail reports file:line:col of the line.
+func TestFailuresHavePositions(t *testing.T) {
+	flows, _, err := flow.LoadDir(flowsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := flowtest.Engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"wrong step", `flow: no-show
+tests:
+  - name: t
+    vars: {appointment_at: "2026-11-23T09:00:00+01:00"}
+    start: "2026-11-23T10:00:00+01:00"
+    script:
+      - say: "2"
+      - expect: {step: ask}
+`, []string{`x.test.yaml:8:17: t: expected step "ask", the conversation is at "done"`}},
+		{"unknown flow", "flow: nope\ntests: []\n", []string{`x.test.yaml:1:7: there is no flow "nope"`}},
+		{"missing var", `flow: no-show
+tests:
+  - name: t
+    start: "2026-11-23T10:00:00+01:00"
+`, []string{`x.test.yaml:3:9: t: flow no-show: vars.appointment_at: is required (an RFC 3339 date and time like 2026-11-24T10:00:00+01:00)`}},
+		{"no callback", `flow: no-show
+tests:
+  - name: t
+    vars: {appointment_at: "2026-11-23T09:00:00+01:00"}
+    start: "2026-11-23T10:00:00+01:00"
+    script:
+      - say: "1"
+      - expect: {callback: true}
+`, []string{`x.test.yaml:8:17: t: expected callback task: true, got false`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := flowtest.Run(e, flows, "x.test.yaml", []byte(tc.src))
+			var got []string
+			for _, d := range res.Failures {
+				got = append(got, d.File+":"+itoa(d.Line)+":"+itoa(d.Col)+": "+d.Message)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("got  %s\nwant %s", got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func itoa(n int) string {
+	s := ""
+	if n == 0 {
+		return "0"
+	}
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}

@@ -1,0 +1,119 @@
+package outreach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seintje/seintje/bot/engine"
+	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/store"
+)
+
+// ProcessTimerOf fires a reminder or the expiry of a conversation. Like
+// ProcessTimer it ignores stale timers (the recipient answered, the
+// conversation moved on or ended), so each fires its transition once.
+func (s *Service) ProcessTimerOf(ctx context.Context, tag, cid, kind string, seq, index int) error {
+	switch kind {
+	case engine.TimerWait:
+		return s.ProcessTimer(ctx, tag, cid, seq)
+	case engine.TimerReminder:
+		return s.transition(ctx, cid, "reminder", func(f *flow.Flow, c engine.Conversation, now time.Time) (engine.Result, error) {
+			return s.Engine.Remind(f, c, seq, index, now)
+		})
+	case engine.TimerExpire:
+		return s.transition(ctx, cid, "expiry", func(f *flow.Flow, c engine.Conversation, now time.Time) (engine.Result, error) {
+			return s.Engine.Expire(f, c, now)
+		})
+	}
+	return fmt.Errorf("unknown timer kind %q", kind)
+}
+
+// transition loads a nudge, applies fn and commits it, retrying on a
+// concurrent change. Stale and ended results are not an error.
+func (s *Service) transition(ctx context.Context, cid, what string,
+	fn func(f *flow.Flow, c engine.Conversation, now time.Time) (engine.Result, error)) error {
+	for attempt := 0; attempt < 8; attempt++ {
+		n, err := s.Store.Nudge(ctx, cid)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		f, err := s.Flows.Version(ctx, n.Flow)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		res, err := fn(f, n.Conversation, now)
+		if errors.Is(err, engine.ErrStaleTimer) || errors.Is(err, engine.ErrEnded) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if len(res.Effects) == 0 && res.Conv.Rev == n.Rev && res.Conv.Status == n.Status && res.Conv.TimerSeq == n.TimerSeq {
+			return nil // nothing to do
+		}
+		next := *n
+		next.Conversation = res.Conv
+		msgs, cbs := s.effects(&next, res.Effects, nil, now)
+		for _, cb := range cbs {
+			next.CallbackIDs = append(next.CallbackIDs, cb.ID)
+			next.Notes = append(next.Notes, store.Note{At: now, Code: "callback_" + cb.Kind, Text: "werkplaats task created: " + cb.Reason})
+		}
+		err = s.Store.Commit(ctx, &next, msgs, cbs)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.Log.InfoContext(ctx, what+" fired", "nudge", cid, "step", next.Step, "status", next.Status, "callbacks", len(cbs))
+		return s.dispatch(ctx, &next, res.Effects, msgs)
+	}
+	return store.ErrConflict
+}
+
+// undelivered escalates when the first message of a nudge could not be
+// delivered and the flow asks for it (escalate: on_undelivered).
+func (s *Service) undelivered(ctx context.Context, tag, msgID string) error {
+	m, err := s.Store.Message(ctx, tag, msgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.Conv == "" || !m.Proactive || m.Kind != "say" {
+		return nil
+	}
+	return s.transition(ctx, m.Conv, "undelivered escalation", func(f *flow.Flow, c engine.Conversation, now time.Time) (engine.Result, error) {
+		if m.Step != f.Start().ID {
+			return engine.Result{Conv: c}, nil // not the first message
+		}
+		return s.Engine.Undelivered(f, c, now)
+	})
+}
+
+// newCallback makes the werkplaats task for an engine callback effect.
+func newCallback(n *store.Nudge, e engine.Callback, now time.Time) store.Callback {
+	by, action := "recipient", "requested"
+	if e.Kind == engine.CallbackEscalation {
+		by, action = "seintje", "escalated"
+	}
+	prio := e.Priority
+	if prio == 0 {
+		prio = flow.DefaultCallbackPriority
+	}
+	cb := store.Callback{ID: store.NewScopedID(n.Tag, now), NudgeID: n.ID, Ref: n.Ref, Name: n.Name,
+		Reason: e.Reason, Step: e.Step, Status: store.CallbackOpen, Priority: prio, AskedAt: now, Due: now,
+		Preferred: e.Preferred, Events: []store.Event{{At: now, By: by, Action: action, Note: e.Reason}}}
+	cb.Kind = e.Kind
+	cb.Flow = n.Flow.ID
+	cb.RetryAfter = e.Policy.RetryAfter.Duration
+	cb.MaxAttempts = e.Policy.MaxAttempts
+	return cb
+}

@@ -1,0 +1,159 @@
+package outreach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/store"
+)
+
+// Call outcomes the werkplaats records.
+const (
+	OutcomeReached     = "reached"
+	OutcomeNoAnswer    = "no_answer"
+	OutcomeVoicemail   = "voicemail"
+	OutcomeWrongNumber = "wrong_number"
+)
+
+// DefaultClaimTTL is how long a claim lasts when Service.ClaimTTL is zero.
+const DefaultClaimTTL = 30 * time.Minute
+
+// Werkplaats errors.
+var (
+	ErrClaimed    = errors.New("the task is claimed by someone else")
+	ErrNotClaimed = errors.New("claim the task before completing it")
+	ErrTaskDone   = errors.New("the task is done")
+	ErrBadOutcome = errors.New("outcome must be reached, no_answer, voicemail or wrong_number")
+)
+
+// ClaimCallback lets one werkplaats member work a task. It returns the task
+// and the recipient's full phone number (only ever shown to the claimer).
+// Claiming a task you already hold extends the claim.
+func (s *Service) ClaimCallback(ctx context.Context, id, by string) (*store.Callback, string, error) {
+	ttl := s.ClaimTTL
+	if ttl <= 0 {
+		ttl = DefaultClaimTTL
+	}
+	for attempt := 0; attempt < 8; attempt++ {
+		cb, err := s.Store.Callback(ctx, id)
+		if err != nil {
+			return nil, "", err
+		}
+		now := s.Now()
+		switch cb.EffectiveStatus(now) {
+		case store.CallbackDone:
+			return cb, "", ErrTaskDone
+		case store.CallbackClaimed:
+			if cb.ClaimedBy != by {
+				return cb, "", ErrClaimed
+			}
+		}
+		old := cb.Status
+		action := "claimed"
+		if old == store.CallbackClaimed && cb.ClaimedBy != by {
+			action = "claimed (previous claim by " + cb.ClaimedBy + " lapsed)"
+		}
+		cb.Status, cb.ClaimedBy, cb.ClaimedUntil = store.CallbackClaimed, by, now.Add(ttl)
+		cb.Events = append(cb.Events, store.Event{At: now, By: by, Action: action})
+		err = s.Store.UpdateCallback(ctx, cb, old)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		tag, _ := store.TagOf(id)
+		rcp, err := s.Store.Recipient(ctx, tag)
+		if err != nil {
+			return nil, "", err
+		}
+		s.Log.InfoContext(ctx, "callback claimed", "callback", id, "by", by)
+		return cb, rcp.Phone, nil
+	}
+	return nil, "", ErrClaimed
+}
+
+// CompleteCallback records a call attempt on a task the caller claimed.
+// reached and wrong_number close the task; no_answer and voicemail put it
+// back in the queue after the flow's retry_after, until max_attempts calls
+// without contact: then the task closes and suggests to the case worker to
+// consider a home visit.
+func (s *Service) CompleteCallback(ctx context.Context, id, by, outcome, note string) (*store.Callback, error) {
+	switch outcome {
+	case OutcomeReached, OutcomeNoAnswer, OutcomeVoicemail, OutcomeWrongNumber:
+	default:
+		return nil, ErrBadOutcome
+	}
+	for attempt := 0; attempt < 8; attempt++ {
+		cb, err := s.Store.Callback(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		now := s.Now()
+		switch {
+		case cb.Status == store.CallbackDone:
+			return cb, ErrTaskDone
+		case cb.EffectiveStatus(now) != store.CallbackClaimed || cb.ClaimedBy != by:
+			// A lapsed claim may still be completed by its holder when
+			// nobody else took the task meanwhile.
+			if !(cb.Status == store.CallbackClaimed && cb.ClaimedBy == by) {
+				return cb, ErrNotClaimed
+			}
+		}
+		old := cb.Status
+		cb.Attempts = append(cb.Attempts, store.Attempt{At: now, By: by, Outcome: outcome, Note: note})
+		cb.ClaimedBy, cb.ClaimedUntil = "", time.Time{}
+		var nudgeNote *store.Note
+		switch outcome {
+		case OutcomeReached, OutcomeWrongNumber:
+			cb.Status, cb.Outcome = store.CallbackDone, outcome
+			if outcome == OutcomeWrongNumber {
+				nudgeNote = &store.Note{At: now, Code: "wrong_number", Text: "The werkplaats called a wrong number; please check the phone number in the case system."}
+			}
+		default:
+			failed := 0
+			for _, a := range cb.Attempts {
+				if a.Outcome == OutcomeNoAnswer || a.Outcome == OutcomeVoicemail {
+					failed++
+				}
+			}
+			maxAttempts := cb.MaxAttempts
+			if maxAttempts <= 0 {
+				maxAttempts = flow.DefaultMaxAttempts
+			}
+			retry := cb.RetryAfter
+			if retry <= 0 {
+				retry = flow.DefaultRetryAfter
+			}
+			if failed >= maxAttempts {
+				cb.Status, cb.Outcome, cb.HomeVisitSuggested = store.CallbackDone, "unreachable", true
+				nudgeNote = &store.Note{At: now, Code: "consider_home_visit", Text: fmt.Sprintf(
+					"The werkplaats called %d times without contact. Consider a home visit (sociaal huisbezoek). Seintje only suggests this; you decide.", failed)}
+			} else {
+				cb.Status, cb.Due = store.CallbackOpen, now.Add(retry)
+			}
+		}
+		cb.Events = append(cb.Events, store.Event{At: now, By: by, Action: "completed: " + outcome, Note: note})
+		if cb.HomeVisitSuggested {
+			cb.Events = append(cb.Events, store.Event{At: now, By: "seintje", Action: "home visit suggested to the case worker"})
+		}
+		err = s.Store.UpdateCallback(ctx, cb, old)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if nudgeNote != nil && cb.NudgeID != "" {
+			if err := s.Store.AddNote(ctx, cb.NudgeID, *nudgeNote); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return cb, err
+			}
+		}
+		s.Log.InfoContext(ctx, "callback completed", "callback", id, "by", by, "outcome", outcome, "status", cb.Status)
+		return cb, nil
+	}
+	return nil, store.ErrConflict
+}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/seintje/seintje/bot/metrics"
+
 	"github.com/seintje/seintje/bot/channel/twilio"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/registry"
@@ -46,6 +48,8 @@ type Deps struct {
 	// Demo enables POST /webhooks/console (answer as a recipient).
 	Demo bool
 	Log  *slog.Logger
+	// Metrics, when set, are served at /metrics and fed by every request.
+	Metrics *metrics.Metrics
 	// Extra mounts more routes (Telegram webhook, werkplaats API).
 	Extra []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
 }
@@ -80,13 +84,20 @@ func New(d Deps) http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
+	if d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
+	}
 
 	v1 := r.Group("/v1")
 	v1.POST("/nudges", s.auth(RoleCaseworker, RoleAdmin), s.createNudge)
 	v1.GET("/nudges/:id", s.auth(RoleCaseworker, RoleAdmin), s.getNudge)
-	v1.GET("/callbacks", s.auth(RoleCaseworker, RoleWerkplaats, RoleAdmin), s.listCallbacks)
+	v1.GET("/callbacks", s.auth(RoleCaseworker, RoleWerkplaats, RoleAdmin), s.callbackQueue)
+	v1.GET("/callbacks/:id", s.auth(RoleCaseworker, RoleWerkplaats, RoleAdmin), s.getCallback)
+	v1.POST("/callbacks/:id/claim", s.auth(RoleWerkplaats, RoleAdmin), s.claimCallback)
+	v1.POST("/callbacks/:id/complete", s.auth(RoleWerkplaats, RoleAdmin), s.completeCallback)
 	v1.GET("/inbox", s.auth(RoleCaseworker, RoleAdmin), s.inbox)
 	v1.GET("/flows", s.auth(RoleCoordinator, RoleAdmin), s.listFlows)
+	v1.DELETE("/recipients/:ref", s.auth(RoleAdmin), s.eraseRecipient)
 
 	if d.Twilio != nil {
 		r.POST("/webhooks/twilio/sms", s.twilioSMS)
@@ -125,6 +136,7 @@ func (s *Server) logRequests(c *gin.Context) {
 	if route == "" {
 		route = "(no route)"
 	}
+	s.d.Metrics.ObserveRequest(route, c.Request.Method, c.Writer.Status(), time.Since(start))
 	s.d.Log.LogAttrs(c.Request.Context(), slog.LevelDebug, "http", slog.String("method", c.Request.Method),
 		slog.String("route", route), slog.Int("status", c.Writer.Status()), slog.Duration("latency", time.Since(start)))
 }

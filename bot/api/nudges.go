@@ -78,6 +78,16 @@ func (s *Server) createNudge(c *gin.Context) {
 	})
 	var fe *outreach.FieldError
 	switch {
+	case err == nil && res.Existing:
+		s.d.Metrics.Nudge(req.Flow, "existing")
+	case err == nil:
+		s.d.Metrics.Nudge(req.Flow, "created")
+	case errors.As(err, &fe):
+		s.d.Metrics.Nudge("(invalid)", "invalid")
+	case errors.Is(err, outreach.ErrOptedOut):
+		s.d.Metrics.Nudge(req.Flow, "opted_out")
+	}
+	switch {
 	case errors.As(err, &fe):
 		code := CodeInvalidField
 		switch fe.Code {

@@ -18,6 +18,7 @@ import (
 func (s *Server) twilioSMS(c *gin.Context) {
 	form, err := s.d.Twilio.Validate(c.Request, s.d.PublicURL+"/webhooks/twilio/sms")
 	if err != nil {
+		s.d.Metrics.Rejected("sms")
 		problem(c, http.StatusForbidden, CodeForbidden, "the X-Twilio-Signature does not match", "")
 		return
 	}
@@ -26,6 +27,7 @@ func (s *Server) twilioSMS(c *gin.Context) {
 		problem(c, http.StatusBadRequest, CodeMalformed, err.Error(), "")
 		return
 	}
+	s.d.Metrics.Inbound("sms")
 	if err := s.d.Service.HandleInbound(c.Request.Context(), in); err != nil {
 		// 500 makes Twilio log the failure; the message itself is already
 		// stored when the error came after storing it.

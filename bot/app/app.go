@@ -24,6 +24,7 @@ import (
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/jobs"
+	"github.com/seintje/seintje/bot/metrics"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/registry"
@@ -170,11 +171,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	limiters[channel.SMS] = rate.NewLimiter(rate.Limit(smsRate), 1)
 
+	gate, err := newGate(cfg)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Queue = jobs.NewQueue(a.Redis, o.Jobs)
 	a.Service = &outreach.Service{
 		Store: a.Store, Flows: a.Registry, Keyer: keyer, Senders: senders, Queue: a.Queue, Now: now, Log: a.Log,
 		Engine: &engine.Engine{Contact: engine.Contact{Agency: cfg.Agency, Number: cfg.Callback.Number, Hours: cfg.Callback.Hours},
-			Texts: cat, Location: loc},
+			Texts: cat, Location: loc, Calendar: gate.Window},
+		Gate: gate,
 		Pace: func(ctx context.Context, ch channel.Name) error {
 			if l, ok := limiters[ch]; ok {
 				return l.Wait(ctx)
@@ -183,7 +190,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		},
 	}
 
-	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL,
+	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL, Metrics: metrics.New(),
 		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts}
 	for _, t := range cfg.APITokens {
 		deps.Tokens = append(deps.Tokens, api.Token{Name: t.Name, Role: t.Role, Secret: t.Secret})

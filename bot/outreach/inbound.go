@@ -67,7 +67,17 @@ func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 		return err
 	}
 	s.Log.InfoContext(ctx, "inbound stored", "channel", in.Channel, "from", maskAddr(in.Channel, addr), "msg", msg.ID)
-	return s.process(ctx, in.Channel, addr, msg, ib)
+	if err := s.process(ctx, in.Channel, addr, msg, ib); err != nil {
+		// The text is stored; make sure a person sees it even though it
+		// could not be routed (it may count as a report to the agency).
+		msg.Route = "(unprocessed)"
+		if ierr := s.Store.AddMessages(ctx, msg.Tag, "", msg); ierr == nil {
+			_ = s.Store.AddToInbox(ctx, msg.Tag, msg.ID, msg.At)
+		}
+		s.Log.ErrorContext(ctx, "inbound not processed; kept in the inbox", "msg", msg.ID, "err", err)
+		return err
+	}
+	return nil
 }
 
 // inboundTag finds the recipient tag of a sender.

@@ -501,7 +501,12 @@ func (s *Store) Once(ctx context.Context, tag, what string, ttl time.Duration) (
 // AddToInbox lists a message for case workers (forwarded questions, texts
 // from unknown numbers).
 func (s *Store) AddToInbox(ctx context.Context, tag, msgID string, at time.Time) error {
-	if err := s.rdb.ZAdd(ctx, s.inboxKey(), redis.Z{Score: float64(at.UnixMilli()), Member: tag + "|" + msgID}).Err(); err != nil {
+	pipe := s.rdb.Pipeline()
+	pipe.ZAdd(ctx, s.inboxKey(), redis.Z{Score: float64(at.UnixMilli()), Member: tag + "|" + msgID})
+	// The index holds no personal data, but trim what the retention
+	// period has already expired.
+	pipe.ZRemRangeByScore(ctx, s.inboxKey(), "-inf", fmt.Sprint(at.Add(-s.retention).UnixMilli()))
+	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("add to inbox: %w", err)
 	}
 	return nil

@@ -42,6 +42,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	opts := app.Options{Log: log, WatchFlows: true}
 	var tokenFile string
+	if *demo && os.Getenv("SEINTJE_QUIET_HOURS") == "" && cfg.Sending.QuietHours == config.DefaultQuietHours {
+		// The demo works at any hour; set SEINTJE_QUIET_HOURS to try them.
+		cfg.Sending.QuietHours = "off"
+	}
 	if *demo {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.Start(); err != nil {
@@ -132,6 +136,7 @@ func printDemoBanner(w io.Writer, cfg *config.Config, addr string) {
 ================================================================
  Seintje DEMO: embedded Redis, SMS printed here instead of sent.
  Nothing survives a restart.
+ Quiet hours: %s (set SEINTJE_QUIET_HOURS, e.g. "mon-sat 09:00-20:00").
 
  API token (role %s): %s
 
@@ -148,6 +153,6 @@ func printDemoBanner(w io.Writer, cfg *config.Config, addr string) {
    curl -s %s/v1/nudges/<id> -H 'Authorization: Bearer %s'
    curl -s %s/v1/callbacks -H 'Authorization: Bearer %s'
 ================================================================
-`, cfg.APITokens[0].Role, tok, base, tok, time.Now().Add(-24*time.Hour).Truncate(time.Hour).Format(time.RFC3339),
+`, cfg.Sending.QuietHours, cfg.APITokens[0].Role, tok, base, tok, time.Now().Add(-24*time.Hour).Truncate(time.Hour).Format(time.RFC3339),
 		base, tok, base, tok)
 }

@@ -1,0 +1,32 @@
+package outreach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/seintje/seintje/bot/store"
+)
+
+// EraseRecipient deletes everything kept about the recipient with case
+// reference ref (erasure on request). It returns how many keys were removed.
+func (s *Service) EraseRecipient(ctx context.Context, ref, by string) (int, error) {
+	tag, err := s.Store.TagByRef(ctx, s.refHash(ref))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, ErrUnknownRecipient
+	}
+	if err != nil {
+		return 0, err
+	}
+	chatHash := ""
+	if link, err := s.Store.Telegram(ctx, tag); err == nil && link.Chat != "" {
+		chatHash = s.chatHash(link.Chat)
+	}
+	n, err := s.Store.Erase(ctx, tag, s.refHash(ref), chatHash)
+	if err != nil {
+		return n, fmt.Errorf("erase recipient: %w", err)
+	}
+	// Who erased is worth keeping; whom is not (the reference is personal data).
+	s.Log.InfoContext(ctx, "recipient erased", "by", by, "keys", n)
+	return n, nil
+}

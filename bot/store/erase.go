@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Erase deletes everything Seintje keeps about one recipient (the right to
+// erasure, AVG/GDPR art. 17): every key under the recipient's hash tag, its
+// entries in the cross-recipient indexes, and the lookups that point to it
+// (refHash and chatHash, when known; pass "" to skip). It returns the number
+// of keys deleted. On Redis Cluster all the recipient's keys live in one slot,
+// so the scan finds them on the one master that owns it.
+func (s *Store) Erase(ctx context.Context, tag, refHash, chatHash string) (int, error) {
+	pattern := s.key(tag, "*")
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, s.rdb)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("erase: scan: %w", err)
+	}
+	deleted := 0
+	// Same slot: one DEL per batch is fine on a cluster too.
+	for i := 0; i < len(keys); i += 500 {
+		n, err := s.rdb.Del(ctx, keys[i:min(i+500, len(keys))]...).Result()
+		if err != nil {
+			return deleted, fmt.Errorf("erase: delete: %w", err)
+		}
+		deleted += int(n)
+	}
+	// Index entries: members start with the tag.
+	for _, idx := range []string{s.inboxKey(), s.callbacksKey(CallbackOpen), s.callbacksKey(CallbackClaimed), s.callbacksKey(CallbackDone)} {
+		var members []any
+		iter := s.rdb.ZScan(ctx, idx, 0, tag+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			v := iter.Val()
+			if strings.HasPrefix(v, tag) {
+				members = append(members, v)
+			}
+			iter.Next(ctx) // skip the score
+		}
+		if err := iter.Err(); err != nil {
+			return deleted, fmt.Errorf("erase: index: %w", err)
+		}
+		if len(members) > 0 {
+			if err := s.rdb.ZRem(ctx, idx, members...).Err(); err != nil {
+				return deleted, fmt.Errorf("erase: index: %w", err)
+			}
+		}
+	}
+	for _, k := range []string{s.gkey("ref", refHash), s.gkey("tgchat", chatHash)} {
+		if strings.HasSuffix(k, ":") {
+			continue
+		}
+		n, err := s.rdb.Del(ctx, k).Result()
+		if err != nil {
+			return deleted, fmt.Errorf("erase: lookup: %w", err)
+		}
+		deleted += int(n)
+	}
+	return deleted, nil
+}

@@ -372,3 +372,27 @@ func (h *harness) tgPut(path string, v any) response {
 func tgMissingFormVars() map[string]any {
 	return map[string]any{"form": "het formulier Wijzigingen doorgeven", "due_date": "2026-12-10"}
 }
+
+func TestTelegramRelinkMovesToNewChat(t *testing.T) {
+	t.Parallel()
+	h := newTelegramHarness(t)
+	const newChat = int64(555002)
+	h.nudge("no-show", phoneSanne, noShowVars())
+	h.link(tgChat)
+	h.link(newChat)
+	st := h.channelState()
+	if st["telegram"].(map[string]any)["linked"] != true || st["preferred"] != "telegram" {
+		t.Fatalf("after relink: %v", st)
+	}
+	id := h.nudge("hobby-income", phoneSanne, nil)
+	h.waitSent(newChat, 3)
+	if got := len(h.tg.Sent(tgChat)); got != 2 {
+		t.Errorf("old chat got %d messages, want only its 2 linking texts", got)
+	}
+	// The old chat no longer answers for the recipient.
+	h.mustWebhook(h.tg.MessageUpdate(0, tgChat, "1"))
+	time.Sleep(300 * time.Millisecond)
+	if v := h.nudgeView(id); v["step"] != "ask" {
+		t.Errorf("old chat advanced the flow to %v", v["step"])
+	}
+}

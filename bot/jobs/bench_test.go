@@ -38,7 +38,7 @@ type latencyHandler struct {
 	want int64
 }
 
-func (h *latencyHandler) ProcessSend(context.Context, string, string) error        { return nil }
+func (h *latencyHandler) ProcessSend(context.Context, string, string) error       { return nil }
 func (h *latencyHandler) SendGaveUp(context.Context, string, string, error) error { return nil }
 func (h *latencyHandler) ProcessTimer(_ context.Context, _, cid string, _ int) error {
 	now := time.Now()

@@ -499,6 +499,11 @@ func (t *Telegram) consent(ctx context.Context, chat, ch string, yes bool, u tel
 	if err != nil {
 		return err
 	}
+	if !rcp.Known() {
+		// Erased (or expired) since the link was opened.
+		t.direct(ctx, chat, KindLink, t.text("badlink", langHint(u.Lang)), nil)
+		return nil
+	}
 	now := t.s.Now()
 	if !yes {
 		if err := t.s.Store.LogTelegram(ctx, tag, store.LinkEvent{At: now, Action: "refused"}); err != nil {
@@ -506,6 +511,14 @@ func (t *Telegram) consent(ctx context.Context, chat, ch string, yes bool, u tel
 		}
 		t.direct(ctx, chat, KindLink, t.text("refused", rcp.Lang), nil)
 		return nil
+	}
+	if l, err := t.s.Store.Telegram(ctx, tag); err != nil {
+		return err
+	} else if l.Linked && l.Chat != "" && l.Chat != chat {
+		// A new chat replaces the old one: the old chat no longer routes here.
+		if err := t.s.Store.UnlinkTelegram(ctx, tag, t.s.chatHash(l.Chat), "replaced by a newly linked chat", now); err != nil {
+			return err
+		}
 	}
 	if err := t.s.Store.LinkTelegram(ctx, tag, chat, ch, now); err != nil {
 		return err

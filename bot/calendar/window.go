@@ -234,3 +234,29 @@ func (w Window) String() string {
 	return fmt.Sprintf("%s %02d:%02d-%02d:%02d", strings.Join(parts, ","),
 		w.start/60, w.start%60, w.end/60, w.end%60)
 }
+
+// IsWorkingDay reports whether t's local date is Monday to Friday and not a
+// public holiday (with the window's holiday options).
+func (w Window) IsWorkingDay(t time.Time) bool {
+	w = w.norm()
+	lt := t.In(w.loc)
+	if wd := lt.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return false
+	}
+	_, hol := isHoliday(lt, w.holidays, w.loc)
+	return !hol
+}
+
+// NextWorkingAt returns the first instant at local clock time hh:00 on a
+// working day that is not before t: today when t is a working day before
+// hh:00, else the next working day.
+func (w Window) NextWorkingAt(t time.Time, hh int) time.Time {
+	w = w.norm()
+	lt := t.In(w.loc)
+	at := time.Date(lt.Year(), lt.Month(), lt.Day(), hh, 0, 0, 0, w.loc)
+	if w.IsWorkingDay(lt) && !at.Before(t) {
+		return at
+	}
+	next := w.AddWorkingDays(lt, 1)
+	return time.Date(next.Year(), next.Month(), next.Day(), hh, 0, 0, 0, w.loc)
+}

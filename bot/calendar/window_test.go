@@ -163,3 +163,27 @@ func TestAddWorkingDays(t *testing.T) {
 		}
 	}
 }
+
+func TestNextWorkingAt(t *testing.T) {
+	w := DefaultWindow()
+	loc, _ := time.LoadLocation(Zone)
+	tests := []struct {
+		name string
+		now  time.Time
+		hh   int
+		want time.Time
+	}{
+		{"weekday morning before 9", time.Date(2026, 11, 23, 8, 0, 0, 0, loc), 9, time.Date(2026, 11, 23, 9, 0, 0, 0, loc)},
+		{"weekday after 13 → next day", time.Date(2026, 11, 23, 14, 0, 0, 0, loc), 13, time.Date(2026, 11, 24, 13, 0, 0, 0, loc)},
+		{"friday evening → monday", time.Date(2026, 11, 27, 18, 0, 0, 0, loc), 9, time.Date(2026, 11, 30, 9, 0, 0, 0, loc)},
+		{"christmas eve → 28th", time.Date(2026, 12, 24, 15, 0, 0, 0, loc), 9, time.Date(2026, 12, 28, 9, 0, 0, 0, loc)},
+	}
+	for _, tt := range tests {
+		if got := w.NextWorkingAt(tt.now, tt.hh); !got.Equal(tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if w.IsWorkingDay(time.Date(2026, 4, 27, 12, 0, 0, 0, loc)) {
+		t.Error("Koningsdag is not a working day")
+	}
+}

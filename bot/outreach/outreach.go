@@ -240,7 +240,7 @@ func (s *Service) effects(n *store.Nudge, effs []engine.Effect, in *store.Messag
 			}
 			msgs = append(msgs, m)
 		case engine.Callback:
-			cbs = append(cbs, newCallback(n, e, now))
+			cbs = append(cbs, s.newCallback(n, e, now))
 		}
 	}
 	return msgs, cbs

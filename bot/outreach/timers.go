@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seintje/seintje/bot/calendar"
 	"time"
 
 	"github.com/seintje/seintje/bot/engine"
@@ -99,7 +100,7 @@ func (s *Service) undelivered(ctx context.Context, tag, msgID string) error {
 }
 
 // newCallback makes the werkplaats task for an engine callback effect.
-func newCallback(n *store.Nudge, e engine.Callback, now time.Time) store.Callback {
+func (s *Service) newCallback(n *store.Nudge, e engine.Callback, now time.Time) store.Callback {
 	by, action := "recipient", "requested"
 	if e.Kind == engine.CallbackEscalation {
 		by, action = "seintje", "escalated"
@@ -109,11 +110,40 @@ func newCallback(n *store.Nudge, e engine.Callback, now time.Time) store.Callbac
 		prio = flow.DefaultCallbackPriority
 	}
 	cb := store.Callback{ID: store.NewScopedID(n.Tag, now), NudgeID: n.ID, Ref: n.Ref, Name: n.Name,
-		Reason: e.Reason, Step: e.Step, Status: store.CallbackOpen, Priority: prio, AskedAt: now, Due: now,
+		Reason: e.Reason, Step: e.Step, Status: store.CallbackOpen, Priority: prio, AskedAt: now, Due: s.dueFor(e.Preferred, now),
 		Preferred: e.Preferred, Events: []store.Event{{At: now, By: by, Action: action, Note: e.Reason}}}
 	cb.Kind = e.Kind
 	cb.Flow = n.Flow.ID
 	cb.RetryAfter = e.Policy.RetryAfter.Duration
 	cb.MaxAttempts = e.Policy.MaxAttempts
 	return cb
+}
+
+// dueFor turns the recipient's preferred moment into the task's due time:
+// "morning" is the next working morning (from 09:00; now if it is one),
+// "afternoon" the next working afternoon (from 13:00). Anything else is due
+// at once.
+func (s *Service) dueFor(preferred string, now time.Time) time.Time {
+	w := calendar.DefaultWindow()
+	if s.Gate != nil {
+		w = s.Gate.Window
+	}
+	loc := s.Engine.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := now.In(loc)
+	switch preferred {
+	case "morning":
+		if w.IsWorkingDay(lt) && lt.Hour() >= 9 && lt.Hour() < 12 {
+			return now
+		}
+		return w.NextWorkingAt(now, 9)
+	case "afternoon":
+		if w.IsWorkingDay(lt) && lt.Hour() >= 13 && lt.Hour() < 17 {
+			return now
+		}
+		return w.NextWorkingAt(now, 13)
+	}
+	return now
 }

@@ -51,6 +51,9 @@ func TestTriggerSMSReplyCallback(t *testing.T) {
 	}
 
 	// The callback list shows who, which nudge and when.
+	eventually(t, "callback listed", func() bool {
+		return len(h.get("/v1/callbacks", tokCaseworker).JSON(t)["callbacks"].([]any)) > 0
+	})
 	cbs := h.get("/v1/callbacks", tokCaseworker).JSON(t)["callbacks"].([]any)
 	if len(cbs) != 1 {
 		t.Fatalf("callbacks = %v", cbs)
@@ -208,8 +211,13 @@ func TestConcurrentRepliesOneTransition(t *testing.T) {
 	wg.Wait()
 	// Exactly one reply advanced the step: one callback; the others are
 	// kept (nothing is dropped) as questions without a conversation.
-	cbs := h.get("/v1/callbacks", tokCaseworker).JSON(t)["callbacks"].([]any)
-	if len(cbs) != 1 {
+	// The queue entry rides on the reply's send task: it appears once the
+	// worker has taken that task.
+	eventually(t, "callback listed", func() bool {
+		return len(h.get("/v1/callbacks", tokCaseworker).JSON(t)["callbacks"].([]any)) >= 1
+	})
+	time.Sleep(100 * time.Millisecond)
+	if cbs := h.get("/v1/callbacks", tokCaseworker).JSON(t)["callbacks"].([]any); len(cbs) != 1 {
 		t.Fatalf("callbacks = %d, want 1", len(cbs))
 	}
 	routed := 0

@@ -27,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seintje/seintje/bot/jobs"
+	"github.com/seintje/seintje/bot/store"
 )
 
 type latencyHandler struct {
@@ -40,6 +41,7 @@ type latencyHandler struct {
 
 func (h *latencyHandler) ProcessSend(context.Context, string, string) error       { return nil }
 func (h *latencyHandler) SendGaveUp(context.Context, string, string, error) error { return nil }
+func (h *latencyHandler) ApplyIndex(context.Context, []store.IndexOp) error       { return nil }
 func (h *latencyHandler) ProcessTimer(_ context.Context, _, cid string, _ int) error {
 	now := time.Now()
 	v, ok := h.due.Load(cid)

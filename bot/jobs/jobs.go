@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seintje/seintje/bot/channel"
+	"github.com/seintje/seintje/bot/store"
 )
 
 // Task types.
@@ -28,6 +29,7 @@ const (
 // Handler does the work of a task.
 type Handler interface {
 	ProcessSend(ctx context.Context, tag, msgID string) error
+	ApplyIndex(ctx context.Context, ops []store.IndexOp) error
 	SendGaveUp(ctx context.Context, tag, msgID string, cause error) error
 	ProcessTimer(ctx context.Context, tag, cid string, seq int) error
 }
@@ -90,6 +92,10 @@ func (q *Queue) Close() error { return nil }
 type sendPayload struct {
 	Tag string `json:"t"`
 	Msg string `json:"m"`
+	// Ix are index entries of the transition that queued this message,
+	// applied (idempotently) before sending: the durable task carries them,
+	// so the webhook saves a round trip and a crash cannot lose them.
+	Ix []store.IndexOp `json:"ix,omitempty"`
 }
 
 type timerPayload struct {
@@ -112,6 +118,17 @@ func (q *Queue) EnqueueSend(ctx context.Context, tag, msgID string, at time.Time
 	if !at.IsZero() {
 		opts = append(opts, asynq.ProcessAt(at))
 	}
+	return q.enqueue(ctx, asynq.NewTask(TypeSend, b), opts)
+}
+
+// EnqueueSendIndexed queues a message now, together with the index entries
+// of the transition that produced it.
+func (q *Queue) EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []store.IndexOp) error {
+	b, err := json.Marshal(sendPayload{Tag: tag, Msg: msgID, Ix: ix})
+	if err != nil {
+		return fmt.Errorf("encode send task: %w", err)
+	}
+	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID("send:" + msgID), asynq.MaxRetry(q.opt.MaxSendRetries)}
 	return q.enqueue(ctx, asynq.NewTask(TypeSend, b), opts)
 }
 
@@ -169,6 +186,11 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 		var p sendPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("bad send payload: %v: %w", err, asynq.SkipRetry)
+		}
+		if len(p.Ix) > 0 {
+			if err := h.ApplyIndex(ctx, p.Ix); err != nil {
+				return err
+			}
 		}
 		err := h.ProcessSend(ctx, p.Tag, p.Msg)
 		if err == nil {

@@ -187,7 +187,7 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		for _, cb := range cbs {
 			next.CallbackIDs = append(next.CallbackIDs, cb.ID)
 		}
-		err = s.Store.Commit(ctx, &next, msgs, cbs)
+		ops, err := s.Store.CommitDeferIndex(ctx, &next, msgs, cbs)
 		if errors.Is(err, store.ErrConflict) && attempt < 8 {
 			// Another reply advanced the conversation first: route this one
 			// against the new state.
@@ -200,7 +200,7 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			return err
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
-		return s.dispatch(ctx, &next, res.Effects, msgs)
+		return s.dispatchIndexed(ctx, &next, res.Effects, msgs, ops)
 	}
 }
 

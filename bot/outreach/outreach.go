@@ -35,6 +35,9 @@ type Queue interface {
 	// EnqueueSend queues message msgID of recipient tag, to go out at (or
 	// right away when at is zero).
 	EnqueueSend(ctx context.Context, tag, msgID string, at time.Time) error
+	// EnqueueSendIndexed queues message msgID now and applies the index
+	// entries ix (callback queue, inbox) before sending it.
+	EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []store.IndexOp) error
 	// EnqueueTimer fires Timeout(seq) for conversation cid at at.
 	EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error
 	// EnqueueTimerOf schedules a timer of a kind (reminder, expire).
@@ -249,28 +252,53 @@ func (s *Service) effects(n *store.Nudge, effs []engine.Effect, in *store.Messag
 // dispatch queues the messages and timers of a committed transition and
 // lists forwarded replies for the case worker.
 func (s *Service) dispatch(ctx context.Context, n *store.Nudge, effs []engine.Effect, msgs []store.Message) error {
+	return s.dispatchIndexed(ctx, n, effs, msgs, nil)
+}
+
+// dispatchIndexed is dispatch with the transition's index entries (from
+// store.CommitDeferIndex). When the transition queues a message, the entries
+// ride on its durable send task, saving the webhook a round trip; otherwise
+// they are written here.
+func (s *Service) dispatchIndexed(ctx context.Context, n *store.Nudge, effs []engine.Effect, msgs []store.Message, ops []store.IndexOp) error {
 	var errs []error
-	for _, m := range msgs {
-		if m.Dir == "out" {
-			errs = append(errs, s.Queue.EnqueueSend(ctx, n.Tag, m.ID, time.Time{}))
-		}
-	}
 	for _, e := range effs {
-		switch e := e.(type) {
-		case engine.Timer:
-			errs = append(errs, s.Queue.EnqueueTimerOf(ctx, n.Tag, n.ID, e.Kind, e.Seq, e.Index, e.At))
-		case engine.Forward:
+		if _, ok := e.(engine.Forward); ok {
 			for _, m := range msgs {
 				if m.Dir == "in" {
-					errs = append(errs, s.Store.AddToInbox(ctx, n.Tag, m.ID, m.At))
+					ops = append(ops, store.InboxIndexOp(n.Tag, m.ID, m.At))
 				}
 			}
+		}
+	}
+	carried := len(ops) == 0
+	for _, m := range msgs {
+		if m.Dir != "out" {
+			continue
+		}
+		if !carried {
+			errs = append(errs, s.Queue.EnqueueSendIndexed(ctx, n.Tag, m.ID, ops))
+			carried = true
+			continue
+		}
+		errs = append(errs, s.Queue.EnqueueSend(ctx, n.Tag, m.ID, time.Time{}))
+	}
+	if !carried {
+		errs = append(errs, s.Store.ApplyIndex(ctx, ops))
+	}
+	for _, e := range effs {
+		if t, ok := e.(engine.Timer); ok {
+			errs = append(errs, s.Queue.EnqueueTimerOf(ctx, n.Tag, n.ID, t.Kind, t.Seq, t.Index, t.At))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("dispatch: %w", err)
 	}
 	return nil
+}
+
+// ApplyIndex writes index entries carried by a send task (jobs.Handler).
+func (s *Service) ApplyIndex(ctx context.Context, ops []store.IndexOp) error {
+	return s.Store.ApplyIndex(ctx, ops)
 }
 
 // systemData is the template data for system texts.

@@ -214,16 +214,71 @@ func appendMessages(args []any, msgs []Message) ([]any, error) {
 // a conversation by Commit without rewriting it.
 func IndexOnly(id string) Message { return Message{ID: id, Dir: "in"} }
 
-// Commit writes a transition of nudge n, read at revision n.Rev. It returns
-// ErrConflict when another transition won; the caller reloads and retries.
+// Commit writes a transition of nudge n, read at revision n.Rev, and then
+// lists its callbacks in the werkplaats queue. It returns ErrConflict when
+// another transition won; the caller reloads and retries.
 func (s *Store) Commit(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback) error {
+	ops, err := s.CommitDeferIndex(ctx, n, msgs, cbs)
+	if err != nil {
+		return err
+	}
+	return s.ApplyIndex(ctx, ops)
+}
+
+// IndexOp is one entry for a cross-recipient index (the callback queue, the
+// case workers' inbox). Index writes cannot join a recipient's atomic
+// script on Redis Cluster (another slot), so they are applied after it;
+// applying one twice is harmless.
+type IndexOp struct {
+	Index  string `json:"i"` // "callbacks:<status>" or "inbox"
+	Member string `json:"m"`
+	Score  int64  `json:"s"`
+}
+
+// CallbackIndexOp lists a callback in the queue of its status.
+func CallbackIndexOp(cb Callback) IndexOp {
+	return IndexOp{Index: "callbacks:" + cb.Status, Member: cb.ID, Score: cb.Due.UnixMilli()}
+}
+
+// InboxIndexOp lists a message in the case workers' inbox.
+func InboxIndexOp(tag, msgID string, at time.Time) IndexOp {
+	return IndexOp{Index: "inbox", Member: tag + "|" + msgID, Score: at.UnixMilli()}
+}
+
+// ApplyIndex writes index entries in one round trip.
+func (s *Store) ApplyIndex(ctx context.Context, ops []IndexOp) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	for _, op := range ops {
+		switch {
+		case op.Index == "inbox":
+			pipe.ZAdd(ctx, s.inboxKey(), redis.Z{Score: float64(op.Score), Member: op.Member})
+			pipe.ZRemRangeByScore(ctx, s.inboxKey(), "-inf", fmt.Sprint(op.Score-s.retention.Milliseconds()))
+		case strings.HasPrefix(op.Index, "callbacks:"):
+			pipe.ZAdd(ctx, s.callbacksKey(strings.TrimPrefix(op.Index, "callbacks:")), redis.Z{Score: float64(op.Score), Member: op.Member})
+		default:
+			return fmt.Errorf("unknown index %q", op.Index)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("apply index: %w", err)
+	}
+	return nil
+}
+
+// CommitDeferIndex is Commit without the index writes: it returns them for
+// the caller to apply (the hot reply path hands them to the durable send
+// task, saving a round trip).
+func (s *Store) CommitDeferIndex(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback) ([]IndexOp, error) {
 	tag := n.Tag
 	expected := n.Rev
 	n.Rev = expected + 1
 	state, err := json.Marshal(n)
 	if err != nil {
 		n.Rev = expected
-		return fmt.Errorf("encode nudge: %w", err)
+		return nil, fmt.Errorf("encode nudge: %w", err)
 	}
 	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.activeKey(tag), s.msgsKey(tag),
 		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag)}
@@ -231,36 +286,31 @@ func (s *Store) Commit(ctx context.Context, n *Nudge, msgs []Message, cbs []Call
 	args, err = appendMessages(args, msgs)
 	if err != nil {
 		n.Rev = expected
-		return err
+		return nil, err
 	}
 	args = append(args, len(cbs))
 	for _, cb := range cbs {
 		b, err := json.Marshal(cb)
 		if err != nil {
 			n.Rev = expected
-			return fmt.Errorf("encode callback: %w", err)
+			return nil, fmt.Errorf("encode callback: %w", err)
 		}
 		args = append(args, cb.ID, b)
 	}
 	ok, err := commitScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		n.Rev = expected
-		return fmt.Errorf("commit nudge: %w", err)
+		return nil, fmt.Errorf("commit nudge: %w", err)
 	}
 	if ok != 1 {
 		n.Rev = expected
-		return ErrConflict
+		return nil, ErrConflict
 	}
-	if len(cbs) > 0 {
-		pipe := s.rdb.Pipeline()
-		for _, cb := range cbs {
-			pipe.ZAdd(ctx, s.callbacksKey(cb.Status), redis.Z{Score: float64(cb.Due.UnixMilli()), Member: cb.ID})
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("index callbacks: %w", err)
-		}
+	ops := make([]IndexOp, 0, len(cbs))
+	for _, cb := range cbs {
+		ops = append(ops, CallbackIndexOp(cb))
 	}
-	return nil
+	return ops, nil
 }
 
 // Nudge loads a nudge by id.

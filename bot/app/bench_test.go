@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -62,13 +63,15 @@ func BenchmarkInboundReply(b *testing.B) {
 	// One waiting conversation per request, created before the clock runs.
 	phones := make([]string, b.N)
 	ctx := context.Background()
+	var lastNudge string
 	for i := range phones {
 		phones[i] = fmt.Sprintf("+3161%07d", i)
-		_, err := h.app.Service.Trigger(ctx, outreach.TriggerRequest{Flow: "no-show", Ref: fmt.Sprintf("B-%d", i),
+		res, err := h.app.Service.Trigger(ctx, outreach.TriggerRequest{Flow: "no-show", Ref: fmt.Sprintf("B-%d", i),
 			Phone: phones[i], Name: "Sanne", Caseworker: "Ahmed", Vars: map[string]any{"appointment_at": appointmentAt}, TriggeredBy: "bench"})
 		if err != nil {
 			b.Fatal(err)
 		}
+		lastNudge = res.ID
 	}
 	srv := httptest.NewServer(h.app.Handler)
 	defer srv.Close()
@@ -81,10 +84,15 @@ func BenchmarkInboundReply(b *testing.B) {
 		return req
 	})
 	b.StopTimer()
-	// Every reply made its transition: one callback per conversation.
-	cbs, err := h.app.Store.Callbacks(ctx, "open", int64(b.N)+10)
-	if err != nil || len(cbs) != b.N {
-		b.Fatalf("callbacks = %d (err %v), want %d", len(cbs), err, b.N)
+	// Every reply made its transition and queued its answer: one send task
+	// per first message and one per reply (the worker is off here).
+	pending, err := h.rdb.LLen(ctx, "asynq:{"+h.prefix+"}:pending").Result()
+	if err != nil || pending != int64(2*b.N) {
+		b.Fatalf("queued sends = %d (err %v), want %d", pending, err, 2*b.N)
+	}
+	n, err := h.app.Store.Nudge(ctx, lastNudge)
+	if err != nil || n.Status != "ended" || len(n.CallbackIDs) != 1 {
+		b.Fatalf("last nudge not advanced: %+v %v", n, err)
 	}
 }
 
@@ -139,6 +147,8 @@ func load(b *testing.B, mk func(i int) *http.Request) {
 					failed.Add(1)
 				}
 				if resp != nil {
+					// Read to EOF so the keep-alive connection is reused.
+					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 				}
 				lat[i] = time.Since(t0)

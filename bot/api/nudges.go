@@ -99,6 +99,8 @@ func (s *Server) createNudge(c *gin.Context) {
 			code = CodeInvalidPhone
 		case "not_mobile":
 			code = CodeNotMobile
+		case "telegram_not_configured":
+			code = CodeTelegramOff
 		}
 		problem(c, http.StatusUnprocessableEntity, code, fe.Message, fe.Field)
 		return
@@ -247,7 +249,15 @@ func (s *Server) inbox(c *gin.Context) {
 		}
 		out = append(out, it)
 	}
-	c.JSON(http.StatusOK, gin.H{"messages": out})
+	// Suggestions for the case worker (consider a home visit) are listed
+	// beside the messages: the inbox is where case workers look for what
+	// needs them, and clients that only read "messages" are unaffected.
+	sug, err := s.d.Service.Suggestions(c.Request.Context(), 200)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"messages": out, "suggestions": sug})
 }
 
 func (s *Server) listFlows(c *gin.Context) {

@@ -43,6 +43,7 @@ type Options struct {
 	// Log; default discards.
 	Log *slog.Logger
 	// Jobs tune the queue (tests use a unique queue name and short delays).
+	// An empty Jobs.Queue takes SEINTJE_JOBS_QUEUE from the config.
 	Jobs jobs.Options
 	// HTTPClient is used for provider APIs (tests).
 	HTTPClient *http.Client
@@ -176,12 +177,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	if o.Jobs.Queue == "" {
+		o.Jobs.Queue = cfg.Jobs.Queue
+	}
 	a.Queue = jobs.NewQueue(a.Redis, o.Jobs)
 	a.Service = &outreach.Service{
 		Store: a.Store, Flows: a.Registry, Keyer: keyer, Senders: senders, Queue: a.Queue, Now: now, Log: a.Log,
 		Engine: &engine.Engine{Contact: engine.Contact{Agency: cfg.Agency, Number: cfg.Callback.Number, Hours: cfg.Callback.Hours},
 			Texts: cat, Location: loc, Calendar: gate.Window},
-		Gate: gate,
+		Gate:     gate,
+		ClaimTTL: cfg.Werkplaats.ClaimTTL,
 		Pace: func(ctx context.Context, ch channel.Name) error {
 			if l, ok := limiters[ch]; ok {
 				return l.Wait(ctx)

@@ -41,6 +41,7 @@ func telegramRoutes(svc *outreach.Service, client *telegram.Client, cfg *config.
 			return nil, err
 		}
 		d.Bot = bot
+		svc.Telegram = bot // links for flows that declare telegram_link; set before serving
 	}
 	return api.TelegramRoutes(d), nil
 }

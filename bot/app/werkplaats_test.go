@@ -150,6 +150,9 @@ func TestWerkplaatsClaimLapsesAndNoAnswerRetriesThenSuggestsHomeVisit(t *testing
 			t.Fatalf("attempts = %d, want %d", len(attempts), i)
 		}
 		if i < 3 {
+			if sugs := h.get("/v1/inbox", tokCaseworker).JSON(t)["suggestions"].([]any); len(sugs) != 0 {
+				t.Errorf("after %d no_answer the inbox already suggests: %v", i, sugs)
+			}
 			if cb["status"] != "open" {
 				t.Fatalf("after %d no_answer: status %v", i, cb["status"])
 			}
@@ -179,6 +182,28 @@ func TestWerkplaatsClaimLapsesAndNoAnswerRetriesThenSuggestsHomeVisit(t *testing
 	}
 	if !found {
 		t.Errorf("nudge notes lack consider_home_visit: %v", v["notes"])
+	}
+	// The case worker also finds the suggestion in the inbox, with the
+	// nudge and the reason; the werkplaats has no access to the inbox.
+	inbox := h.get("/v1/inbox", tokCaseworker).JSON(t)
+	sugs, _ := inbox["suggestions"].([]any)
+	if len(sugs) != 1 {
+		t.Fatalf("inbox suggestions = %v, want one", inbox["suggestions"])
+	}
+	sug := sugs[0].(map[string]any)
+	for k, want := range map[string]any{"code": "consider_home_visit", "nudge": nudge, "callback": id, "ref": "C-0302", "name": "Sanne de Vries", "flow": "missing-form"} {
+		if sug[k] != want {
+			t.Errorf("suggestion %s = %v, want %v", k, sug[k], want)
+		}
+	}
+	if r, _ := sug["reason"].(string); !strings.Contains(r, "called 3 times without contact") || !strings.Contains(r, "home visit") {
+		t.Errorf("suggestion reason = %q", r)
+	}
+	if _, ok := inbox["messages"].([]any); !ok {
+		t.Errorf("inbox lost its messages list: %v", inbox)
+	}
+	if r := h.get("/v1/inbox", tokWerkplaats); r.Status != http.StatusForbidden {
+		t.Errorf("werkplaats reads the inbox: %d", r.Status)
 	}
 	complete(tokWerkplaats, "reached", http.StatusConflict)
 }
@@ -264,5 +289,190 @@ func TestWeeklyLimitAcrossFlows(t *testing.T) {
 	}
 	if n := len(h.sentTo(phone)); n != 2 {
 		t.Errorf("sent %d, want 2", n)
+	}
+}
+
+// callbacksOfNudge returns the werkplaats tasks listed on a nudge.
+func callbacksOfNudge(v map[string]any) []map[string]any {
+	var out []map[string]any
+	list, _ := v["callbacks"].([]any)
+	for _, c := range list {
+		out = append(out, c.(map[string]any))
+	}
+	return out
+}
+
+// A first message that fails at send time (the provider rejects it, the
+// recipient unsubscribed at the provider, or the retries run out) escalates
+// like an undelivered status callback: exactly one werkplaats task when the
+// flow says escalate.on_undelivered, none when it does not. Every path that
+// reports the failure again keeps it at one.
+func TestFirstMessageFailsAtSendEscalatesOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		flow     string
+		vars     map[string]any
+		fail     func(h *harness)
+		wantCode float64
+		wantTask bool
+	}{
+		{name: "rejected 400/21211", flow: "no-show", vars: noShowVars(),
+			fail: func(h *harness) { h.twilio.FailNext(1, http.StatusBadRequest, 21211) }, wantCode: 21211, wantTask: true},
+		{name: "unsubscribed 400/21610", flow: "missing-form", vars: map[string]any{"form": "het formulier", "due_date": "2031-01-31"},
+			fail: func(h *harness) { h.twilio.FailNext(1, http.StatusBadRequest, 21610) }, wantCode: 21610, wantTask: true},
+		{name: "retries exhausted 503", flow: "hobby-income", vars: map[string]any{},
+			fail: func(h *harness) { h.twilio.FailNext(50, http.StatusServiceUnavailable, 20500) }, wantCode: 20500, wantTask: true},
+		{name: "flow without on_undelivered", flow: "werkplaats", vars: map[string]any{"letter_date": "2031-01-20"},
+			fail: func(h *harness) { h.twilio.FailNext(1, http.StatusBadRequest, 21211) }, wantCode: 21211, wantTask: false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			phone := "+3161234041" + string(rune('0'+i))
+			tt.fail(h)
+			id := h.nudge(tt.flow, phone, tt.vars)
+			var msg map[string]any
+			eventually(t, "first message failed", func() bool {
+				msg = messagesOf(h.nudgeView(id))[0]
+				return msg["status"] == "failed"
+			})
+			if msg["error_code"] != tt.wantCode {
+				t.Errorf("error_code = %v, want %v", msg["error_code"], tt.wantCode)
+			}
+			want := 0
+			if tt.wantTask {
+				want = 1
+				eventually(t, "escalation task", func() bool { return len(callbacksOfNudge(h.nudgeView(id))) == 1 })
+			}
+			// Report the failure again on every path: a duplicate send task,
+			// the retry give-up, a late status callback.
+			ctx := context.Background()
+			if err := h.app.Service.ProcessSend(ctx, tagOfNudge(id), msg["id"].(string)); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.app.Service.SendGaveUp(ctx, tagOfNudge(id), msg["id"].(string), nil); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			v := h.nudgeView(id)
+			cbs := callbacksOfNudge(v)
+			if len(cbs) != want {
+				t.Fatalf("tasks on the nudge = %d, want %d: %v", len(cbs), want, cbs)
+			}
+			open := h.get("/v1/callbacks?status=open", tokWerkplaats).JSON(t)["callbacks"].([]any)
+			if len(open) != want {
+				t.Errorf("open werkplaats tasks = %d, want %d", len(open), want)
+			}
+			if !tt.wantTask {
+				return
+			}
+			if cbs[0]["kind"] != "escalation" || !strings.Contains(cbs[0]["reason"].(string), "could not be delivered") {
+				t.Errorf("task = %v, want an escalation because the first message could not be delivered", cbs[0])
+			}
+			noted := false
+			for _, n := range v["notes"].([]any) {
+				noted = noted || n.(map[string]any)["code"] == "callback_escalation"
+			}
+			if !noted {
+				t.Errorf("nudge notes lack callback_escalation: %v", v["notes"])
+			}
+		})
+	}
+}
+
+// A proactive message that never reached the person gives its weekly-limit
+// slot back: with a limit of 2, after a failed first message two more
+// nudges go out at once instead of the second one waiting a week.
+func TestWeeklyLimitReleasesSlotOfFailedMessage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// fail makes the first message of nudge id (to phone) fail.
+		before func(h *harness)
+		after  func(t *testing.T, h *harness, id, phone string)
+		sent   int // successful sends to phone in the end
+	}{
+		{name: "rejected at send (400/21211)",
+			before: func(h *harness) { h.twilio.FailNext(1, http.StatusBadRequest, 21211) },
+			sent:   2},
+		{name: "delivery report undelivered (30003)",
+			after: func(t *testing.T, h *harness, id, phone string) {
+				req := h.twilio.WaitForRequests(t, 1, 5*time.Second)[0]
+				eventually(t, "queued", func() bool { return messagesOf(h.nudgeView(id))[0]["status"] == "queued" })
+				if r := h.status(req.SID, phone, "undelivered", 30003); r.Status >= 300 {
+					t.Fatalf("status callback: %d %s", r.Status, r.Body)
+				}
+			},
+			sent: 3},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, map[string]string{"SEINTJE_WEEKLY_LIMIT": "2"})
+			h.clock.Set(time.Date(2030, 3, 4, 10, 0, 0, 0, t3Amsterdam(t)))
+			phone := "+3161234042" + string(rune('0'+i))
+			if tt.before != nil {
+				tt.before(h)
+			}
+			first := h.nudge("no-show", phone, map[string]any{"appointment_at": "2030-03-03T10:00:00+01:00"})
+			if tt.after != nil {
+				tt.after(t, h, first, phone)
+			}
+			// The escalation (no-show: on_undelivered) comes after the release.
+			eventually(t, "first message failed and escalated", func() bool {
+				st := messagesOf(h.nudgeView(first))[0]["status"]
+				return (st == "failed" || st == "undelivered") && len(callbacksOfNudge(h.nudgeView(first))) == 1
+			})
+			second := h.nudge("hobby-income", phone, map[string]any{})
+			third := h.nudge("missing-form", phone, map[string]any{"form": "het formulier", "due_date": "2030-03-25"})
+			eventually(t, "second and third sent", func() bool { return len(h.sentTo(phone)) == tt.sent })
+			for _, id := range []string{second, third} {
+				if st := messagesOf(h.nudgeView(id))[0]["status"]; st == "deferred" || st == "refused" {
+					t.Errorf("nudge %s: first message %v, want sent (the failed message's slot is free)", id, st)
+				}
+			}
+			// The limit still holds for the two that arrived.
+			fourth := h.nudge("werkplaats", phone, map[string]any{"letter_date": "2030-03-20"})
+			eventually(t, "fourth held", func() bool {
+				st := messagesOf(h.nudgeView(fourth))[0]["status"]
+				return st == "deferred" || st == "refused"
+			})
+		})
+	}
+}
+
+// The claim time comes from SEINTJE_CLAIM_TTL (default 30 minutes).
+func TestClaimTTLFromConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  string
+		want time.Duration
+	}{
+		{name: "default", env: "", want: 30 * time.Minute},
+		{name: "10m", env: "10m", want: 10 * time.Minute},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{}
+			if tt.env != "" {
+				env["SEINTJE_CLAIM_TTL"] = tt.env
+			}
+			h := newHarness(t, env)
+			now := time.Date(2031, 1, 6, 10, 0, 0, 0, t3Amsterdam(t))
+			h.clock.Set(now)
+			_, id := t3Callback(t, h, "+3161234043"+string(rune('0'+i)))
+			r := h.postJSON("/v1/callbacks/"+id+"/claim", tokWerkplaats, map[string]any{}, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("claim: %d %s", r.Status, r.Body)
+			}
+			until, err := time.Parse(time.RFC3339Nano, r.JSON(t)["claimed_until"].(string))
+			if err != nil || !until.Equal(now.Add(tt.want)) {
+				t.Errorf("claimed_until = %v (%v), want %s", until, err, now.Add(tt.want))
+			}
+		})
 	}
 }

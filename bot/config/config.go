@@ -33,6 +33,10 @@ const (
 	DefaultLinkTTL       = 14 * 24 * time.Hour
 	DefaultQuietHours    = "mon-sat 09:00-20:00"
 	DefaultWeeklyLimit   = 3
+	DefaultJobsQueue     = "seintje"
+	DefaultClaimTTL      = 30 * time.Minute
+	MinClaimTTL          = time.Minute
+	MaxClaimTTL          = 24 * time.Hour
 	DemoCallbackNumber   = "088 123 45 67"
 	DemoCallbackHoursNL  = "maandag tot en met vrijdag van 9 tot 17 uur"
 	DemoCallbackHoursEN  = "Monday to Friday, 9am to 5pm"
@@ -50,19 +54,21 @@ const (
 
 // Config is the complete, validated configuration.
 type Config struct {
-	Addr      string        // SEINTJE_ADDR, yaml addr
-	Agency    string        // SEINTJE_AGENCY, yaml agency: who sends the messages, e.g. "gemeente Zaanstad"
-	PublicURL string        // SEINTJE_PUBLIC_URL, yaml public_url; no trailing slash
-	FlowsDir  string        // SEINTJE_FLOWS_DIR, yaml flows_dir
-	Retention time.Duration // SEINTJE_RETENTION, yaml retention
-	LogLevel  string        // SEINTJE_LOG_LEVEL, yaml log_level: debug, info, warn or error
-	HashKey   []byte        // SEINTJE_HASH_KEY(_FILE), yaml hash_key_file (secret)
-	APITokens []Token       // SEINTJE_API_TOKENS(_FILE), yaml api_tokens_file (secret)
-	Redis     Redis
-	Callback  Callback
-	Twilio    Twilio
-	Telegram  Telegram
-	Sending   Sending
+	Addr       string        // SEINTJE_ADDR, yaml addr
+	Agency     string        // SEINTJE_AGENCY, yaml agency: who sends the messages, e.g. "gemeente Zaanstad"
+	PublicURL  string        // SEINTJE_PUBLIC_URL, yaml public_url; no trailing slash
+	FlowsDir   string        // SEINTJE_FLOWS_DIR, yaml flows_dir
+	Retention  time.Duration // SEINTJE_RETENTION, yaml retention
+	LogLevel   string        // SEINTJE_LOG_LEVEL, yaml log_level: debug, info, warn or error
+	HashKey    []byte        // SEINTJE_HASH_KEY(_FILE), yaml hash_key_file (secret)
+	APITokens  []Token       // SEINTJE_API_TOKENS(_FILE), yaml api_tokens_file (secret)
+	Redis      Redis
+	Callback   Callback
+	Twilio     Twilio
+	Telegram   Telegram
+	Sending    Sending
+	Jobs       Jobs
+	Werkplaats Werkplaats
 
 	// Demo reports whether the configuration was loaded in demo mode.
 	Demo bool
@@ -148,6 +154,21 @@ type Sending struct {
 	WeeklyLimit   int    // SEINTJE_WEEKLY_LIMIT: at most this many nudges per person per week
 }
 
+// Jobs holds the durable queue settings.
+type Jobs struct {
+	// Queue is the asynq queue name (SEINTJE_JOBS_QUEUE, yaml jobs.queue):
+	// separate Seintjes sharing one Redis each use their own.
+	Queue string
+}
+
+// Werkplaats holds the settings of the callback queue.
+type Werkplaats struct {
+	// ClaimTTL is how long a claim on a callback task lasts before it
+	// lapses and the task is open again (SEINTJE_CLAIM_TTL, yaml
+	// werkplaats.claim_ttl).
+	ClaimTTL time.Duration
+}
+
 // String renders the configuration with secrets masked.
 // It has a value receiver so printing a Config value is safe too.
 func (c Config) String() string {
@@ -228,6 +249,8 @@ func (c Config) LogValue() slog.Value {
 			slog.Bool("liberation_day", c.Sending.LiberationDay),
 			slog.Int("weekly_limit", c.Sending.WeeklyLimit),
 		),
+		slog.Group("jobs", slog.String("queue", c.Jobs.Queue)),
+		slog.Group("werkplaats", slog.Duration("claim_ttl", c.Werkplaats.ClaimTTL)),
 	)
 }
 

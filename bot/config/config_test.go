@@ -97,6 +97,10 @@ sending:
   good_friday: true
   liberation_day: true
   weekly_limit: 2
+jobs:
+  queue: utrecht
+werkplaats:
+  claim_ttl: 45m
 `
 
 func exampleFiles() map[string]string {
@@ -115,6 +119,8 @@ func exampleFiles() map[string]string {
 		"/etc/seintje/badtype.yaml":       "sending:\n  weekly_limit: many\n",
 		"/etc/seintje/redispw.yaml":       "redis:\n  url: redis://:hunter2@redis:6379/0\n",
 		"/etc/seintje/twilio_rate_0.yaml": "twilio:\n  rate: 0\n",
+		"/etc/seintje/claim_ttl_1d.yaml":  "werkplaats:\n  claim_ttl: 2d\n",
+		"/etc/seintje/queue_space.yaml":   "jobs:\n  queue: seintje utrecht\n",
 	}
 }
 
@@ -146,6 +152,8 @@ func TestLoad(t *testing.T) {
 				eq(t, "WeeklyLimit", c.Sending.WeeklyLimit, 3)
 				eq(t, "GoodFriday", c.Sending.GoodFriday, false)
 				eq(t, "hours nl", c.Callback.Hours["nl"], "maandag tot en met vrijdag van 9 tot 17 uur")
+				eq(t, "Jobs.Queue", c.Jobs.Queue, "seintje")
+				eq(t, "ClaimTTL", c.Werkplaats.ClaimTTL, 30*time.Minute)
 			},
 		},
 		{
@@ -174,6 +182,8 @@ func TestLoad(t *testing.T) {
 				eq(t, "GoodFriday", c.Sending.GoodFriday, true)
 				eq(t, "LiberationDay", c.Sending.LiberationDay, true)
 				eq(t, "WeeklyLimit", c.Sending.WeeklyLimit, 2)
+				eq(t, "Jobs.Queue", c.Jobs.Queue, "utrecht")
+				eq(t, "ClaimTTL", c.Werkplaats.ClaimTTL, 45*time.Minute)
 			},
 		},
 		{
@@ -195,6 +205,8 @@ func TestLoad(t *testing.T) {
 				"SEINTJE_API_TOKENS":             "x:coordinator:" + testSecretA,
 				"SEINTJE_HASH_KEY_FILE":          "/run/secrets/hash_key_from_env",
 				"SEINTJE_HOLIDAY_LIBERATION_DAY": "no",
+				"SEINTJE_JOBS_QUEUE":             "seintje-test_2",
+				"SEINTJE_CLAIM_TTL":              "1h30m",
 			},
 			check: func(t *testing.T, c *Config) {
 				eq(t, "Addr", c.Addr, "127.0.0.1:8081")
@@ -213,6 +225,15 @@ func TestLoad(t *testing.T) {
 				eq(t, "QuietHours", c.Sending.QuietHours, "off")
 				eq(t, "tokens", fmt.Sprint(c.APITokens), "[x (coordinator)]")
 				eq(t, "HashKey", string(c.HashKey), testHashKey)
+				eq(t, "Jobs.Queue", c.Jobs.Queue, "seintje-test_2")
+				eq(t, "ClaimTTL", c.Werkplaats.ClaimTTL, 90*time.Minute)
+			},
+		},
+		{
+			name: "claim ttl limits are allowed",
+			env:  with(validEnv(), "SEINTJE_CLAIM_TTL", "24H"),
+			check: func(t *testing.T, c *Config) {
+				eq(t, "ClaimTTL", c.Werkplaats.ClaimTTL, 24*time.Hour)
 			},
 		},
 		{
@@ -335,6 +356,15 @@ func TestLoadErrors(t *testing.T) {
 		{name: "callback number letters", env: with(validEnv(), "SEINTJE_CALLBACK_NUMBER", "bel ons"), first: []string{`SEINTJE_CALLBACK_NUMBER "bel ons"`}},
 		{name: "callback number short", env: with(validEnv(), "SEINTJE_CALLBACK_NUMBER", "14 030"), first: []string{"SEINTJE_CALLBACK_NUMBER", "8 to 20 digits"}},
 		{name: "weekly limit 0", env: with(validEnv(), "SEINTJE_WEEKLY_LIMIT", "0"), first: []string{`SEINTJE_WEEKLY_LIMIT "0"`}},
+		{name: "claim ttl abc", env: with(validEnv(), "SEINTJE_CLAIM_TTL", "abc"), first: []string{`SEINTJE_CLAIM_TTL "abc"`, "from 1m to 24h", "e.g. 30m"}},
+		{name: "claim ttl zero", env: with(validEnv(), "SEINTJE_CLAIM_TTL", "0"), first: []string{`SEINTJE_CLAIM_TTL "0"`, "from 1m to 24h"}},
+		{name: "claim ttl negative", env: with(validEnv(), "SEINTJE_CLAIM_TTL", "-30m"), first: []string{`SEINTJE_CLAIM_TTL "-30m"`}},
+		{name: "claim ttl too short", env: with(validEnv(), "SEINTJE_CLAIM_TTL", "30s"), first: []string{`SEINTJE_CLAIM_TTL "30s"`, "from 1m to 24h"}},
+		{name: "claim ttl too long", env: with(validEnv(), "SEINTJE_CLAIM_TTL", "25h"), first: []string{`SEINTJE_CLAIM_TTL "25h"`, "from 1m to 24h"}},
+		{name: "yaml claim ttl", env: with(validEnv(), "SEINTJE_CONFIG", "/etc/seintje/claim_ttl_1d.yaml"), first: []string{`werkplaats.claim_ttl (in /etc/seintje/claim_ttl_1d.yaml) "2d"`}},
+		{name: "jobs queue space", env: with(validEnv(), "SEINTJE_JOBS_QUEUE", "seintje utrecht"), first: []string{`SEINTJE_JOBS_QUEUE "seintje utrecht" is not a queue name`}},
+		{name: "jobs queue braces", env: with(validEnv(), "SEINTJE_JOBS_QUEUE", "{seintje}"), first: []string{`SEINTJE_JOBS_QUEUE "{seintje}"`}},
+		{name: "yaml jobs queue", env: with(validEnv(), "SEINTJE_CONFIG", "/etc/seintje/queue_space.yaml"), first: []string{`jobs.queue (in /etc/seintje/queue_space.yaml)`, "not a queue name"}},
 		{name: "bool", env: with(validEnv(), "SEINTJE_HOLIDAY_GOOD_FRIDAY", "misschien"), first: []string{"SEINTJE_HOLIDAY_GOOD_FRIDAY"}},
 		{name: "redis url scheme", env: with(validEnv(), "REDIS_URL", "http://redis:6379"), first: []string{"REDIS_URL", "redis:// or rediss://"}},
 		{name: "redis twice", env: with(validEnv(), "REDIS_CLUSTER_ADDRS", "r1:6379"), first: []string{"only one of REDIS_URL, REDIS_CLUSTER_ADDRS"}},
@@ -535,4 +565,6 @@ func TestExampleFile(t *testing.T) {
 	eq(t, "Twilio.Configured", c.Twilio.Configured(), true)
 	eq(t, "Telegram.Configured", c.Telegram.Configured(), true)
 	eq(t, "LiberationDay", c.Sending.LiberationDay, true)
+	eq(t, "Jobs.Queue", c.Jobs.Queue, DefaultJobsQueue)
+	eq(t, "ClaimTTL", c.Werkplaats.ClaimTTL, DefaultClaimTTL)
 }

@@ -79,6 +79,12 @@ type fileConfig struct {
 		LiberationDay *bool  `yaml:"liberation_day"`
 		WeeklyLimit   *int   `yaml:"weekly_limit"`
 	} `yaml:"sending"`
+	Jobs struct {
+		Queue string `yaml:"queue"`
+	} `yaml:"jobs"`
+	Werkplaats struct {
+		ClaimTTL string `yaml:"claim_ttl"`
+	} `yaml:"werkplaats"`
 }
 
 // yamlSecrets are keys that must never hold a secret in the YAML file,
@@ -331,6 +337,8 @@ func (l *loader) build() *Config {
 	c.Twilio = l.twilio()
 	c.Telegram = l.telegram()
 	c.Sending = l.sending()
+	c.Jobs = l.jobs()
+	c.Werkplaats = l.werkplaats()
 
 	if !demo && !c.Twilio.Configured() && !c.Telegram.Configured() && !l.twilioMentioned() && !l.telegramMentioned() {
 		l.failf("no channel configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID) for SMS, or TELEGRAM_BOT_TOKEN for Telegram")
@@ -756,4 +764,32 @@ func (l *loader) sending() Sending {
 		}
 	}
 	return s
+}
+
+var jobsQueueRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func (l *loader) jobs() Jobs {
+	q, src := l.value("SEINTJE_JOBS_QUEUE", "jobs.queue", l.f.Jobs.Queue)
+	if q == "" {
+		return Jobs{Queue: DefaultJobsQueue}
+	}
+	if !jobsQueueRE.MatchString(q) {
+		l.failf("%s %q is not a queue name: use 1 to 64 letters, digits, _ . or -, e.g. seintje", src, q)
+		return Jobs{Queue: DefaultJobsQueue}
+	}
+	return Jobs{Queue: q}
+}
+
+func (l *loader) werkplaats() Werkplaats {
+	s, src := l.value("SEINTJE_CLAIM_TTL", "werkplaats.claim_ttl", l.f.Werkplaats.ClaimTTL)
+	if s == "" {
+		return Werkplaats{ClaimTTL: DefaultClaimTTL}
+	}
+	d, err := parseDuration(strings.ToLower(s))
+	if err != nil || d < MinClaimTTL || d > MaxClaimTTL {
+		l.failf("%s %q must be a duration from %s to %s (how long a werkplaats claim on a callback lasts), e.g. 30m or 1h",
+			src, s, "1m", "24h")
+		return Werkplaats{ClaimTTL: DefaultClaimTTL}
+	}
+	return Werkplaats{ClaimTTL: d}
 }

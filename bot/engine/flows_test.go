@@ -284,6 +284,10 @@ func firstMessageCases() map[string][]map[string]any {
 			{},
 			{"activity": "spullen online verkopen"},
 		},
+		"telegram-invite": {
+			// A bot username of Telegram's maximum length (32).
+			{"telegram_link": "https://t.me/GemeenteUtrechtSeintjeBerichtBot?start=NwdJhY4f4Qj7qyHEaNE7KChF54CDGj9qyi8CRvLs9bM"},
+		},
 	}
 }
 

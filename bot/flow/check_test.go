@@ -86,3 +86,61 @@ func TestProtectedTerm(t *testing.T) {
 		}
 	}
 }
+
+// TestNoWayOut: every exit counts (routes, otherwise, next, a wait's then
+// after a timeout or working days, the flow's expiry), so a trap is found
+// and nothing else is reported.
+func TestNoWayOut(t *testing.T) {
+	const head = "id: t\nversion: 1\n"
+	const trap = `steps:
+  - id: ask
+    say: {nl: "Hallo"}
+    replies:
+      - match: ["1"]
+        goto: loop
+    otherwise: ask
+    WAIT
+  - id: loop
+    say: {nl: "Nog iets?"}
+    next: ask
+  - id: done
+    action: end
+`
+	tests := []struct {
+		name, src string
+		want      []string // "line:col code" of no-way-out, no-timeout and unknown-step
+	}{
+		{"every route loops", head + strings.Replace(trap, "WAIT", "wait: {timeout: 48h, then: ask}", 1),
+			[]string{"4:9 no-way-out", "11:9 no-way-out", "14:9 unreachable-step"}},
+		{"timeout leads to the end", head + strings.Replace(trap, "WAIT", "wait: {timeout: 48h, then: done}", 1), nil},
+		{"working days lead to the end", head + strings.Replace(trap, "WAIT", "wait: {working_days: 2, then: done}", 1), nil},
+		{"working days lead back", head + strings.Replace(trap, "WAIT", "wait: {working_days: 2, then: loop}", 1),
+			[]string{"4:9 no-way-out", "11:9 no-way-out", "14:9 unreachable-step"}},
+		{"no wait at all", head + strings.Replace(trap, "    WAIT\n", "", 1),
+			[]string{"4:7 no-timeout", "4:9 no-way-out", "10:9 no-way-out", "13:9 unreachable-step"}},
+		{"expire is a way out", head + "expire: {after: 14d}\n" + strings.Replace(trap, "    WAIT\n", "", 1),
+			[]string{"14:9 unreachable-step"}},
+		{"expire with a wait that loops", head + "expire: {after: 14d, outcome: no_response}\n" + strings.Replace(trap, "WAIT", "wait: {working_days: 2, then: ask}", 1),
+			[]string{"15:9 unreachable-step"}},
+		{"a reply route is the way out", head + strings.Replace(strings.Replace(trap, "goto: loop", "goto: done", 1), "WAIT", "wait: {timeout: 1h, then: loop}", 1), nil},
+		{"a trap next to another error", head + strings.Replace(strings.Replace(trap, "WAIT", "wait: {timeout: 48h, then: ask}", 1), `"Nog iets?"`, `"{{.Nope}}"`, 1),
+			[]string{"4:9 no-way-out", "11:9 no-way-out"}},
+		{"unknown target: one error", head + strings.Replace(trap, "WAIT", "wait: {timeout: 48h, then: dne}", 1),
+			[]string{"10:32 unknown-step"}},
+	}
+	codes := []string{"no-way-out", "no-timeout", "unknown-step", "unreachable-step"}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ds := flow.Parse("t.yaml", []byte(tc.src))
+			var got []string
+			for _, d := range ds {
+				if slices.Contains(codes, d.Code) {
+					got = append(got, fmt.Sprintf("%d:%d %s", d.Line, d.Col, d.Code))
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v\n%v", got, tc.want, ds)
+			}
+		})
+	}
+}

@@ -115,10 +115,53 @@ func guard(f *Flow, pos positions, ds Diagnostics) Diagnostics {
 				"variables", i, "name")
 		}
 	}
-	if ds.HasErrors() || len(f.steps) != len(f.Steps) {
+	if len(f.steps) != len(f.Steps) || structuralErrors(ds) {
 		return ds
 	}
-	// A step from which no end can be reached traps the conversation.
+	// A flow-level expiry closes every conversation that is still open, so
+	// with `expire` no step can trap anyone and no wait stays open forever.
+	expires := f.Expire != nil && f.Expire.After.Duration > 0
+	if !expires {
+		for _, i := range trapped(f) {
+			errAt("no-way-out",
+				fmt.Sprintf("step %q has no way out: every route from it leads back without ever reaching an end", f.Steps[i].ID),
+				"let one route, `otherwise` or the wait's `then` lead to a step that ends (action: end, or no replies and no next), or give the flow `expire: {after: 14d}`",
+				"steps", i, "id")
+		}
+	}
+	for i := range f.Steps {
+		s := &f.Steps[i]
+		if !expires && s.Waits() && s.Wait == nil && s.Action != ActionEnd {
+			warnAt("no-timeout",
+				fmt.Sprintf("step %q waits for an answer without a timeout: if nobody answers, the conversation stays open until it is deleted", s.ID),
+				"add `wait: {timeout: 48h, then: <step id>}`, or give the flow `expire: {after: 14d}`", "steps", i)
+		}
+	}
+	return ds
+}
+
+// structuralErrors reports errors after which the step graph is not what
+// the author meant; the no-way-out check would only repeat them. Other
+// errors (a template, a protected variable) do not hide a trap.
+func structuralErrors(ds Diagnostics) bool {
+	for _, d := range ds {
+		if d.Severity != Error {
+			continue
+		}
+		switch d.Code {
+		case "missing-step-id", "duplicate-step", "next-loop", "self-next", "bad-expire":
+			return true
+		}
+	}
+	return false
+}
+
+// trapped returns the indexes of the steps from which no end can be reached.
+// Every exit counts: reply routes, otherwise, next and the wait's then
+// (after a timeout or after working days). A target that does not exist is
+// reported as unknown-step and counts as a way out here, so one mistake
+// gives one error.
+func trapped(f *Flow) []int {
 	canEnd := map[string]bool{}
 	for changed := true; changed; {
 		changed = false
@@ -129,7 +172,7 @@ func guard(f *Flow, pos positions, ds Diagnostics) Diagnostics {
 			}
 			ok := s.Ends()
 			for _, t := range s.Targets() {
-				ok = ok || canEnd[t]
+				ok = ok || canEnd[t] || f.steps[t] == nil
 			}
 			if ok {
 				canEnd[s.ID] = true
@@ -137,24 +180,13 @@ func guard(f *Flow, pos positions, ds Diagnostics) Diagnostics {
 			}
 		}
 	}
+	var out []int
 	for i := range f.Steps {
-		s := &f.Steps[i]
-		if !canEnd[s.ID] {
-			errAt("no-way-out",
-				fmt.Sprintf("step %q has no way out: every route from it leads back without ever reaching an end", s.ID),
-				"let one route, `otherwise` or the wait's `then` lead to a step that ends (action: end, or no replies and no next)",
-				"steps", i, "id")
+		if !canEnd[f.Steps[i].ID] {
+			out = append(out, i)
 		}
 	}
-	for i := range f.Steps {
-		s := &f.Steps[i]
-		if s.Waits() && s.Wait == nil && s.Action != ActionEnd {
-			warnAt("no-timeout",
-				fmt.Sprintf("step %q waits for an answer without a timeout: if nobody answers, the conversation stays open until it is deleted", s.ID),
-				"add `wait: {timeout: 48h, then: <step id>}`", "steps", i)
-		}
-	}
-	return ds
+	return out
 }
 
 // Locator returns a function that finds line:col for a path in src

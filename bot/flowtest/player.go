@@ -174,7 +174,11 @@ func Describe(t Turn) []string {
 	for _, e := range t.Effects {
 		switch v := e.(type) {
 		case engine.Callback:
-			out = append(out, fmt.Sprintf("callback task: %s (step %s)", v.Reason, v.Step))
+			line := fmt.Sprintf("callback task: %s (step %s", v.Reason, v.Step)
+			if v.Preferred != "" {
+				line += ", preferred " + v.Preferred
+			}
+			out = append(out, line+")")
 		case engine.Forward:
 			out = append(out, fmt.Sprintf("forwarded to the case worker (step %s)", v.Step))
 		case engine.Timer:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -48,9 +49,12 @@ type Expect struct {
 	Contains    []string `yaml:"contains"`
 	NotContains []string `yaml:"not_contains"`
 	Callback    *bool    `yaml:"callback"`
-	Forward     *bool    `yaml:"forward"`
-	Messages    *int     `yaml:"messages"`
-	MaxSegments int      `yaml:"max_segments"`
+	// Preferred is the preferred moment of the callback task made in the
+	// turn: morning, afternoon, self or none.
+	Preferred   string `yaml:"preferred"`
+	Forward     *bool  `yaml:"forward"`
+	Messages    *int   `yaml:"messages"`
+	MaxSegments int    `yaml:"max_segments"`
 }
 
 // Result of running one test file.
@@ -238,6 +242,17 @@ func check(x Expect, p *Player, turns []Turn) []string {
 	}
 	if x.Callback != nil && all.Has(engine.Callback{}) != *x.Callback {
 		out = append(out, fmt.Sprintf("expected callback task: %v, got %v", *x.Callback, !*x.Callback))
+	}
+	if x.Preferred != "" {
+		var got []string
+		for _, e := range all.Effects {
+			if cb, ok := e.(engine.Callback); ok {
+				got = append(got, cmp(cb.Preferred, "(not set)"))
+			}
+		}
+		if !slices.Contains(got, x.Preferred) {
+			out = append(out, fmt.Sprintf("expected a callback task with preferred moment %q, got %v", x.Preferred, got))
+		}
 	}
 	if x.Forward != nil && all.Has(engine.Forward{}) != *x.Forward {
 		out = append(out, fmt.Sprintf("expected forward to the case worker: %v, got %v", *x.Forward, !*x.Forward))

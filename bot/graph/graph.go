@@ -1,7 +1,9 @@
 // Package graph draws a flow's steps and routes as a Mermaid flowchart or a
 // Graphviz dot graph, so a coordinator can look instead of read. Labels are
 // in Dutch, the coordinators' language: reply words on the arrows, "anders"
-// for otherwise, "na 48h" for a wait that times out.
+// for otherwise, "na 48h" or "na 2 werkdagen" for a wait that times out,
+// reminders in the label of the step that sends them, and the flow's
+// expiry and escalation as notes beside the steps.
 package graph
 
 import (
@@ -63,10 +65,59 @@ func nodeLabel(s *flow.Step) string {
 	if s.Outcome != "" && kindOf(s) != kindWait {
 		extra += ": " + s.Outcome
 	}
-	if extra == "" {
-		return s.ID
+	lines := []string{s.ID}
+	if extra != "" {
+		lines = append(lines, extra)
 	}
-	return s.ID + "\n" + extra
+	for _, r := range s.Reminders {
+		lines = append(lines, reminderLabel(r))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// reminderLabel: "herinnering 3 dagen voor due_date 10:00".
+func reminderLabel(r flow.Reminder) string {
+	at := r.At
+	if at == "" {
+		at = flow.DefaultReminderAt
+	}
+	switch r.DaysBefore {
+	case 0:
+		return fmt.Sprintf("herinnering op %s %s", r.Of, at)
+	case 1:
+		return fmt.Sprintf("herinnering 1 dag voor %s %s", r.Of, at)
+	}
+	return fmt.Sprintf("herinnering %d dagen voor %s %s", r.DaysBefore, r.Of, at)
+}
+
+// note is a flow-wide timing rule, drawn beside the steps.
+type note struct{ id, label string }
+
+// notes returns the flow's expiry and escalation, in that order.
+func notes(f *flow.Flow) []note {
+	var out []note
+	if e := f.Expire; e != nil {
+		outcome := e.Outcome
+		if outcome == "" {
+			outcome = flow.DefaultExpireOutcome
+		}
+		out = append(out, note{"expire", fmt.Sprintf("verloopt na %s\nnog open? einde: %s", durationLabel(e.After), outcome)})
+	}
+	if e := f.Escalate; e != nil {
+		var when []string
+		if e.AfterUnanswered > 0 {
+			when = append(when, fmt.Sprintf("na %d berichten zonder antwoord", e.AfterUnanswered))
+		}
+		if e.OnUndelivered {
+			when = append(when, "als het eerste bericht niet aankomt")
+		}
+		label := "escalatie: terugbeltaak\n" + strings.Join(when, "\nof ")
+		if e.Priority > 0 {
+			label += fmt.Sprintf("\nprioriteit %d", e.Priority)
+		}
+		out = append(out, note{"escalate", label})
+	}
+	return out
 }
 
 // matchLabel shows the first few match words: "1 / nieuwe afspraak / …".
@@ -105,7 +156,10 @@ func edges(f *flow.Flow) []edge {
 		}
 		if s.Wait != nil && s.Wait.Then != "" {
 			label := "na " + durationLabel(s.Wait.Timeout)
-			if s.Wait.WorkingDays > 0 {
+			switch {
+			case s.Wait.WorkingDays == 1:
+				label = "na 1 werkdag"
+			case s.Wait.WorkingDays > 1:
 				label = fmt.Sprintf("na %d werkdagen", s.Wait.WorkingDays)
 			}
 			out = append(out, edge{from: s.ID, to: s.Wait.Then, label: label, timer: true})
@@ -161,6 +215,10 @@ func MermaidString(f *flow.Flow) string {
 			fmt.Fprintf(&b, "  %s[\"%s\"]\n", id, l)
 		}
 	}
+	ns := notes(f)
+	for _, n := range ns {
+		fmt.Fprintf(&b, "  n_%s>\"%s\"]\n", n.id, mermaidText(n.label))
+	}
 	for _, e := range edges(f) {
 		arrow := "-->"
 		if e.timer {
@@ -171,6 +229,14 @@ func MermaidString(f *flow.Flow) string {
 			continue
 		}
 		fmt.Fprintf(&b, "  %s %s|\"%s\"| %s\n", mermaidID(e.from), arrow, mermaidText(e.label), mermaidID(e.to))
+	}
+	if len(ns) > 0 {
+		ids := make([]string, len(ns))
+		for i, n := range ns {
+			ids[i] = "n_" + n.id
+		}
+		b.WriteString("  classDef note fill:#fffbe6,stroke:#999,stroke-dasharray:4 3\n")
+		fmt.Fprintf(&b, "  class %s note\n", strings.Join(ids, ","))
 	}
 	return b.String()
 }
@@ -200,6 +266,10 @@ func DotString(f *flow.Flow) string {
 			shape = "hexagon"
 		}
 		fmt.Fprintf(&b, "  %s [label=%s, shape=%s];\n", dotQuote(s.ID), dotQuote(nodeLabel(s)), shape)
+	}
+	// Notes get ids no step can have (step ids have no underscore).
+	for _, n := range notes(f) {
+		fmt.Fprintf(&b, "  %s [label=%s, shape=note, style=dashed];\n", dotQuote("_"+n.id), dotQuote(n.label))
 	}
 	for _, e := range edges(f) {
 		var attrs []string

@@ -92,17 +92,19 @@ func Default() Config {
 
 // Text is one rendered text of a flow, as the phone would get it.
 type Text struct {
-	File    string
-	Line    int
-	Col     int
-	Step    string // "" for the flow-wide simple text
-	Kind    string // say, simple
-	Lang    string
-	First   bool // part of the first message
-	Text    string
-	SMS     sms.Info
-	Cost    float64 // euro
-	Reading Readability
+	File string
+	Line int
+	Col  int
+	Step string // "" for the flow-wide simple text
+	Kind string // say, simple, reminder
+	// Reminder is the number (from 1) of the step's reminder, for Kind reminder.
+	Reminder int
+	Lang     string
+	First    bool // part of the first message
+	Text     string
+	SMS      sms.Info
+	Cost     float64 // euro
+	Reading  Readability
 }
 
 // Result of linting one flow.
@@ -124,19 +126,25 @@ func Lint(f *flow.Flow, cfg Config) Result {
 
 	type textRef struct {
 		step, kind string
+		reminder   int // from 1, for kind reminder
 		t          flow.Text
 		path       []any
 	}
 	var refs []textRef
 	if len(f.Simple) > 0 {
-		refs = append(refs, textRef{"", "simple", f.Simple, []any{"simple"}})
+		refs = append(refs, textRef{step: "", kind: "simple", t: f.Simple, path: []any{"simple"}})
 	}
 	for i, s := range f.Steps {
 		if len(s.Say) > 0 {
-			refs = append(refs, textRef{s.ID, "say", s.Say, []any{"steps", i, "say"}})
+			refs = append(refs, textRef{step: s.ID, kind: "say", t: s.Say, path: []any{"steps", i, "say"}})
 		}
 		if len(s.Simple) > 0 {
-			refs = append(refs, textRef{s.ID, "simple", s.Simple, []any{"steps", i, "simple"}})
+			refs = append(refs, textRef{step: s.ID, kind: "simple", t: s.Simple, path: []any{"steps", i, "simple"}})
+		}
+		for j, r := range s.Reminders {
+			if len(r.Say) > 0 {
+				refs = append(refs, textRef{step: s.ID, kind: kindReminder, reminder: j + 1, t: r.Say, path: []any{"steps", i, "reminders", j, "say"}})
+			}
 		}
 	}
 
@@ -144,22 +152,27 @@ func Lint(f *flow.Flow, cfg Config) Result {
 	for _, r := range refs {
 		for _, lang := range langs {
 			path := append(slices.Clone(r.path), lang)
+			where := describe(r.step, r.kind, r.reminder)
 			if _, ok := r.t[lang]; !ok {
-				if r.kind == "say" {
+				if r.kind == "say" || r.kind == kindReminder {
 					l, c := at(r.path...)
-					warn(l, c, "missing-language", fmt.Sprintf("[%s] step %q has no %s text, although other steps have one; %s readers get Dutch here", lang, r.step, lang, lang),
+					warn(l, c, "missing-language", fmt.Sprintf("[%s] %s has no %s text, although other steps have one; %s readers get Dutch here", lang, where, lang, lang),
 						fmt.Sprintf("add `%s:` to this text, or remove %s from the other steps", lang, lang))
 				}
 				continue
 			}
 			l, c := at(path...)
-			rendered, used, err := f.Render(r.step, r.kind, lang, SampleData(f, cfg.Sample, lang))
+			kind := r.kind
+			if r.kind == kindReminder {
+				kind = flow.ReminderKind(r.reminder - 1)
+			}
+			rendered, used, err := f.Render(r.step, kind, lang, SampleData(f, cfg.Sample, lang))
 			if err != nil || used != lang {
 				warn(l, c, "render", fmt.Sprintf("[%s] the text cannot be rendered with sample values: %v", lang, err), "check the {{ }} parts")
 				continue
 			}
 			info := sms.Analyze(rendered)
-			t := Text{File: f.File, Line: l, Col: c, Step: r.step, Kind: r.kind, Lang: lang, First: r.kind == "say" && first[r.step],
+			t := Text{File: f.File, Line: l, Col: c, Step: r.step, Kind: r.kind, Reminder: r.reminder, Lang: lang, First: r.kind == "say" && first[r.step],
 				Text: rendered, SMS: info, Cost: float64(info.Segments) * cfg.PricePerSegment}
 			if lang == "nl" {
 				t.Reading = Dutch(rendered)
@@ -167,7 +180,6 @@ func Lint(f *flow.Flow, cfg Config) Result {
 				t.Reading = Sentences(rendered)
 			}
 			res.Texts = append(res.Texts, t)
-			where := describe(r.step, r.kind)
 
 			if info.Encoding == sms.UCS2 {
 				warn(l, c, "sms-ucs2", fmt.Sprintf("[%s] %s: %s switches the whole text to UCS-2 (70 characters per SMS, 67 per part): %s, €%.2f",
@@ -194,9 +206,15 @@ func Lint(f *flow.Flow, cfg Config) Result {
 						"use shorter sentences and shorter words (B1)")
 				}
 			}
-			if t.First {
+			// A reminder of the first message is still a first contact: the
+			// recipient has not answered yet.
+			if t.First || (r.kind == kindReminder && first[r.step]) {
 				if w := toneWord(rendered, cfg.ToneWords); w != "" {
-					warn(l, c, "tone", fmt.Sprintf("[%s] the first message uses %q, which sounds distrustful in a first contact", lang, w),
+					what := "the first message"
+					if r.kind == kindReminder {
+						what = where + " (still a first contact)"
+					}
+					warn(l, c, "tone", fmt.Sprintf("[%s] %s uses %q, which sounds distrustful in a first contact", lang, what, w),
 						"say what you want to help with instead; see the tone rules in docs/flows.md")
 				}
 			}
@@ -270,12 +288,17 @@ func sampleString(desc, def string) string {
 	return best
 }
 
-func describe(step, kind string) string {
-	if step == "" {
+// kindReminder is Text.Kind of a step's reminder text.
+const kindReminder = "reminder"
+
+func describe(step, kind string, reminder int) string {
+	switch {
+	case step == "":
 		return "the flow's simple text"
-	}
-	if kind == "simple" {
+	case kind == "simple":
 		return fmt.Sprintf("step %q simple text", step)
+	case kind == kindReminder:
+		return fmt.Sprintf("step %q reminder %d", step, reminder)
 	}
 	return fmt.Sprintf("step %q", step)
 }

@@ -99,3 +99,90 @@ func TestFleschDouma(t *testing.T) {
 		}
 	}
 }
+
+const withReminders = `id: t
+version: 1
+variables:
+  - {name: due_date, type: date, required: true}
+steps:
+  - id: ask
+    say:
+      nl: "Hallo {{.FirstName}}. Wij hebben nog een brief van u nodig. Dat kan tot {{date .Vars.due_date}}. Bel ons gerust: {{.CallbackNumber}}."
+      en: "Hello {{.FirstName}}. Send us the form before {{date .Vars.due_date}}. Call {{.CallbackNumber}}."
+    replies:
+      - match: ["1"]
+        goto: done
+    wait: {timeout: 14d, then: done}
+    reminders:
+      - days_before: 3
+        of: due_date
+        say:
+          nl: "Denkt u aan het formulier?"
+          en: "Please remember the form."
+      - days_before: 1
+        of: due_date
+        say: {nl: "Morgen is de laatste dag.", en: "Tomorrow is the last day."}
+  - id: done
+    action: end
+`
+
+// TestReminderLints: reminder texts get the same lints as say texts, at
+// the position of the reminder's text.
+func TestReminderLints(t *testing.T) {
+	long := strings.Repeat("Dit is een hele lange zin met veel woorden erin. ", 12)
+	tests := []struct {
+		name, old, new string
+		want           string
+	}{
+		{"ucs2", "Denkt u aan het formulier?", "Denkt u aan het formulier? 🙂", "18:15 sms-ucs2"},
+		{"segments", "Denkt u aan het formulier?", long, "18:15 sms-length"},
+		{"long sentence", "Denkt u aan het formulier?", "Denkt u er nog aan dat wij het formulier graag voor het einde van deze week van u willen ontvangen?", "18:15 long-sentence"},
+		{"long word", "Morgen is de laatste dag.", "Morgen is de laatste dag voor de inkomstenverantwoordingsformulieren.", "22:19 long-word"},
+		{"readability", "Denkt u aan het formulier?", "Alle betalingsachterstanden veroorzaken administratieve complicaties. Gemeentelijke organisaties registreren verschuldigde bedragen.", "18:15 readability"},
+		{"tone in a reminder of the first step", "Denkt u aan het formulier?", "Anders volgt een boete.", "18:15 tone"},
+		{"tone in English", "Please remember the form.", "Otherwise a penalty follows.", "19:15 tone"},
+		{"missing language", "          en: \"Please remember the form.\"\n", "", "18:13 missing-language"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(withReminders, tc.old) {
+				t.Fatalf("flow has no %q", tc.old)
+			}
+			f, ds := flow.Parse("t.yaml", []byte(strings.Replace(withReminders, tc.old, tc.new, 1)))
+			if f == nil {
+				t.Fatal(ds.Err())
+			}
+			var got []string
+			for _, d := range lint.Lint(f, lint.Default()).Diagnostics {
+				got = append(got, fmt.Sprintf("%d:%d %s", d.Line, d.Col, d.Code))
+				if d.File != "t.yaml" || !strings.Contains(d.Message, "reminder") && d.Code != "tone" {
+					t.Errorf("diagnostic does not name the reminder: %s", d)
+				}
+			}
+			if !slices.Contains(got, tc.want) {
+				t.Errorf("got %v, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRemindersAreRendered(t *testing.T) {
+	f, ds := flow.Parse("t.yaml", []byte(withReminders))
+	if f == nil {
+		t.Fatal(ds.Err())
+	}
+	res := lint.Lint(f, lint.Default())
+	if len(res.Diagnostics) > 0 {
+		t.Fatalf("lints on the flow with reminders: %v", res.Diagnostics)
+	}
+	var got []string
+	for _, tx := range res.Texts {
+		if tx.Kind == "reminder" {
+			got = append(got, fmt.Sprintf("%d:%d %s %d %s %d", tx.Line, tx.Col, tx.Step, tx.Reminder, tx.Lang, tx.SMS.Segments))
+		}
+	}
+	want := []string{"19:15 ask 1 en 1", "18:15 ask 1 nl 1", "22:52 ask 2 en 1", "22:19 ask 2 nl 1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("reminder texts %v, want %v", got, want)
+	}
+}

@@ -1,9 +1,15 @@
 package lint
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 )
+
+// linkRe finds web links (such as a Telegram link with its one-time token).
+// They are measured as the one word "link": a link is not read like words,
+// and its "?" and "." must not end a sentence. A final . , ! ? or ) stays.
+var linkRe = regexp.MustCompile(`https?://[^\s]*[^\s.,!?)]`)
 
 // Readability measures a text. For Dutch, Ease is the Flesch-Douma reading
 // ease (W.H. Douma, 1960, the Dutch adaptation of Flesch):
@@ -77,6 +83,7 @@ func Dutch(text string) Readability {
 // Sentences splits text into sentences (at . ! ? and line ends) and words.
 func Sentences(text string) Readability {
 	var r Readability
+	text = linkRe.ReplaceAllString(text, "link")
 	for _, line := range strings.Split(text, "\n") {
 		start := 0
 		rs := []rune(line)

@@ -61,7 +61,16 @@ type Service struct {
 	Gate *Gate
 	// ClaimTTL is how long a werkplaats claim lasts (default 30 minutes).
 	ClaimTTL time.Duration
+	// Telegram makes the one-time links for flows that declare the
+	// variable telegram_link (TelegramLinkVar); nil when Telegram is not
+	// configured.
+	Telegram *Telegram
 }
+
+// TelegramLinkVar is the flow variable Seintje fills in itself: a flow
+// that declares it gets a fresh one-time Telegram deep link for the
+// recipient of each nudge (an SMS that invites the person to Telegram).
+const TelegramLinkVar = "telegram_link"
 
 // Errors the API maps to problem codes.
 var (
@@ -108,6 +117,17 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	if !ok {
 		return TriggerResult{}, &FieldError{Field: "flow", Code: "unknown_flow", Message: fmt.Sprintf("there is no flow %q", req.Flow)}
 	}
+	wantsLink := f.Var(TelegramLinkVar) != nil
+	if wantsLink {
+		if s.Telegram == nil {
+			return TriggerResult{}, &FieldError{Field: "flow", Code: "telegram_not_configured",
+				Message: fmt.Sprintf("flow %q sends a Telegram link, but Telegram is not configured on this Seintje (set TELEGRAM_BOT_TOKEN)", f.ID)}
+		}
+		if _, sent := req.Vars[TelegramLinkVar]; sent {
+			return TriggerResult{}, &FieldError{Field: "vars." + TelegramLinkVar, Code: "invalid_var",
+				Message: "Seintje fills in telegram_link itself; leave it out"}
+		}
+	}
 	vars, verr := f.CheckVars(req.Vars)
 	if verr != nil {
 		return TriggerResult{}, &FieldError{Field: "vars." + verr.Name, Code: "invalid_var", Message: verr.Message}
@@ -127,8 +147,25 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	now := s.Now()
 	tag := s.tagFor(e164)
 	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: lang}
-	event := eventKey(f.ID, vars, req.IdempotencyKey)
-	ch := s.channelFor(ctx, tag) // Telegram when linked and preferred
+	event := eventKey(f.ID, vars, req.IdempotencyKey) // without the link: it is new every time
+	ch := s.channelFor(ctx, tag)                      // Telegram when linked and preferred
+	created := false                                  // a new nudge was stored
+	if wantsLink {
+		// The token is stored before the nudge, so the message never
+		// carries a link that does not work; it is given back unless this
+		// trigger stores a new nudge (not on errors, opt-out or a repeated
+		// event, whose nudge has its own link).
+		link, token, err := s.Telegram.reserveLink(ctx, tag)
+		if err != nil {
+			return TriggerResult{}, err
+		}
+		defer func() {
+			if !created {
+				s.Telegram.releaseLink(ctx, token)
+			}
+		}()
+		vars[TelegramLinkVar] = link.URL
+	}
 
 	for attempt := 0; attempt < 4; attempt++ {
 		cid := store.NewScopedID(tag, now)
@@ -169,7 +206,11 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			}
 			continue
 		}
+		created = true
 		s.Log.InfoContext(ctx, "nudge created", "nudge", cid, "flow", f.Ref().String(), "by", req.TriggeredBy, "to", phone.Mask(e164))
+		if wantsLink {
+			s.logLinkCreated(ctx, tag, f.ID, req.TriggeredBy, now)
+		}
 		if err := s.dispatch(ctx, n, res.Effects, msgs); err != nil {
 			return TriggerResult{}, err
 		}

@@ -24,6 +24,11 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		return err
 	}
 	if m.Status != nil && m.Status.State != "pending" && m.Status.State != "deferred" {
+		if m.Status.State == "failed" && m.Channel == string(channel.SMS) {
+			// A retry after the follow-ups of a failed SMS did not finish
+			// (they are idempotent).
+			return s.notReached(ctx, tag, m)
+		}
 		return nil
 	}
 	rcp, err := s.Store.Recipient(ctx, tag)
@@ -86,6 +91,12 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		code = ce.Code
 	}
 	if k := channel.KindOf(err); ch == channel.Telegram && (k == channel.OptedOut || k == channel.Permanent) {
+		// It never arrived: the slot is free again (an SMS copy takes its own).
+		if m.Proactive {
+			if err := s.Store.ReleaseSendSlot(ctx, tag, msgID); err != nil {
+				return err
+			}
+		}
 		return s.telegramFailed(ctx, m, rcp, err)
 	}
 	switch channel.KindOf(err) {
@@ -94,23 +105,34 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		if err := s.Store.SetOptOut(ctx, tag, m.Channel, true, now); err != nil {
 			return err
 		}
-		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "recipient unsubscribed (opted out at the provider)", At: now})
+		if err := s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "recipient unsubscribed (opted out at the provider)", At: now}); err != nil {
+			return err
+		}
+		return s.notReached(ctx, tag, m)
 	case channel.Permanent:
 		s.Log.WarnContext(ctx, "send failed permanently", "msg", msgID, "channel", ch, "code", code, "err", err)
-		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "rejected by the provider", At: now})
+		if err := s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "rejected by the provider", At: now}); err != nil {
+			return err
+		}
+		return s.notReached(ctx, tag, m)
 	}
 	s.Log.WarnContext(ctx, "send failed, will retry", "msg", msgID, "channel", ch, "code", code, "err", err)
 	return err
 }
 
-// SendGaveUp records that a message could not be sent after all retries.
+// SendGaveUp records that a message could not be sent after all retries,
+// gives its weekly-limit slot back and escalates a first message like a
+// delivery failure (notReached).
 func (s *Service) SendGaveUp(ctx context.Context, tag, msgID string, cause error) error {
 	code := 0
 	var ce *channel.Error
 	if errors.As(cause, &ce) {
 		code = ce.Code
 	}
-	return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "gave up after retries: temporary errors", At: s.Now()})
+	if err := s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "gave up after retries: temporary errors", At: s.Now()}); err != nil {
+		return err
+	}
+	return s.undelivered(ctx, tag, msgID)
 }
 
 // ProcessTimer fires a wait timeout. Stale timers (the recipient answered,

@@ -272,19 +272,49 @@ func (t *Telegram) CreateLink(ctx context.Context, ref, by string) (Link, error)
 	if err != nil {
 		return Link{}, err
 	}
+	link, _, err := t.reserveLink(ctx, tag)
+	if err != nil {
+		return Link{}, err
+	}
+	if err := t.s.Store.LogTelegram(ctx, tag, store.LinkEvent{At: t.s.Now(), Action: "link_created", By: by}); err != nil {
+		return Link{}, err
+	}
+	return link, nil
+}
+
+// reserveLink makes a one-time deep link for recipient tag and stores its
+// token (only as its SHA-256, single use, for the link lifetime). The
+// recipient need not exist yet: the token is checked against the
+// recipient when it is opened. token is the raw token, to give it back
+// with releaseLink when the link is not handed out after all.
+func (t *Telegram) reserveLink(ctx context.Context, tag string) (link Link, token string, err error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return Link{}, fmt.Errorf("link token: %w", err)
+		return Link{}, "", fmt.Errorf("link token: %w", err)
 	}
-	token := base64.RawURLEncoding.EncodeToString(b[:]) // 43 characters of A-Za-z0-9_-
+	token = base64.RawURLEncoding.EncodeToString(b[:]) // 43 characters of A-Za-z0-9_-
 	if err := t.s.Store.PutLinkToken(ctx, tokenHash(token), tag, t.linkTTL); err != nil {
-		return Link{}, err
+		return Link{}, "", err
 	}
-	now := t.s.Now()
-	if err := t.s.Store.LogTelegram(ctx, tag, store.LinkEvent{At: now, Action: "link_created", By: by}); err != nil {
-		return Link{}, err
+	return Link{URL: "https://t.me/" + t.botUsername + "?start=" + token, ExpiresAt: t.s.Now().Add(t.linkTTL)}, token, nil
+}
+
+// logLinkCreated records in the recipient's Telegram log that a nudge of
+// flowID carries a new link. The nudge is stored already, so a failure is
+// logged, not returned.
+func (s *Service) logLinkCreated(ctx context.Context, tag, flowID, by string, now time.Time) {
+	ev := store.LinkEvent{At: now, Action: "link_created", Reason: "sent in a message of flow " + flowID, By: by}
+	if err := s.Store.LogTelegram(ctx, tag, ev); err != nil {
+		s.Log.WarnContext(ctx, "log telegram link", "err", err)
 	}
-	return Link{URL: "https://t.me/" + t.botUsername + "?start=" + token, ExpiresAt: now.Add(t.linkTTL)}, nil
+}
+
+// releaseLink deletes a reserved token that was never handed out. Failure
+// is logged: the token then expires unused (nobody has it).
+func (t *Telegram) releaseLink(ctx context.Context, token string) {
+	if _, err := t.s.Store.TakeLinkToken(context.WithoutCancel(ctx), tokenHash(token)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.s.Log.WarnContext(ctx, "release unused telegram link token", "err", err)
+	}
 }
 
 func tokenHash(token string) string {

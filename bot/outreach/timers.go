@@ -78,8 +78,8 @@ func (s *Service) transition(ctx context.Context, cid, what string,
 	return store.ErrConflict
 }
 
-// undelivered escalates when the first message of a nudge could not be
-// delivered and the flow asks for it (escalate: on_undelivered).
+// undelivered runs the follow-ups of a message that a delivery report
+// says never arrived (undelivered, failed): see notReached.
 func (s *Service) undelivered(ctx context.Context, tag, msgID string) error {
 	m, err := s.Store.Message(ctx, tag, msgID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -87,6 +87,22 @@ func (s *Service) undelivered(ctx context.Context, tag, msgID string) error {
 	}
 	if err != nil {
 		return err
+	}
+	return s.notReached(ctx, tag, m)
+}
+
+// notReached handles a message that never reached the person: the provider
+// rejected it (Permanent, OptedOut), the retries ran out, or a delivery
+// report said undelivered/failed. A proactive message gives its weekly-limit
+// slot back. When it is the first message of a conversation and the flow
+// says escalate.on_undelivered, the engine's Undelivered creates one
+// werkplaats task: Conversation.Escalated makes it once, however many of
+// these paths report the same failure.
+func (s *Service) notReached(ctx context.Context, tag string, m *store.Message) error {
+	if m.Proactive {
+		if err := s.Store.ReleaseSendSlot(ctx, tag, m.ID); err != nil {
+			return err
+		}
 	}
 	if m.Conv == "" || !m.Proactive || m.Kind != "say" {
 		return nil

@@ -130,8 +130,7 @@ func (s *Service) CompleteCallback(ctx context.Context, id, by, outcome, note st
 			}
 			if failed >= maxAttempts {
 				cb.Status, cb.Outcome, cb.HomeVisitSuggested = store.CallbackDone, "unreachable", true
-				nudgeNote = &store.Note{At: now, Code: "consider_home_visit", Text: fmt.Sprintf(
-					"The werkplaats called %d times without contact. Consider a home visit (sociaal huisbezoek). Seintje only suggests this; you decide.", failed)}
+				nudgeNote = &store.Note{At: now, Code: CodeConsiderHomeVisit, Text: homeVisitReason(failed)}
 			} else {
 				cb.Status, cb.Due = store.CallbackOpen, now.Add(retry)
 			}
@@ -147,6 +146,11 @@ func (s *Service) CompleteCallback(ctx context.Context, id, by, outcome, note st
 		if err != nil {
 			return nil, err
 		}
+		if cb.HomeVisitSuggested {
+			if err := s.Store.AddSuggestion(ctx, cb.ID, now); err != nil {
+				return cb, err
+			}
+		}
 		if nudgeNote != nil && cb.NudgeID != "" {
 			if err := s.Store.AddNote(ctx, cb.NudgeID, *nudgeNote); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return cb, err
@@ -156,4 +160,50 @@ func (s *Service) CompleteCallback(ctx context.Context, id, by, outcome, note st
 		return cb, nil
 	}
 	return nil, store.ErrConflict
+}
+
+// CodeConsiderHomeVisit marks the suggestion to consider a home visit, on
+// the nudge's notes and in the case workers' inbox.
+const CodeConsiderHomeVisit = "consider_home_visit"
+
+func homeVisitReason(failed int) string {
+	return fmt.Sprintf("The werkplaats called %d times without contact. Consider a home visit (sociaal huisbezoek). Seintje only suggests this; you decide.", failed)
+}
+
+// Suggestion is something Seintje suggests to the case worker (now: to
+// consider a home visit), listed in GET /v1/inbox.
+type Suggestion struct {
+	Code     string    `json:"code"` // consider_home_visit
+	At       time.Time `json:"at"`
+	Nudge    string    `json:"nudge,omitempty"`
+	Callback string    `json:"callback"`
+	Ref      string    `json:"ref"`
+	Name     string    `json:"name"`
+	Flow     string    `json:"flow,omitempty"`
+	// Reason says why Seintje suggests it; CallbackReason why the
+	// werkplaats was asked to call.
+	Reason         string `json:"reason"`
+	CallbackReason string `json:"callback_reason,omitempty"`
+}
+
+// Suggestions lists up to limit suggestions for case workers, newest first.
+func (s *Service) Suggestions(ctx context.Context, limit int64) ([]Suggestion, error) {
+	cbs, err := s.Store.Suggestions(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Suggestion, 0, len(cbs))
+	for _, cb := range cbs {
+		failed := 0
+		var at time.Time
+		for _, a := range cb.Attempts {
+			if a.Outcome == OutcomeNoAnswer || a.Outcome == OutcomeVoicemail {
+				failed++
+			}
+			at = a.At
+		}
+		out = append(out, Suggestion{Code: CodeConsiderHomeVisit, At: at, Nudge: cb.NudgeID, Callback: cb.ID, Ref: cb.Ref, Name: cb.Name,
+			Flow: cb.Flow, Reason: homeVisitReason(failed), CallbackReason: cb.Reason})
+	}
+	return out, nil
 }

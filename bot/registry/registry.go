@@ -31,6 +31,9 @@ type Info struct {
 	// PendingError is set when the file on disk changed but does not pass
 	// the checks: the previous version keeps running.
 	PendingError []string `json:"pending_error,omitempty"`
+	// Warnings are about the live version but did not stop it, e.g. its
+	// content changed while its `version:` did not go up.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Registry is safe for concurrent use.
@@ -43,6 +46,7 @@ type Registry struct {
 	current  map[string]*flow.Flow
 	loadedAt map[string]time.Time
 	pending  map[string][]string   // flow id or file → error lines
+	warnings map[string][]string   // flow id → warnings about the live version
 	versions map[string]*flow.Flow // digest → flow
 	touched  map[string]time.Time  // digest → last TTL refresh (ttl.go)
 }
@@ -52,7 +56,7 @@ type Registry struct {
 func New(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Registry {
 	return &Registry{rdb: rdb, prefix: prefix, ttl: ttl,
 		current: map[string]*flow.Flow{}, loadedAt: map[string]time.Time{},
-		pending: map[string][]string{}, versions: map[string]*flow.Flow{}}
+		pending: map[string][]string{}, warnings: map[string][]string{}, versions: map[string]*flow.Flow{}}
 }
 
 func (r *Registry) key(id, digest string) string {
@@ -62,6 +66,12 @@ func (r *Registry) key(id, digest string) string {
 // Install makes flows live (after they passed the checks) and persists
 // their sources so old conversations can always find their version.
 func (r *Registry) Install(ctx context.Context, flows map[string]*flow.Flow, now time.Time) error {
+	return r.install(ctx, flows, now, nil)
+}
+
+// install is Install; warnings (by flow id) replace those of a flow whose
+// live version changes.
+func (r *Registry) install(ctx context.Context, flows map[string]*flow.Flow, now time.Time, warnings map[string][]string) error {
 	pipe := r.rdb.Pipeline()
 	for _, f := range flows {
 		pipe.Set(ctx, r.key(f.ID, f.Digest), f.Source, r.ttl)
@@ -75,6 +85,11 @@ func (r *Registry) Install(ctx context.Context, flows map[string]*flow.Flow, now
 	for id, f := range flows {
 		if cur, ok := r.current[id]; !ok || cur.Digest != f.Digest {
 			r.loadedAt[id] = now
+			if w := warnings[id]; len(w) > 0 {
+				r.warnings[id] = w
+			} else {
+				delete(r.warnings, id)
+			}
 		}
 		r.current[id] = f
 		r.versions[f.Digest] = f
@@ -145,7 +160,7 @@ func (r *Registry) List() []Info {
 	var out []Info
 	for id, f := range r.current {
 		out = append(out, Info{ID: id, Version: f.Version, Digest: f.Digest, File: f.File,
-			Description: f.Description, LoadedAt: r.loadedAt[id], PendingError: r.pending[id]})
+			Description: f.Description, LoadedAt: r.loadedAt[id], PendingError: r.pending[id], Warnings: r.warnings[id]})
 	}
 	for id, lines := range r.pending {
 		if _, ok := r.current[id]; !ok {

@@ -19,8 +19,10 @@ import (
 // checks. Reload is per file: a file with errors keeps its previous version
 // live and its errors are recorded as pending (GET /v1/flows), while the
 // other files go live. A file that was removed keeps its last version live
-// (conversations may still use it; remove a flow by restarting). It returns
-// the ids of the flows whose live version changed.
+// (conversations may still use it; remove a flow by restarting). A file
+// whose content changed while its `version:` did not go up (compared with
+// the live version) is installed all the same, with a warning in List. It
+// returns the ids of the flows whose live version changed.
 func (r *Registry) Reload(ctx context.Context, dir string, now time.Time) ([]string, error) {
 	flows, ds, err := flow.LoadDir(dir)
 	if err != nil {
@@ -32,19 +34,26 @@ func (r *Registry) Reload(ctx context.Context, dir string, now time.Time) ([]str
 		bad[d.File] = append(bad[d.File], d.String())
 	}
 	install := map[string]*flow.Flow{}
+	warnings := map[string][]string{}
 	var changed []string
 	for id, f := range flows {
 		if len(bad[f.File]) > 0 {
 			continue
 		}
-		if cur, ok := r.Current(id); ok && cur.Digest == f.Digest {
+		cur, ok := r.Current(id)
+		if ok && cur.Digest == f.Digest {
 			continue
+		}
+		if ok {
+			if w := versionWarning(cur, f); w != "" {
+				warnings[id] = []string{w}
+			}
 		}
 		install[id] = f
 		changed = append(changed, id)
 	}
 	if len(install) > 0 {
-		if err := r.Install(ctx, install, now); err != nil {
+		if err := r.install(ctx, install, now, warnings); err != nil {
 			return nil, err
 		}
 	}
@@ -76,6 +85,20 @@ func (r *Registry) Reload(ctx context.Context, dir string, now time.Time) ([]str
 	r.mu.Unlock()
 	sort.Strings(changed)
 	return changed, nil
+}
+
+// versionWarning says when next changes the content of live flow cur
+// without raising its version; "" when the version went up.
+func versionWarning(cur, next *flow.Flow) string {
+	if next.Version > cur.Version {
+		return ""
+	}
+	how := "did not go up"
+	if next.Version < cur.Version {
+		how = fmt.Sprintf("went down from %d", cur.Version)
+	}
+	return fmt.Sprintf("%s: the content changed (%s → %s) but version %d %s; it is live anyway. Raise `version:` by one on every change, so conversations and reports can tell the versions apart",
+		next.File, cur.Digest, next.Digest, next.Version, how)
 }
 
 // WatchOptions tune Watch.
@@ -168,6 +191,10 @@ func (r *Registry) watchLoop(w *Watcher, dir string, o WatchOptions) {
 				for _, id := range changed {
 					f, _ := r.Current(id)
 					o.Log.Info("flow reloaded", "flow", id, "version", f.Version, "digest", f.Digest)
+					if w := r.warningsOf(id); len(w) > 0 {
+						o.Log.Warn("flow changed without a higher version", "flow", id, "version", f.Version, "digest", f.Digest,
+							"warning", strings.Join(w, "\n"))
+					}
 				}
 				for _, in := range r.List() {
 					if len(in.PendingError) > 0 {
@@ -181,6 +208,12 @@ func (r *Registry) watchLoop(w *Watcher, dir string, o WatchOptions) {
 			}
 		}
 	}
+}
+
+func (r *Registry) warningsOf(id string) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.warnings[id]
 }
 
 // Close stops watching and waits for a running reload to finish.

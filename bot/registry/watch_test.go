@@ -1,10 +1,14 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata"
@@ -66,7 +70,9 @@ func TestWatchReload(t *testing.T) {
 	}
 
 	reloaded := make(chan []string, 10)
+	var logs lockedBuffer
 	w, err := reg.Watch(dir, registry.WatchOptions{Debounce: 20 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
 		OnReload: func(changed []string, err error) {
 			if err != nil {
 				t.Errorf("reload: %v", err)
@@ -128,10 +134,103 @@ func TestWatchReload(t *testing.T) {
 		t.Fatalf("conversation did not finish on the old version: %+v", turn)
 	}
 
-	// 4. Fixing the file clears the pending error.
+	// 4. Fixing the file clears the pending error. The content differs from
+	// the live version but the version did not go up: live anyway, with a
+	// warning in List and in the log.
 	write(edited + "\n")
 	waitReload()
-	if l := reg.List(); len(l[0].PendingError) != 0 {
+	l := reg.List()
+	if len(l[0].PendingError) != 0 {
 		t.Fatalf("pending error not cleared: %v", l[0].PendingError)
+	}
+	if now, _ := reg.Current("no-show"); now.Digest == cur.Digest {
+		t.Fatalf("the change without a new version was not installed")
+	}
+	if len(l[0].Warnings) != 1 || !strings.Contains(l[0].Warnings[0], "version 13 did not go up") {
+		t.Fatalf("Warnings = %q, want one about version 13", l[0].Warnings)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=WARN msg=\"flow changed without a higher version\" flow=no-show version=13") {
+		t.Fatalf("no warning logged:\n%s", got)
+	}
+}
+
+// lockedBuffer is a log destination the watcher's goroutine may write to
+// while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestReloadVersionWarning: a changed file whose version did not go up is
+// installed with a warning; raising the version clears it. The steps run
+// in order on one file.
+func TestReloadVersionWarning(t *testing.T) {
+	ctx := context.Background()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	src, err := os.ReadFile("../../flows/no-show.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "no-show.yaml")
+	// flowSrc is no-show with version v and a greeting.
+	flowSrc := func(v int, greeting string) string {
+		s := strings.Replace(string(src), "\nversion: 3\n", fmt.Sprintf("\nversion: %d\n", v), 1)
+		return strings.Replace(s, "We hebben u gemist.", greeting, 1)
+	}
+	if !strings.Contains(string(src), "\nversion: 3\n") || !strings.Contains(string(src), "We hebben u gemist.") {
+		t.Fatal("flows/no-show.yaml changed: adapt flowSrc")
+	}
+	reg := registry.New(rdb, "test", time.Hour)
+	tests := []struct {
+		name        string
+		src         string
+		wantChanged bool
+		wantVersion int
+		wantWarning string // "" for none
+	}{
+		{"first load", flowSrc(3, "We hebben u gemist."), true, 3, ""},
+		{"text and version changed", flowSrc(4, "Wij hebben u gemist."), true, 4, ""},
+		{"text changed, same version", flowSrc(4, "We misten u."), true, 4, "version 4 did not go up"},
+		{"nothing changed since", flowSrc(4, "We misten u."), false, 4, "version 4 did not go up"},
+		{"version raised clears it", flowSrc(5, "We misten u."), true, 5, ""},
+		{"version went down", flowSrc(2, "We misten u vandaag."), true, 2, "version 2 went down from 5"},
+		{"an invalid file changes nothing", strings.Replace(flowSrc(2, "We misten u."), "goto: callback", "goto: calback", 1), false, 2, "went down from 5"},
+	}
+	for i, tc := range tests {
+		if err := os.WriteFile(path, []byte(tc.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		changed, err := reg.Reload(ctx, dir, time.Now())
+		if err != nil {
+			t.Fatalf("%d %s: %v", i, tc.name, err)
+		}
+		if got := len(changed) == 1; got != tc.wantChanged {
+			t.Errorf("%d %s: changed = %v, want changed %v", i, tc.name, changed, tc.wantChanged)
+		}
+		l := reg.List()
+		if len(l) != 1 || l[0].Version != tc.wantVersion {
+			t.Fatalf("%d %s: List() = %+v, want version %d live", i, tc.name, l, tc.wantVersion)
+		}
+		switch {
+		case tc.wantWarning == "" && len(l[0].Warnings) > 0:
+			t.Errorf("%d %s: unexpected warnings %q", i, tc.name, l[0].Warnings)
+		case tc.wantWarning != "" && (len(l[0].Warnings) != 1 || !strings.Contains(l[0].Warnings[0], tc.wantWarning)):
+			t.Errorf("%d %s: warnings %q, want one containing %q", i, tc.name, l[0].Warnings, tc.wantWarning)
+		}
 	}
 }

@@ -49,7 +49,7 @@ func (s *Store) Erase(ctx context.Context, tag, refHash, chatHash string) (int, 
 		deleted += int(n)
 	}
 	// Index entries: members start with the tag.
-	for _, idx := range []string{s.inboxKey(), s.callbacksKey(CallbackOpen), s.callbacksKey(CallbackClaimed), s.callbacksKey(CallbackDone)} {
+	for _, idx := range []string{s.inboxKey(), s.callbacksKey(CallbackOpen), s.callbacksKey(CallbackClaimed), s.callbacksKey(CallbackDone), s.suggestionsKey()} {
 		var members []any
 		iter := s.rdb.ZScan(ctx, idx, 0, tag+"*", 1000).Iterator()
 		for iter.Next(ctx) {

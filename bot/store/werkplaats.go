@@ -197,3 +197,54 @@ func (s *Store) TakeSendSlot(ctx context.Context, tag, msgID string, now time.Ti
 	}
 	return false, time.UnixMilli(res[1]).Add(WeeklyWindow).UTC(), nil
 }
+
+// ReleaseSendSlot gives back the weekly-limit slot that proactive message
+// msgID took, when the message never reached the person (rejected by the
+// provider, given up after retries, reported undelivered). Releasing a
+// message that holds no slot is a no-op.
+func (s *Store) ReleaseSendSlot(ctx context.Context, tag, msgID string) error {
+	if err := s.rdb.ZRem(ctx, s.key(tag, "sent7"), msgID).Err(); err != nil {
+		return fmt.Errorf("release weekly slot: %w", err)
+	}
+	return nil
+}
+
+// suggestionsKey is the global index of callback tasks that suggest a
+// home visit to the case worker, scored by when.
+func (s *Store) suggestionsKey() string { return s.gkey("suggestions") }
+
+// AddSuggestion lists callback task cbID (closed with a home-visit
+// suggestion) for the case workers. Adding it twice keeps one entry.
+func (s *Store) AddSuggestion(ctx context.Context, cbID string, at time.Time) error {
+	pipe := s.rdb.Pipeline()
+	pipe.ZAdd(ctx, s.suggestionsKey(), redis.Z{Score: float64(at.UnixMilli()), Member: cbID})
+	pipe.ZRemRangeByScore(ctx, s.suggestionsKey(), "-inf", fmt.Sprint(at.Add(-s.retention).UnixMilli()))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("add suggestion: %w", err)
+	}
+	return nil
+}
+
+// Suggestions returns up to limit callback tasks that suggest a home
+// visit, newest first. Entries whose data expired are dropped.
+func (s *Store) Suggestions(ctx context.Context, limit int64) ([]Callback, error) {
+	ids, err := s.rdb.ZRevRange(ctx, s.suggestionsKey(), 0, limit-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list suggestions: %w", err)
+	}
+	out := make([]Callback, 0, len(ids))
+	for _, id := range ids {
+		cb, err := s.Callback(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			s.rdb.ZRem(ctx, s.suggestionsKey(), id)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if cb.HomeVisitSuggested {
+			out = append(out, *cb)
+		}
+	}
+	return out, nil
+}

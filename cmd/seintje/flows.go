@@ -160,7 +160,11 @@ func flowsLint(args []string, stdout, stderr io.Writer) int {
 			if t.Lang == flow.DefaultLang {
 				ease = fmt.Sprintf(", Flesch-Douma %.0f", t.Reading.Ease)
 			}
-			fmt.Fprintf(stdout, "  %-16s %-6s %s%s  %s, €%.2f%s\n", name, t.Kind, t.Lang, first, t.SMS, t.Cost, ease)
+			kind := t.Kind
+			if t.Reminder > 0 {
+				kind = fmt.Sprintf("%s %d", t.Kind, t.Reminder)
+			}
+			fmt.Fprintf(stdout, "  %-16s %-10s %s%s  %s, €%.2f%s\n", name, kind, t.Lang, first, t.SMS, t.Cost, ease)
 			if *showTexts {
 				for _, l := range strings.Split(t.Text, "\n") {
 					fmt.Fprintf(stdout, "      │ %s\n", l)

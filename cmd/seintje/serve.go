@@ -42,9 +42,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	opts := app.Options{Log: log, WatchFlows: true}
 	var tokenFile string
-	// SEINTJE_JOBS_QUEUE names the asynq queue (default "seintje"): separate
-	// Seintjes sharing one Redis, and the restart test, use their own.
-	opts.Jobs.Queue = os.Getenv("SEINTJE_JOBS_QUEUE")
 	if *demo && os.Getenv("SEINTJE_QUIET_HOURS") == "" && cfg.Sending.QuietHours == config.DefaultQuietHours {
 		// The demo works at any hour; set SEINTJE_QUIET_HOURS to try them.
 		cfg.Sending.QuietHours = "off"

@@ -150,8 +150,8 @@ func TestWerkplaatsClaimLapsesAndNoAnswerRetriesThenSuggestsHomeVisit(t *testing
 			t.Fatalf("attempts = %d, want %d", len(attempts), i)
 		}
 		if i < 3 {
-			if sugs := h.get("/v1/inbox", tokCaseworker).JSON(t)["suggestions"].([]any); len(sugs) != 0 {
-				t.Errorf("after %d no_answer the inbox already suggests: %v", i, sugs)
+			if sugs, ok := h.get("/v1/inbox", tokCaseworker).JSON(t)["suggestions"].([]any); !ok || len(sugs) != 0 {
+				t.Errorf("after %d no_answer: inbox suggestions = %v, want an empty list", i, sugs)
 			}
 			if cb["status"] != "open" {
 				t.Fatalf("after %d no_answer: status %v", i, cb["status"])
@@ -302,10 +302,10 @@ func callbacksOfNudge(v map[string]any) []map[string]any {
 	return out
 }
 
-// A first message that fails at send time (the provider rejects it, the
-// recipient unsubscribed at the provider, or the retries run out) escalates
-// like an undelivered status callback: exactly one werkplaats task when the
-// flow says escalate.on_undelivered, none when it does not. Every path that
+// A first message that fails at send time (the provider rejects it, or the
+// retries run out) escalates like an undelivered status callback: exactly
+// one werkplaats task when the flow says escalate.on_undelivered, none when
+// it does not, and none for someone who unsubscribed (a note instead). Every path that
 // reports the failure again keeps it at one.
 func TestFirstMessageFailsAtSendEscalatesOnce(t *testing.T) {
 	t.Parallel()
@@ -316,11 +316,14 @@ func TestFirstMessageFailsAtSendEscalatesOnce(t *testing.T) {
 		fail     func(h *harness)
 		wantCode float64
 		wantTask bool
+		wantNote string
 	}{
 		{name: "rejected 400/21211", flow: "no-show", vars: noShowVars(),
 			fail: func(h *harness) { h.twilio.FailNext(1, http.StatusBadRequest, 21211) }, wantCode: 21211, wantTask: true},
 		{name: "unsubscribed 400/21610", flow: "missing-form", vars: map[string]any{"form": "het formulier", "due_date": "2031-01-31"},
-			fail: func(h *harness) { h.twilio.FailNext(1, http.StatusBadRequest, 21610) }, wantCode: 21610, wantTask: true},
+			// Unsubscribed: no call task, a note for the case worker instead.
+			fail: func(h *harness) { h.twilio.FailNext(1, http.StatusBadRequest, 21610) }, wantCode: 21610, wantTask: false,
+			wantNote: "not_reached_opted_out"},
 		{name: "retries exhausted 503", flow: "hobby-income", vars: map[string]any{},
 			fail: func(h *harness) { h.twilio.FailNext(50, http.StatusServiceUnavailable, 20500) }, wantCode: 20500, wantTask: true},
 		{name: "flow without on_undelivered", flow: "werkplaats", vars: map[string]any{"letter_date": "2031-01-20"},
@@ -361,18 +364,29 @@ func TestFirstMessageFailsAtSendEscalatesOnce(t *testing.T) {
 			if len(cbs) != want {
 				t.Fatalf("tasks on the nudge = %d, want %d: %v", len(cbs), want, cbs)
 			}
-			open := h.get("/v1/callbacks?status=open", tokWerkplaats).JSON(t)["callbacks"].([]any)
+			open, _ := h.get("/v1/callbacks?status=open", tokWerkplaats).JSON(t)["callbacks"].([]any)
 			if len(open) != want {
 				t.Errorf("open werkplaats tasks = %d, want %d", len(open), want)
 			}
 			if !tt.wantTask {
+				if tt.wantNote != "" {
+					found := false
+					notes, _ := v["notes"].([]any)
+					for _, n := range notes {
+						found = found || n.(map[string]any)["code"] == tt.wantNote
+					}
+					if !found {
+						t.Errorf("nudge notes lack %s: %v", tt.wantNote, v["notes"])
+					}
+				}
 				return
 			}
-			if cbs[0]["kind"] != "escalation" || !strings.Contains(cbs[0]["reason"].(string), "could not be delivered") {
+			if reason, _ := cbs[0]["reason"].(string); cbs[0]["kind"] != "escalation" || !strings.Contains(reason, "could not be delivered") {
 				t.Errorf("task = %v, want an escalation because the first message could not be delivered", cbs[0])
 			}
 			noted := false
-			for _, n := range v["notes"].([]any) {
+			notes, _ := v["notes"].([]any)
+			for _, n := range notes {
 				noted = noted || n.(map[string]any)["code"] == "callback_escalation"
 			}
 			if !noted {
@@ -469,7 +483,8 @@ func TestClaimTTLFromConfig(t *testing.T) {
 			if r.Status != http.StatusOK {
 				t.Fatalf("claim: %d %s", r.Status, r.Body)
 			}
-			until, err := time.Parse(time.RFC3339Nano, r.JSON(t)["claimed_until"].(string))
+			raw, _ := r.JSON(t)["claimed_until"].(string)
+			until, err := time.Parse(time.RFC3339Nano, raw)
 			if err != nil || !until.Equal(now.Add(tt.want)) {
 				t.Errorf("claimed_until = %v (%v), want %s", until, err, now.Add(tt.want))
 			}

@@ -107,6 +107,13 @@ func (s *Service) notReached(ctx context.Context, tag string, m *store.Message) 
 	if m.Conv == "" || !m.Proactive || m.Kind != "say" {
 		return nil
 	}
+	// Someone who unsubscribed (STOP, or opted out at the provider) chose
+	// not to be contacted this way: Seintje does not turn that into a call.
+	// The case worker sees why and decides.
+	if rcp, err := s.Store.Recipient(ctx, tag); err == nil && rcp.OptedOut(m.Channel) {
+		return s.Store.AddNote(ctx, m.Conv, store.Note{At: s.Now(), Code: "not_reached_opted_out",
+			Text: "the first message was not delivered because the recipient opted out on " + m.Channel + "; no call task was created"})
+	}
 	return s.transition(ctx, m.Conv, "undelivered escalation", func(f *flow.Flow, c engine.Conversation, now time.Time) (engine.Result, error) {
 		if m.Step != f.Start().ID {
 			return engine.Result{Conv: c}, nil // not the first message

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
+	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -138,43 +140,9 @@ func (s *Service) SendGaveUp(ctx context.Context, tag, msgID string, cause error
 // ProcessTimer fires a wait timeout. Stale timers (the recipient answered,
 // or the conversation ended) are ignored; a timer fires its transition once.
 func (s *Service) ProcessTimer(ctx context.Context, tag, cid string, seq int) error {
-	for attempt := 0; attempt < 8; attempt++ {
-		n, err := s.Store.Nudge(ctx, cid)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		f, err := s.Flows.Version(ctx, n.Flow)
-		if err != nil {
-			return err
-		}
-		now := s.Now()
-		res, err := s.Engine.Timeout(f, n.Conversation, seq, now)
-		if errors.Is(err, engine.ErrStaleTimer) || errors.Is(err, engine.ErrEnded) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		next := *n
-		next.Conversation = res.Conv
-		msgs, cbs := s.effects(&next, res.Effects, nil, now)
-		for _, cb := range cbs {
-			next.CallbackIDs = append(next.CallbackIDs, cb.ID)
-		}
-		err = s.Store.Commit(ctx, &next, msgs, cbs)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		s.Log.InfoContext(ctx, "timer fired", "nudge", cid, "step", next.Step, "status", next.Status)
-		return s.dispatch(ctx, &next, res.Effects, msgs)
-	}
-	return store.ErrConflict
+	return s.transition(ctx, cid, "timer", func(f *flow.Flow, c engine.Conversation, now time.Time) (engine.Result, error) {
+		return s.Engine.Timeout(f, c, seq, now)
+	})
 }
 
 // StatusUpdate is a delivery report from a provider.

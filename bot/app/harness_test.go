@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -93,6 +94,7 @@ type harness struct {
 	rdb    *redis.Client
 	twilio *twiliotest.Server
 	clock  *clock
+	log    *slog.Logger // nil: discard
 	app    *app.App
 	srv    *httptest.Server
 }
@@ -104,7 +106,7 @@ func randHex(n int) string {
 }
 
 // newHarness starts Seintje. env entries override the defaults.
-func newHarness(t testing.TB, env map[string]string) *harness {
+func newHarness(t testing.TB, env map[string]string, opts ...func(*harness)) *harness {
 	t.Helper()
 	ru := redisURL(t)
 	h := &harness{t: t, prefix: "t" + randHex(6), clock: &clock{}}
@@ -138,6 +140,9 @@ func newHarness(t testing.TB, env map[string]string) *harness {
 		h.flush()
 		h.rdb.Close()
 	})
+	for _, o := range opts {
+		o(h)
+	}
 	h.start()
 	return h
 }
@@ -156,6 +161,7 @@ func (h *harness) start() {
 	h.t.Helper()
 	a, err := app.New(context.Background(), h.config(), app.Options{
 		Now:  h.clock.Now,
+		Log:  h.log,
 		Jobs: jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
 	})
 	if err != nil {

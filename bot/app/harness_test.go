@@ -91,7 +91,7 @@ type harness struct {
 	t      testing.TB
 	env    map[string]string
 	prefix string
-	rdb    *redis.Client
+	rdb    redis.UniversalClient // a *redis.ClusterClient with REDIS_CLUSTER_ADDRS
 	twilio *twiliotest.Server
 	clock  *clock
 	log    *slog.Logger // nil: discard
@@ -105,10 +105,16 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newHarness starts Seintje. env entries override the defaults.
+// newHarness starts Seintje. env entries override the defaults; with
+// REDIS_CLUSTER_ADDRS in env it runs on that Redis Cluster instead of
+// REDIS_URL.
 func newHarness(t testing.TB, env map[string]string, opts ...func(*harness)) *harness {
 	t.Helper()
-	ru := redisURL(t)
+	cluster := env["REDIS_CLUSTER_ADDRS"]
+	ru := ""
+	if cluster == "" {
+		ru = redisURL(t)
+	}
 	h := &harness{t: t, prefix: "t" + randHex(6), clock: &clock{}}
 	h.twilio = twiliotest.New(t, testSID, testAuthToken)
 	h.env = map[string]string{
@@ -133,8 +139,13 @@ func newHarness(t testing.TB, env map[string]string, opts ...func(*harness)) *ha
 	for k, v := range env {
 		h.env[k] = v
 	}
-	opt, _ := redis.ParseURL(ru)
-	h.rdb = redis.NewClient(opt)
+	if cluster != "" {
+		delete(h.env, "REDIS_URL")
+		h.rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(cluster, ",")})
+	} else {
+		opt, _ := redis.ParseURL(ru)
+		h.rdb = redis.NewClient(opt)
+	}
 	t.Cleanup(func() {
 		h.stop()
 		h.flush()
@@ -183,17 +194,36 @@ func (h *harness) stop() {
 	}
 }
 
-// flush removes this test's keys (its prefix and its asynq queue).
+// scan returns the keys matching pattern, on every master of a cluster.
+func (h *harness) scan(ctx context.Context, pattern string) ([]string, error) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	if cc, ok := h.rdb.(*redis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+		return keys, err
+	}
+	return keys, scan(ctx, h.rdb)
+}
+
+// flush removes this test's keys (its prefix and its asynq queue). Keys
+// are deleted one by one: on a cluster they live in different slots.
 func (h *harness) flush() {
 	ctx := context.Background()
 	for _, pat := range []string{h.prefix + ":*", "asynq:{" + h.prefix + "}:*"} {
-		iter := h.rdb.Scan(ctx, 0, pat, 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			h.rdb.Del(ctx, keys...)
+		keys, _ := h.scan(ctx, pat)
+		for _, k := range keys {
+			h.rdb.Del(ctx, k)
 		}
 	}
 	h.rdb.SRem(ctx, "asynq:queues", h.prefix)
@@ -202,7 +232,7 @@ func (h *harness) flush() {
 // keys counts this test's Seintje keys (not the queue's).
 func (h *harness) keys() []string {
 	h.t.Helper()
-	ks, err := h.rdb.Keys(context.Background(), h.prefix+":*").Result()
+	ks, err := h.scan(context.Background(), h.prefix+":*")
 	if err != nil {
 		h.t.Fatal(err)
 	}

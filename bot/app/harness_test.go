@@ -216,14 +216,18 @@ func (h *harness) scan(ctx context.Context, pattern string) ([]string, error) {
 	return keys, scan(ctx, h.rdb)
 }
 
-// flush removes this test's keys (its prefix and its asynq queue). Keys
-// are deleted one by one: on a cluster they live in different slots.
+// flush removes this test's keys (its prefix and its asynq queue). One
+// DEL per key, pipelined: on a cluster the keys live in different slots.
 func (h *harness) flush() {
 	ctx := context.Background()
 	for _, pat := range []string{h.prefix + ":*", "asynq:{" + h.prefix + "}:*"} {
 		keys, _ := h.scan(ctx, pat)
+		pipe := h.rdb.Pipeline()
 		for _, k := range keys {
-			h.rdb.Del(ctx, k)
+			pipe.Del(ctx, k)
+		}
+		if len(keys) > 0 {
+			_, _ = pipe.Exec(ctx)
 		}
 	}
 	h.rdb.SRem(ctx, "asynq:queues", h.prefix)

@@ -98,6 +98,7 @@ func New(d Deps) http.Handler {
 	v1.GET("/inbox", s.auth(RoleCaseworker, RoleAdmin), s.inbox)
 	v1.GET("/flows", s.auth(RoleCoordinator, RoleAdmin), s.listFlows)
 	v1.DELETE("/recipients/:ref", s.auth(RoleAdmin), s.eraseRecipient)
+	v1.GET("/recipients/:ref/nudges", s.auth(RoleCaseworker, RoleAdmin), s.recipientNudges)
 
 	if d.Twilio != nil {
 		r.POST("/webhooks/twilio/sms", s.twilioSMS)

@@ -18,6 +18,17 @@ func TestEraseRecipient(t *testing.T) {
 	h.twilio.WaitForRequests(t, 3, 5*time.Second)
 	other := h.nudge("no-show", "+31687654321", noShowVars())
 
+	// The case worker can list what Seintje did for this person.
+	list := h.get("/v1/recipients/C-5678/nudges", tokCaseworker)
+	if list.Status != http.StatusOK {
+		t.Fatalf("list nudges: %d %s", list.Status, list.Body)
+	}
+	if ns := list.JSON(t)["nudges"].([]any); len(ns) != 1 || ns[0].(map[string]any)["id"] != id || ns[0].(map[string]any)["triggered_by"] != "cw" {
+		t.Errorf("nudges of C-5678 = %v", ns)
+	}
+	if r := h.get("/v1/recipients/C-0000/nudges", tokCaseworker); r.Status != http.StatusNotFound {
+		t.Errorf("unknown ref: %d", r.Status)
+	}
 	if r := h.do(http.MethodDelete, "/v1/recipients/C-5678", tokCaseworker, "", nil, nil); r.Status != http.StatusForbidden {
 		t.Fatalf("caseworker may not erase: %d", r.Status)
 	}
@@ -48,5 +59,8 @@ func TestEraseRecipient(t *testing.T) {
 	}
 	if r := h.do(http.MethodDelete, "/v1/recipients/C-5678", tokAdmin, "", nil, nil); r.Status != http.StatusNotFound {
 		t.Errorf("second erase: %d", r.Status)
+	}
+	if r := h.get("/v1/recipients/C-5678/nudges", tokCaseworker); r.Status != http.StatusNotFound {
+		t.Errorf("nudges after erasure: %d", r.Status)
 	}
 }

@@ -30,3 +30,16 @@ func (s *Service) EraseRecipient(ctx context.Context, ref, by string) (int, erro
 	s.Log.InfoContext(ctx, "recipient erased", "by", by, "keys", n)
 	return n, nil
 }
+
+// NudgesOf returns the nudges of the recipient with case reference ref,
+// newest first.
+func (s *Service) NudgesOf(ctx context.Context, ref string, limit int64) ([]*store.Nudge, error) {
+	tag, err := s.Store.TagByRef(ctx, s.refHash(ref))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrUnknownRecipient
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.NudgesOf(ctx, tag, limit)
+}

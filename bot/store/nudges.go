@@ -168,7 +168,7 @@ func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Mess
 		return CreateResult{}, fmt.Errorf("encode nudge: %w", err)
 	}
 	keys := []string{s.rcpKey(tag), s.eventKey(tag, n.EventKey), s.activeKey(tag), s.convKey(tag, n.ID),
-		s.convsKey(tag), s.msgsKey(tag), s.indexKey(tag, n.ID)}
+		s.convsKey(tag), s.msgsKey(tag), s.indexKey(tag, n.ID), s.historyKey(tag)}
 	args := []any{"optout:" + n.Channel, n.Flow.ID, n.ID, state, string(n.Status), n.UpdatedAt.UnixMilli(), ms(s.retention)}
 	fields := [][2]string{{"phone", rcp.Phone}, {"ref", rcp.Ref}, {"name", rcp.Name}, {"lang", rcp.Lang}}
 	args = append(args, len(fields))
@@ -438,6 +438,44 @@ func (s *Store) StoreInbound(ctx context.Context, m Message) (Inbound, error) {
 		in.Nudge = n
 	}
 	return in, nil
+}
+
+// historyKey lists every nudge of a recipient, scored by creation time.
+func (s *Store) historyKey(tag string) string { return s.key(tag, "nudges") }
+
+// NudgesOf returns the recipient's nudges, newest first (at most limit).
+// Nudges whose data expired are skipped.
+func (s *Store) NudgesOf(ctx context.Context, tag string, limit int64) ([]*Nudge, error) {
+	ids, err := s.rdb.ZRevRange(ctx, s.historyKey(tag), 0, limit-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list nudges: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HMGet(ctx, s.convKey(tag, id), "rev", "state")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("list nudges: %w", err)
+	}
+	out := make([]*Nudge, 0, len(ids))
+	for _, c := range cmds {
+		v := c.Val()
+		rev, ok1 := v[0].(string)
+		state, ok2 := v[1].(string)
+		if !ok1 || !ok2 {
+			continue
+		}
+		n, err := decodeNudge(tag, rev, state)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // WaitingNudge reloads the most recently active waiting nudge (after a

@@ -10,7 +10,8 @@ import "github.com/redis/go-redis/v9"
 // createScript starts a conversation unless the recipient opted out, the
 // same event already started one (idempotent), or one is active for the flow.
 //
-// KEYS: 1 rcp, 2 event, 3 active, 4 conv, 5 convs, 6 msgs, 7 index
+// KEYS: 1 rcp, 2 event, 3 active, 4 conv, 5 convs, 6 msgs, 7 index, 8 all
+// nudges of the recipient (history, newest last)
 // ARGV: 1 optout field, 2 flow id, 3 cid, 4 state json, 5 status,
 // 6 score ms, 7 ttl ms, 8 n recipient field pairs, then pairs,
 // then n message pairs (id, json).
@@ -35,11 +36,12 @@ for _ = 1, nm do
 end
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ttl)
 redis.call('HSET', KEYS[4], 'rev', '1', 'state', ARGV[4])
+redis.call('ZADD', KEYS[8], ARGV[6], ARGV[3])
 if ARGV[5] == 'waiting' then
   redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
   redis.call('ZADD', KEYS[5], ARGV[6], ARGV[3])
 end
-for k = 1, 7 do
+for k = 1, 8 do
   if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 return {'ok'}

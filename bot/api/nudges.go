@@ -210,25 +210,6 @@ func (s *Server) getNudge(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) listCallbacks(c *gin.Context) {
-	status := c.DefaultQuery("status", store.CallbackOpen)
-	switch status {
-	case store.CallbackOpen, store.CallbackClaimed, store.CallbackDone:
-	default:
-		problem(c, http.StatusBadRequest, CodeInvalidField, "status must be open, claimed or done", "status")
-		return
-	}
-	cbs, err := s.d.Store.Callbacks(c.Request.Context(), status, 500)
-	if err != nil {
-		s.internal(c, err)
-		return
-	}
-	if cbs == nil {
-		cbs = []store.Callback{}
-	}
-	c.JSON(http.StatusOK, gin.H{"callbacks": cbs})
-}
-
 func (s *Server) inbox(c *gin.Context) {
 	msgs, err := s.d.Store.Inbox(c.Request.Context(), 200)
 	if err != nil {

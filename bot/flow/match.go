@@ -139,15 +139,6 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-func hasOtherDigits(words []string, pat string) bool {
-	for _, w := range words {
-		if w != pat && isDigits(w) {
-			return true
-		}
-	}
-	return false
-}
-
 func containsAny(words, set []string) bool {
 	for _, w := range words {
 		for _, s := range set {

@@ -155,7 +155,7 @@ func BenchmarkTimerLateness(b *testing.B) {
 		}
 		select {
 		case <-h.done:
-		case <-time.After(start.Add(spread).Sub(time.Now()) + 2*time.Minute):
+		case <-time.After(time.Until(start.Add(spread)) + 2*time.Minute):
 			b.Fatalf("only %d of %d timers fired", h.n.Load(), n)
 		}
 		worker.Shutdown()

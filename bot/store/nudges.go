@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -621,14 +620,4 @@ func (s *Store) Inbox(ctx context.Context, limit int64) ([]Message, error) {
 		out = append(out, *msg)
 	}
 	return out, nil
-}
-
-// sortMessages orders messages by time then id.
-func sortMessages(ms []Message) {
-	slices.SortStableFunc(ms, func(a, b Message) int {
-		if c := a.At.Compare(b.At); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
 }

@@ -42,7 +42,7 @@ const (
 // problem writes a problem+json response and aborts the request.
 func problem(c *gin.Context, status int, code, detail, field string) {
 	p := Problem{
-		Type:     "https://seintje.nl/problems/" + code,
+		Type:     "urn:seintje:problem:" + code, // a stable identifier, not a page we host
 		Title:    http.StatusText(status),
 		Status:   status,
 		Detail:   detail,

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/seintje/seintje/bot/experiment"
 )
 
 // Outcome is something that can happen after a nudge, declared by the
@@ -304,4 +307,37 @@ func checkExperiment(f *Flow, pos positions, errAt func(code, msg, hint string, 
 	if e.SmallestEffect <= 0 || e.SmallestEffect >= 100 {
 		errAt("bad-smallest-effect", "the experiment does not say the smallest effect worth detecting", "add e.g. `smallest_effect: 5pp` (5 percentage points: from 30% to 35%); it sets how many people are needed", at("smallest_effect")...)
 	}
+}
+
+// Design is the experiment as the statistics see it (bot/experiment).
+func (f *Flow) Design() experiment.Design {
+	e := f.Experiment
+	d := experiment.Design{ID: e.ID, Flow: f.ID, Control: e.ControlArm(),
+		SmallestEffect: float64(e.SmallestEffect) / 100, Stopped: e.Stopped}
+	for _, a := range e.Arms {
+		d.Arms = append(d.Arms, experiment.Arm{Name: a.Name, Share: a.Share, Holdout: a.Holdout})
+	}
+	for i, m := range e.Measures() {
+		em := experiment.Measure{Outcome: m.Outcome, Window: m.Within.Duration}
+		if i == 0 {
+			d.Primary = em
+		} else {
+			d.Secondary = append(d.Secondary, em)
+		}
+	}
+	return d
+}
+
+// Window returns how long after the first nudge outcome counts for the
+// flow's experiment, and false when the experiment does not measure it.
+func (f *Flow) Window(outcome string) (time.Duration, bool) {
+	if f == nil || f.Experiment == nil {
+		return 0, false
+	}
+	for _, m := range f.Experiment.Measures() {
+		if m.Outcome == outcome {
+			return m.Within.Duration, true
+		}
+	}
+	return 0, false
 }

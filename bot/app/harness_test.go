@@ -95,8 +95,10 @@ type harness struct {
 	twilio *twiliotest.Server
 	clock  *clock
 	log    *slog.Logger // nil: discard
-	app    *app.App
-	srv    *httptest.Server
+	// httpClient, when set, is used for provider APIs.
+	httpClient *http.Client
+	app        *app.App
+	srv        *httptest.Server
 }
 
 func randHex(n int) string {
@@ -171,9 +173,10 @@ func (h *harness) config() *config.Config {
 func (h *harness) start() {
 	h.t.Helper()
 	a, err := app.New(context.Background(), h.config(), app.Options{
-		Now:  h.clock.Now,
-		Log:  h.log,
-		Jobs: jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
+		Now:        h.clock.Now,
+		Log:        h.log,
+		HTTPClient: h.httpClient,
+		Jobs:       jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
 	})
 	if err != nil {
 		h.t.Fatalf("app.New: %v", err)

@@ -97,6 +97,8 @@ type harness struct {
 	log    *slog.Logger // nil: discard
 	// httpClient, when set, is used for provider APIs.
 	httpClient *http.Client
+	// noWorker starts the app without its job worker (work piles up).
+	noWorker bool
 	app        *app.App
 	srv        *httptest.Server
 }
@@ -176,6 +178,7 @@ func (h *harness) start() {
 		Now:        h.clock.Now,
 		Log:        h.log,
 		HTTPClient: h.httpClient,
+		NoWorker:   h.noWorker,
 		Jobs:       jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
 	})
 	if err != nil {

@@ -21,7 +21,8 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // Three Seintje instances share one Twilio account: together they send at
 // the account's rate (SEINTJE_SMS_RATE), not three times it. The rate is
 // measured from the times the fake Twilio received the messages, after the
-// initial burst, over about ten seconds of sending.
+// initial burst, over about ten seconds of sending. All messages are queued
+// before the workers start, so the limiter, not the supply, sets the pace.
 func TestPaceSharedByThreeInstances(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures a rate over ~10 s")
@@ -31,13 +32,14 @@ func TestPaceSharedByThreeInstances(t *testing.T) {
 		burst = 5    // pace.Limiter: a tenth of a second's worth
 		n     = 500
 	)
-	first := newHarness(t, map[string]string{"SEINTJE_SMS_RATE": fmt.Sprint(rate)})
 	counters := []*countingTransport{{}, {}, {}}
-	first.stop()
-	first.httpClient = &http.Client{Transport: counters[0]}
-	first.start()
+	first := newHarness(t, map[string]string{"SEINTJE_SMS_RATE": fmt.Sprint(rate)}, func(h *harness) {
+		h.noWorker = true
+		h.httpClient = &http.Client{Transport: counters[0]}
+	})
 	shared := func(i int) func(h *harness) {
 		return func(h *harness) {
+			h.noWorker = true
 			h.prefix = first.prefix
 			h.env["SEINTJE_KEY_PREFIX"] = first.prefix
 			h.env["TWILIO_API_URL"] = first.twilio.URL
@@ -59,6 +61,14 @@ func TestPaceSharedByThreeInstances(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if got := len(first.twilio.Requests()); got != 0 {
+		t.Fatalf("%d messages left before the workers started", got)
+	}
+	for _, h := range hs {
+		h.stop()
+		h.noWorker = false
+		h.start()
+	}
 	reqs := first.twilio.WaitForRequests(t, n, 2*time.Minute)
 	times := make([]time.Time, 0, n)
 	for _, r := range reqs {

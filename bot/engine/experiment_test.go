@@ -82,11 +82,3 @@ func TestStartFollowsTheArm(t *testing.T) {
 	}
 }
 
-// The experiment block gets no red line in the coordinator's editor.
-func TestSchemaAcceptsExperiment(t *testing.T) {
-	sch := compileSchema(t)
-	parseInline(t, withExperiment)
-	if err := sch.Validate(yamlValue(t, []byte(withExperiment))); err != nil {
-		t.Errorf("schema rejects a document the loader accepts: %v", err)
-	}
-}

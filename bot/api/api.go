@@ -102,6 +102,10 @@ func New(d Deps) http.Handler {
 	v1.GET("/flows", s.auth(RoleCoordinator, RoleAdmin), s.listFlows)
 	v1.DELETE("/recipients/:ref", s.auth(RoleAdmin), s.eraseRecipient)
 	v1.GET("/recipients/:ref/nudges", s.auth(RoleCaseworker, RoleAdmin), s.recipientNudges)
+	v1.POST("/nudges/:id/outcomes", s.auth(RoleCaseworker, RoleAdmin), s.postNudgeOutcome)
+	v1.POST("/recipients/:ref/outcomes", s.auth(RoleCaseworker, RoleAdmin), s.postRecipientOutcome)
+	v1.GET("/experiments", s.auth(RoleCoordinator, RoleCaseworker, RoleAdmin), s.listExperiments)
+	v1.GET("/experiments/:id", s.auth(RoleCoordinator, RoleCaseworker, RoleAdmin), s.getExperiment)
 	if d.Audit != nil {
 		v1.GET("/audit", s.auth(RoleAdmin), s.auditTrail)
 	}

@@ -112,7 +112,11 @@ func (s *Server) createNudge(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/v1/nudges/"+res.ID)
-	c.JSON(http.StatusAccepted, gin.H{"id": res.ID, "status": res.Status, "existing": res.Existing})
+	out := gin.H{"id": res.ID, "status": res.Status, "existing": res.Existing}
+	if res.Arm != "" {
+		out["arm"] = res.Arm
+	}
+	c.JSON(http.StatusAccepted, out)
 }
 
 type messageView struct {
@@ -204,6 +208,15 @@ func (s *Server) getNudge(c *gin.Context) {
 	if len(cbs) > 0 {
 		out["callback"] = cbs[len(cbs)-1]
 	}
+	if n.Experiment != "" {
+		out["experiment"], out["arm"] = n.Experiment, n.Arm
+	}
+	outcomes, err := s.d.Store.Outcomes(ctx, n.Tag, n.ID)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	out["outcomes"] = outcomes
 	if !n.Deadline.IsZero() {
 		out["wait_until"] = n.Deadline
 	}

@@ -81,4 +81,3 @@ func TestStartFollowsTheArm(t *testing.T) {
 		t.Error("an unknown arm must be refused")
 	}
 }
-

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/seintje/seintje/bot/api"
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/twilio"
 	"github.com/seintje/seintje/bot/config"
@@ -65,6 +66,7 @@ type App struct {
 	Registry *registry.Registry
 	Service  *outreach.Service
 	Queue    *jobs.Queue
+	Audit    *audit.Log
 	Handler  http.Handler
 	Log      *slog.Logger
 
@@ -181,12 +183,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		o.Jobs.Queue = cfg.Jobs.Queue
 	}
 	a.Queue = jobs.NewQueue(a.Redis, o.Jobs)
+	a.Audit = audit.New(a.Redis, audit.Options{Prefix: prefix, Retention: cfg.AuditRetention})
 	a.Service = &outreach.Service{
 		Store: a.Store, Flows: a.Registry, Keyer: keyer, Senders: senders, Queue: a.Queue, Now: now, Log: a.Log,
 		Engine: &engine.Engine{Contact: engine.Contact{Agency: cfg.Agency, Number: cfg.Callback.Number, Hours: cfg.Callback.Hours},
 			Texts: cat, Location: loc, Calendar: gate.Window},
 		Gate:     gate,
 		ClaimTTL: cfg.Werkplaats.ClaimTTL,
+		Audit:    a.Audit,
 		Pace: func(ctx context.Context, ch channel.Name) error {
 			if l, ok := limiters[ch]; ok {
 				return l.Wait(ctx)
@@ -196,7 +200,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 
 	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL, Metrics: metrics.New(),
-		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts}
+		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Audit: a.Audit}
 	for _, t := range cfg.APITokens {
 		deps.Tokens = append(deps.Tokens, api.Token{Name: t.Name, Role: t.Role, Secret: t.Secret})
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/config"
 	"github.com/seintje/seintje/bot/jobs"
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 // Test credentials. They are fake and only ever sent to loopback servers.
@@ -125,7 +126,7 @@ func newHarness(t testing.TB, env map[string]string, opts ...func(*harness)) *ha
 		"SEINTJE_API_TOKENS":        "cw:caseworker:" + tokCaseworker + ",co:coordinator:" + tokCoordinator + ",ad:admin:" + tokAdmin + ",wp:werkplaats:" + tokWerkplaats,
 		"SEINTJE_CALLBACK_NUMBER":   "088 123 45 67",
 		"SEINTJE_CALLBACK_HOURS":    "maandag tot en met vrijdag van 9 tot 17 uur",
-		"SEINTJE_FLOWS_DIR":         "../../flows",
+		"SEINTJE_FLOWS_DIR":         testflows.Dir(t),
 		"SEINTJE_QUIET_HOURS":       "off",
 		"SEINTJE_WEEKLY_LIMIT":      "100",
 		"TWILIO_ACCOUNT_SID":        testSID,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
@@ -312,12 +313,18 @@ func (s *Service) UpdateChannels(ctx context.Context, ref string, u ChannelsUpda
 			if err := s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: now, Channel: string(ch), Action: "consent", Reason: cu.Source, By: by}); err != nil {
 				return ChannelView{}, err
 			}
+			if err := s.audit(ctx, audit.Entry{Action: audit.ActionOptIn, Subject: tag, Channel: string(ch), Detail: "consent recorded by the case system"}); err != nil {
+				return ChannelView{}, err
+			}
 			continue
 		}
 		if err := s.Store.RevokeConsent(ctx, tag, ch); err != nil {
 			return ChannelView{}, err
 		}
 		if err := s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: now, Channel: string(ch), Action: "consent_revoked", Reason: cu.Source, By: by}); err != nil {
+			return ChannelView{}, err
+		}
+		if err := s.audit(ctx, audit.Entry{Action: audit.ActionOptOut, Subject: tag, Channel: string(ch), Detail: "consent withdrawn by the case system"}); err != nil {
 			return ChannelView{}, err
 		}
 	}
@@ -339,6 +346,9 @@ func (s *Service) UpdateChannels(ctx context.Context, ref string, u ChannelsUpda
 			}
 		}
 		if err := s.Store.SetPreference(ctx, tag, pref, u.Fallback); err != nil {
+			return ChannelView{}, err
+		}
+		if err := s.audit(ctx, audit.Entry{Action: audit.ActionSetChannel, Subject: tag, Channel: string(pref)}); err != nil {
 			return ChannelView{}, err
 		}
 		if u.Preferred != nil {
@@ -401,6 +411,9 @@ func (s *Service) triggerChannel(ctx context.Context, tag string, req TriggerReq
 			return "", err
 		}
 		if err := s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: now, Channel: string(channel.WhatsApp), Action: "consent", Reason: c.Detail, By: req.TriggeredBy}); err != nil {
+			return "", err
+		}
+		if err := s.audit(ctx, audit.Entry{Action: audit.ActionOptIn, Subject: tag, Channel: string(channel.WhatsApp), Detail: "consent recorded by the case system with a nudge"}); err != nil {
 			return "", err
 		}
 	}

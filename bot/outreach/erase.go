@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/seintje/seintje/bot/channel"
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -31,6 +32,9 @@ func (s *Service) EraseRecipient(ctx context.Context, ref, by string) (int, erro
 	}
 	// Who erased is worth keeping; whom is not (the reference is personal data).
 	s.Log.InfoContext(ctx, "recipient erased", "by", by, "keys", n)
+	if err := s.audit(ctx, audit.Entry{Action: audit.ActionErase, Subject: tag, Detail: fmt.Sprintf("%d keys", n)}); err != nil {
+		return n, err
+	}
 	return n, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/flow"
@@ -137,6 +138,9 @@ func (t *Telegram) CreateLink(ctx context.Context, ref, by string) (Link, error)
 		return Link{}, err
 	}
 	if err := t.s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: t.s.Now(), Channel: string(channel.Telegram), Action: "link_created", By: by}); err != nil {
+		return Link{}, err
+	}
+	if err := t.s.audit(ctx, audit.Entry{Action: audit.ActionTelegramLink, Subject: tag, Channel: string(channel.Telegram)}); err != nil {
 		return Link{}, err
 	}
 	return link, nil

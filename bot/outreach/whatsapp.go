@@ -147,6 +147,9 @@ func (s *Service) whatsappFailed(ctx context.Context, m *store.Message, rcp stor
 		if err := s.Store.SetOptOut(ctx, m.Tag, string(channel.WhatsApp), true, s.Now()); err != nil {
 			return "", false, err
 		}
+		if err := s.auditOptOut(ctx, m.Tag, m.Conv, channel.WhatsApp, true, "provider", "whatsapp refused: unsubscribed"); err != nil {
+			return "", false, err
+		}
 		return "WhatsApp refused: the person unsubscribed", false, nil
 	}
 	s.Log.WarnContext(ctx, "whatsapp send failed permanently", "msg", m.ID, "code", code, "err", sendErr)
@@ -305,6 +308,9 @@ func (s *Service) whatsappUndelivered(ctx context.Context, tag, msgID string, co
 func (s *Service) recordWhatsAppOptIn(ctx context.Context, n *store.Nudge, at time.Time) error {
 	c := recipient.Consent{At: at, Source: recipient.SourceSMSReply, Detail: "answered an SMS of flow " + n.Flow.ID}
 	if err := s.Store.GrantConsent(ctx, n.Tag, channel.WhatsApp, "", c, s.configured(channel.WhatsApp)); err != nil {
+		return err
+	}
+	if err := s.auditOptOut(ctx, n.Tag, n.ID, channel.WhatsApp, false, "recipient", "answered JA by SMS"); err != nil {
 		return err
 	}
 	s.Log.InfoContext(ctx, "whatsapp opt-in recorded", "nudge", n.ID, "source", c.Source)

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/audit"
+	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/store"
 )
 

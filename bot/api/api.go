@@ -106,6 +106,10 @@ func New(d Deps) http.Handler {
 	v1.POST("/recipients/:ref/outcomes", s.auth(RoleCaseworker, RoleAdmin), s.postRecipientOutcome)
 	v1.GET("/experiments", s.auth(RoleCoordinator, RoleCaseworker, RoleAdmin), s.listExperiments)
 	v1.GET("/experiments/:id", s.auth(RoleCoordinator, RoleCaseworker, RoleAdmin), s.getExperiment)
+	v1.GET("/recipients/:ref/channels", s.auth(RoleCaseworker, RoleAdmin), s.getChannels)
+	v1.PUT("/recipients/:ref/channels", s.auth(RoleCaseworker, RoleAdmin), s.putChannels)
+	v1.GET("/recipients/:ref/channel", s.auth(RoleCaseworker, RoleAdmin), s.getChannel)
+	v1.PUT("/recipients/:ref/channel", s.auth(RoleCaseworker, RoleAdmin), s.putChannel)
 	if d.Audit != nil {
 		v1.GET("/audit", s.auth(RoleAdmin), s.auditTrail)
 	}

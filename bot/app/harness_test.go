@@ -100,8 +100,8 @@ type harness struct {
 	httpClient *http.Client
 	// noWorker starts the app without its job worker (work piles up).
 	noWorker bool
-	app        *app.App
-	srv        *httptest.Server
+	app      *app.App
+	srv      *httptest.Server
 }
 
 func randHex(n int) string {

@@ -201,6 +201,7 @@ func check(f *Flow, pos positions) Diagnostics {
 
 	checkTiming(f, errAt, compileText, used)
 	checkExperiment(f, pos, errAt, compileText)
+	ds = append(ds, checkWhatsApp(f, pos, declared, false)...)
 
 	for i, v := range f.Variables {
 		if !used[v.Name] {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,6 +156,7 @@ func (s *Store) RecordOutcome(ctx context.Context, n *Nudge, rec OutcomeRecord, 
 	case "count", "count-was-late":
 		rec.Counted = "counted"
 		pipe := s.rdb.Pipeline()
+		s.rewriteOutcome(ctx, pipe, n, rec)
 		pipe.HIncrBy(ctx, s.expKey(n.Experiment), "o:"+rec.Outcome+":"+res[1], 1)
 		if res[0] == "count-was-late" {
 			pipe.HIncrBy(ctx, s.expKey(n.Experiment), "late:"+rec.Outcome+":"+res[1], -1)
@@ -164,11 +166,21 @@ func (s *Store) RecordOutcome(ctx context.Context, n *Nudge, rec OutcomeRecord, 
 		}
 	case "late":
 		rec.Counted = "late"
-		if err := s.rdb.HIncrBy(ctx, s.expKey(n.Experiment), "late:"+rec.Outcome+":"+res[1], 1).Err(); err != nil {
+		pipe := s.rdb.Pipeline()
+		s.rewriteOutcome(ctx, pipe, n, rec)
+		pipe.HIncrBy(ctx, s.expKey(n.Experiment), "late:"+rec.Outcome+":"+res[1], 1)
+		if _, err := pipe.Exec(ctx); err != nil {
 			return OutcomeRecord{}, false, fmt.Errorf("count outcome: %w", err)
 		}
 	}
 	return rec, false, nil
+}
+
+// rewriteOutcome stores the record again with how it was counted.
+func (s *Store) rewriteOutcome(ctx context.Context, pipe redis.Pipeliner, n *Nudge, rec OutcomeRecord) {
+	if b, err := json.Marshal(rec); err == nil {
+		pipe.HSet(ctx, s.outcomesKey(n.Tag, n.ID), rec.Outcome, b)
+	}
 }
 
 // Outcomes returns the outcomes recorded for a nudge, oldest first.
@@ -185,16 +197,13 @@ func (s *Store) Outcomes(ctx context.Context, tag, nudgeID string) ([]OutcomeRec
 		}
 		out = append(out, r)
 	}
-	sortOutcomes(out)
-	return out, nil
-}
-
-func sortOutcomes(rs []OutcomeRecord) {
-	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && (rs[j].At.Before(rs[j-1].At) || rs[j].At.Equal(rs[j-1].At) && rs[j].Outcome < rs[j-1].Outcome); j-- {
-			rs[j], rs[j-1] = rs[j-1], rs[j]
+	slices.SortFunc(out, func(a, b OutcomeRecord) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
 		}
-	}
+		return strings.Compare(a.Outcome, b.Outcome)
+	})
+	return out, nil
 }
 
 // ExperimentCounts are an experiment's counters: people per arm, and per

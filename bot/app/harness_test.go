@@ -96,8 +96,12 @@ type harness struct {
 	twilio *twiliotest.Server
 	clock  *clock
 	log    *slog.Logger // nil: discard
-	app    *app.App
-	srv    *httptest.Server
+	// httpClient, when set, is used for provider APIs.
+	httpClient *http.Client
+	// noWorker starts the app without its job worker (work piles up).
+	noWorker bool
+	app      *app.App
+	srv      *httptest.Server
 }
 
 func randHex(n int) string {
@@ -172,9 +176,11 @@ func (h *harness) config() *config.Config {
 func (h *harness) start() {
 	h.t.Helper()
 	a, err := app.New(context.Background(), h.config(), app.Options{
-		Now:  h.clock.Now,
-		Log:  h.log,
-		Jobs: jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
+		Now:        h.clock.Now,
+		Log:        h.log,
+		HTTPClient: h.httpClient,
+		NoWorker:   h.noWorker,
+		Jobs:       jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
 	})
 	if err != nil {
 		h.t.Fatalf("app.New: %v", err)

@@ -97,6 +97,9 @@ type Step struct {
 	// Preferred is the recipient's preferred moment for the callback task:
 	// morning, afternoon, self (they call us) or none (no preference given).
 	Preferred string `yaml:"preferred"`
+	// WhatsApp is the approved template per language for this step's
+	// message outside WhatsApp's 24-hour window (whatsapp.go).
+	WhatsApp map[string]ContentTemplate `yaml:"whatsapp"`
 }
 
 // Route sends answers that match one of Match to step Goto.

@@ -10,6 +10,7 @@ import (
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/phone"
+	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
 	"github.com/seintje/seintje/bot/texts"
 )
@@ -67,6 +68,12 @@ func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 		return err
 	}
 	s.Log.InfoContext(ctx, "inbound stored", "channel", in.Channel, "from", maskAddr(in.Channel, addr), "msg", msg.ID)
+	if in.Channel == channel.WhatsApp {
+		// The person wrote: WhatsApp's 24-hour window (re)opens.
+		if err := s.Store.TouchInbound(ctx, tag, channel.WhatsApp, in.ReceivedAt); err != nil {
+			return err
+		}
+	}
 	if err := s.process(ctx, in.Channel, addr, msg, ib); err != nil {
 		// The text is stored; make sure a person sees it even though it
 		// could not be routed (it may count as a report to the agency).
@@ -83,7 +90,7 @@ func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 // inboundTag finds the recipient tag of a sender.
 func (s *Service) inboundTag(ctx context.Context, in channel.Inbound) (string, string, error) {
 	switch in.Channel {
-	case channel.SMS:
+	case channel.SMS, channel.WhatsApp: // WhatsApp's address is the phone number
 		if phone.IsE164(in.From) {
 			// Providers send E.164 already: skip the (costly) full parse.
 			return s.tagFor(in.From), in.From, nil
@@ -102,7 +109,7 @@ func (s *Service) inboundTag(ctx context.Context, in channel.Inbound) (string, s
 }
 
 func maskAddr(ch channel.Name, addr string) string {
-	if ch == channel.SMS {
+	if ch == channel.SMS || ch == channel.WhatsApp {
 		return phone.Mask(addr)
 	}
 	return "***"
@@ -128,11 +135,17 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		if err := s.Store.SetOptOut(ctx, msg.Tag, string(ch), true, now); err != nil {
 			return err
 		}
+		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, true, "recipient", "keyword stop"); err != nil {
+			return err
+		}
 		s.Log.InfoContext(ctx, "recipient opted out", "channel", ch, "msg", msg.ID)
 		return s.reply(ctx, ch, addr, msg, KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
 		msg.Route, msg.Conv = "(start)", conv
 		if err := s.Store.SetOptOut(ctx, msg.Tag, string(ch), false, now); err != nil {
+			return err
+		}
+		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, false, "recipient", "keyword start"); err != nil {
 			return err
 		}
 		return s.reply(ctx, ch, addr, msg, KindSystem, s.system(texts.StartConfirm, lang, caseworker))
@@ -178,8 +191,8 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		in := msg
 		in.Conv, in.Route = n.ID, res.Matched
 		next := *n
-		if ch == channel.Telegram || next.Channel == string(channel.Telegram) {
-			// Answer on the channel the person used (Telegram or SMS).
+		if ch != channel.Name(next.Channel) && (recipient.NeedsConsent(ch) || recipient.NeedsConsent(channel.Name(next.Channel))) {
+			// Answer on the channel the person used (Telegram, WhatsApp or SMS).
 			next.Channel = string(ch)
 		}
 		next.Conversation = res.Conv
@@ -200,6 +213,11 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			return err
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
+		if next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn {
+			if err := s.recordWhatsAppOptIn(ctx, &next, now); err != nil {
+				return err
+			}
+		}
 		return s.dispatchIndexed(ctx, &next, res.Effects, msgs, ops)
 	}
 }

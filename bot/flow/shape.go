@@ -129,6 +129,21 @@ func (sh *shape) walk(n ast.Node, t reflect.Type, key string, depth int) {
 			}
 			sh.walk(mv.Value, ft, k, depth+1)
 		}
+	case reflect.Map:
+		m, ok := n.(*ast.MappingNode)
+		if !ok {
+			sh.errAt(n.GetToken(), "not-a-mapping", fmt.Sprintf("%s must be a group of `name: value` lines, not %s", fieldName(key), describeNode(n)),
+				"indent the lines that belong to it under "+fieldName(key))
+			return
+		}
+		for _, mv := range m.Values {
+			k, ok := keyString(mv.Key)
+			if !ok {
+				sh.errAt(mv.Key.GetToken(), "bad-key", "a key must be a plain word", "write e.g. `nl: ...`")
+				continue
+			}
+			sh.walk(mv.Value, t.Elem(), k, depth+1)
+		}
 	case reflect.Slice:
 		seq, ok := n.(*ast.SequenceNode)
 		if !ok {

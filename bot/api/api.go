@@ -17,6 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/metrics"
 
 	"github.com/seintje/seintje/bot/channel/twilio"
@@ -50,6 +51,8 @@ type Deps struct {
 	Log  *slog.Logger
 	// Metrics, when set, are served at /metrics and fed by every request.
 	Metrics *metrics.Metrics
+	// Audit is the audit trail behind GET /v1/audit (nil: not served).
+	Audit *audit.Log
 	// Extra mounts more routes (Telegram webhook, werkplaats API).
 	Extra []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
 }
@@ -99,6 +102,9 @@ func New(d Deps) http.Handler {
 	v1.GET("/flows", s.auth(RoleCoordinator, RoleAdmin), s.listFlows)
 	v1.DELETE("/recipients/:ref", s.auth(RoleAdmin), s.eraseRecipient)
 	v1.GET("/recipients/:ref/nudges", s.auth(RoleCaseworker, RoleAdmin), s.recipientNudges)
+	if d.Audit != nil {
+		v1.GET("/audit", s.auth(RoleAdmin), s.auditTrail)
+	}
 
 	if d.Twilio != nil {
 		r.POST("/webhooks/twilio/sms", s.twilioSMS)
@@ -177,6 +183,7 @@ func (s *Server) auth(roles ...string) gin.HandlerFunc {
 		}
 		c.Set("token", match.name)
 		c.Set("role", match.role)
+		c.Request = c.Request.WithContext(audit.WithActor(c.Request.Context(), audit.Actor{Name: match.name, Role: match.role, Via: "api"}))
 		c.Next()
 	}
 }

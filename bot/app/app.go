@@ -15,9 +15,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/time/rate"
 
 	"github.com/seintje/seintje/bot/api"
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/twilio"
 	"github.com/seintje/seintje/bot/config"
@@ -26,6 +26,7 @@ import (
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/bot/metrics"
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/pace"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/registry"
 	"github.com/seintje/seintje/bot/store"
@@ -65,6 +66,7 @@ type App struct {
 	Registry *registry.Registry
 	Service  *outreach.Service
 	Queue    *jobs.Queue
+	Audit    *audit.Log
 	Handler  http.Handler
 	Log      *slog.Logger
 
@@ -143,7 +145,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 
 	senders := map[channel.Name]channel.Sender{}
-	limiters := map[channel.Name]*rate.Limiter{}
+	// Pacing is shared by every instance through Redis: the provider's
+	// limit is per account, not per process.
+	limiter := pace.New(a.Redis, prefix)
+	paceKey := map[channel.Name]string{}
 	if cfg.Twilio.Configured() {
 		tw, err := twilio.New(twilio.Config{AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken,
 			From: cfg.Twilio.From, MessagingServiceSID: cfg.Twilio.MessagingServiceSID, APIURL: cfg.Twilio.APIURL,
@@ -161,7 +166,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	if tg != nil {
 		senders[channel.Telegram] = tg
-		limiters[channel.Telegram] = rate.NewLimiter(TelegramRate, 1)
+		paceKey[channel.Telegram] = "telegram"
+		limiter.Set("telegram", TelegramRate)
 	}
 	for _, s := range o.Senders {
 		senders[s.Name()] = s
@@ -170,7 +176,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if smsRate <= 0 {
 		smsRate = 10
 	}
-	limiters[channel.SMS] = rate.NewLimiter(rate.Limit(smsRate), 1)
+	paceKey[channel.SMS] = "sms:" + cfg.Twilio.AccountSID
+	limiter.Set(paceKey[channel.SMS], smsRate)
 
 	gate, err := newGate(cfg)
 	if err != nil {
@@ -181,22 +188,24 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		o.Jobs.Queue = cfg.Jobs.Queue
 	}
 	a.Queue = jobs.NewQueue(a.Redis, o.Jobs)
+	a.Audit = audit.New(a.Redis, audit.Options{Prefix: prefix, Retention: cfg.AuditRetention})
 	a.Service = &outreach.Service{
 		Store: a.Store, Flows: a.Registry, Keyer: keyer, Senders: senders, Queue: a.Queue, Now: now, Log: a.Log,
 		Engine: &engine.Engine{Contact: engine.Contact{Agency: cfg.Agency, Number: cfg.Callback.Number, Hours: cfg.Callback.Hours},
 			Texts: cat, Location: loc, Calendar: gate.Window},
 		Gate:     gate,
 		ClaimTTL: cfg.Werkplaats.ClaimTTL,
+		Audit:    a.Audit,
 		Pace: func(ctx context.Context, ch channel.Name) error {
-			if l, ok := limiters[ch]; ok {
-				return l.Wait(ctx)
+			if k, ok := paceKey[ch]; ok {
+				return limiter.Wait(ctx, k)
 			}
 			return nil
 		},
 	}
 
 	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL, Metrics: metrics.New(),
-		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts}
+		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Audit: a.Audit}
 	for _, t := range cfg.APITokens {
 		deps.Tokens = append(deps.Tokens, api.Token{Name: t.Name, Role: t.Role, Secret: t.Secret})
 	}

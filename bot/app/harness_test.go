@@ -26,6 +26,7 @@ import (
 	"github.com/seintje/seintje/bot/config"
 	"github.com/seintje/seintje/bot/internal/redistest"
 	"github.com/seintje/seintje/bot/jobs"
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 // Test credentials. They are fake and only ever sent to loopback servers.
@@ -81,8 +82,12 @@ type harness struct {
 	twilio *twiliotest.Server
 	clock  *clock
 	log    *slog.Logger // nil: discard
-	app    *app.App
-	srv    *httptest.Server
+	// httpClient, when set, is used for provider APIs.
+	httpClient *http.Client
+	// noWorker starts the app without its job worker (work piles up).
+	noWorker bool
+	app      *app.App
+	srv      *httptest.Server
 }
 
 func randHex(n int) string {
@@ -111,7 +116,7 @@ func newHarness(t testing.TB, env map[string]string, opts ...func(*harness)) *ha
 		"SEINTJE_API_TOKENS":        "cw:caseworker:" + tokCaseworker + ",co:coordinator:" + tokCoordinator + ",ad:admin:" + tokAdmin + ",wp:werkplaats:" + tokWerkplaats,
 		"SEINTJE_CALLBACK_NUMBER":   "088 123 45 67",
 		"SEINTJE_CALLBACK_HOURS":    "maandag tot en met vrijdag van 9 tot 17 uur",
-		"SEINTJE_FLOWS_DIR":         "../../flows",
+		"SEINTJE_FLOWS_DIR":         testflows.Dir(t),
 		"SEINTJE_QUIET_HOURS":       "off",
 		"SEINTJE_WEEKLY_LIMIT":      "100",
 		"TWILIO_ACCOUNT_SID":        testSID,
@@ -157,9 +162,11 @@ func (h *harness) config() *config.Config {
 func (h *harness) start() {
 	h.t.Helper()
 	a, err := app.New(context.Background(), h.config(), app.Options{
-		Now:  h.clock.Now,
-		Log:  h.log,
-		Jobs: jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
+		Now:        h.clock.Now,
+		Log:        h.log,
+		HTTPClient: h.httpClient,
+		NoWorker:   h.noWorker,
+		Jobs:       jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
 	})
 	if err != nil {
 		h.t.Fatalf("app.New: %v", err)

@@ -12,7 +12,7 @@ import (
 // FuzzParse: the parser never panics, and a flow it accepts can render
 // every text. Run: go test -run=^$ -fuzz=FuzzParse -fuzztime=20s ./bot/flow
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("../../flows/*.yaml")
+	files, _ := filepath.Glob("../../internal/testflows/testdata/*.yaml")
 	for _, p := range files {
 		if src, err := os.ReadFile(p); err == nil {
 			f.Add(src)

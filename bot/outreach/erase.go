@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -28,6 +29,9 @@ func (s *Service) EraseRecipient(ctx context.Context, ref, by string) (int, erro
 	}
 	// Who erased is worth keeping; whom is not (the reference is personal data).
 	s.Log.InfoContext(ctx, "recipient erased", "by", by, "keys", n)
+	if err := s.audit(ctx, audit.Entry{Action: audit.ActionErase, Subject: tag, Detail: fmt.Sprintf("%d keys", n)}); err != nil {
+		return n, err
+	}
 	return n, nil
 }
 

@@ -128,11 +128,17 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		if err := s.Store.SetOptOut(ctx, msg.Tag, string(ch), true, now); err != nil {
 			return err
 		}
+		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, true, "recipient", "keyword stop"); err != nil {
+			return err
+		}
 		s.Log.InfoContext(ctx, "recipient opted out", "channel", ch, "msg", msg.ID)
 		return s.reply(ctx, ch, addr, msg, KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
 		msg.Route, msg.Conv = "(start)", conv
 		if err := s.Store.SetOptOut(ctx, msg.Tag, string(ch), false, now); err != nil {
+			return err
+		}
+		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, false, "recipient", "keyword start"); err != nil {
 			return err
 		}
 		return s.reply(ctx, ch, addr, msg, KindSystem, s.system(texts.StartConfirm, lang, caseworker))

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
@@ -65,6 +66,13 @@ type Service struct {
 	// variable telegram_link (TelegramLinkVar); nil when Telegram is not
 	// configured.
 	Telegram *Telegram
+	// Audit records every action on a person's data (nil: no trail).
+	Audit *audit.Log
+}
+
+// audit records entries in the trail; see audit.Log.Record.
+func (s *Service) audit(ctx context.Context, entries ...audit.Entry) error {
+	return s.Audit.Record(ctx, entries...)
 }
 
 // TelegramLinkVar is the flow variable Seintje fills in itself: a flow
@@ -197,6 +205,10 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			if prev, err := s.Store.Nudge(ctx, cr.Existing); err == nil {
 				st = string(prev.Status)
 			}
+			if err := s.audit(ctx, audit.Entry{Action: audit.ActionTrigger, Nudge: cr.Existing, Subject: tag, Channel: string(ch),
+				Detail: f.ID + " (same event: existing nudge)"}); err != nil {
+				return TriggerResult{}, err
+			}
 			return TriggerResult{ID: cr.Existing, Status: st, Existing: true}, nil
 		case cr.Active != "":
 			// A new event for a flow that is still waiting: the new nudge
@@ -212,6 +224,13 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			s.logLinkCreated(ctx, tag, f.ID, req.TriggeredBy, now)
 		}
 		if err := s.dispatch(ctx, n, res.Effects, msgs); err != nil {
+			return TriggerResult{}, err
+		}
+		// After the nudge and its work are stored: a failed trail write
+		// answers an error, and the caller's retry finds the same event
+		// again and records it then.
+		if err := s.audit(ctx, audit.Entry{Action: audit.ActionTrigger, Nudge: cid, Subject: tag, Channel: string(ch),
+			Detail: f.Ref().String()}); err != nil {
 			return TriggerResult{}, err
 		}
 		return TriggerResult{ID: cid, Status: string(n.Status)}, nil

@@ -107,6 +107,9 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		if err := s.Store.SetOptOut(ctx, tag, m.Channel, true, now); err != nil {
 			return err
 		}
+		if err := s.auditOptOut(ctx, tag, m.Conv, channel.Name(m.Channel), true, "provider", fmt.Sprintf("provider error %d", code)); err != nil {
+			return err
+		}
 		if err := s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "recipient unsubscribed (opted out at the provider)", At: now}); err != nil {
 			return err
 		}
@@ -174,6 +177,9 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 	}
 	if optOut {
 		if err := s.Store.SetOptOut(ctx, tag, string(u.Channel), true, now); err != nil {
+			return err
+		}
+		if err := s.auditOptOut(ctx, tag, "", u.Channel, true, "provider", "delivery report"); err != nil {
 			return err
 		}
 	}

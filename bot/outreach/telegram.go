@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/flow"
@@ -279,6 +280,9 @@ func (t *Telegram) CreateLink(ctx context.Context, ref, by string) (Link, error)
 	if err := t.s.Store.LogTelegram(ctx, tag, store.LinkEvent{At: t.s.Now(), Action: "link_created", By: by}); err != nil {
 		return Link{}, err
 	}
+	if err := t.s.audit(ctx, audit.Entry{Action: audit.ActionTelegramLink, Subject: tag, Channel: string(channel.Telegram)}); err != nil {
+		return Link{}, err
+	}
 	return link, nil
 }
 
@@ -379,6 +383,9 @@ func (s *Service) SetPreferredChannel(ctx context.Context, ref string, ch channe
 		}
 	}
 	if err := s.Store.SetPreferred(ctx, tag, string(ch)); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, audit.Entry{Action: audit.ActionSetChannel, Subject: tag, Channel: string(ch)}); err != nil {
 		return err
 	}
 	return s.Store.LogTelegram(ctx, tag, store.LinkEvent{At: s.Now(), Action: "preferred_" + string(ch), By: by})

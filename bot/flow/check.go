@@ -200,6 +200,7 @@ func check(f *Flow, pos positions) Diagnostics {
 	}
 
 	checkTiming(f, errAt, compileText, used)
+	ds = append(ds, checkWhatsApp(f, pos, declared, false)...)
 
 	for i, v := range f.Variables {
 		if !used[v.Name] {

@@ -21,7 +21,7 @@ import (
 const flowsUsage = `Usage: seintje flows <command> [flags]
 
   check [dir]                      every error at once, as file:line:col: message; fix: hint
-  lint [dir] [--price 0.08] [--tone-words file] [--max-segments 3] [--texts]
+  lint [dir] [--price 0.08] [--tone-words file] [--max-segments 3] [--max-segments-ucs2 6] [--texts]
                                    warnings about SMS length and cost, readability, tone
   simulate FLOW [--dir flows] [--lang nl] [--var k=v ...] [--start RFC3339]
                                    play a conversation as the recipient
@@ -115,7 +115,8 @@ func flowsLint(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("flows lint", "seintje flows lint [dir] [flags]", "", stdout, stderr)
 	fs.Float64Var(&cfg.PricePerSegment, "price", cfg.PricePerSegment, "price per SMS segment in euro (default is an example: about Twilio's NL list price)")
 	toneFile := fs.String("tone-words", "", "file with words to avoid in a first message, one a line (# comments); replaces the default list")
-	fs.IntVar(&cfg.MaxSegments, "max-segments", cfg.MaxSegments, "warn when a text takes more SMS segments")
+	fs.IntVar(&cfg.MaxSegments, "max-segments", cfg.MaxSegments, "warn when a GSM-7 text takes more SMS segments")
+	fs.IntVar(&cfg.MaxSegmentsUCS2, "max-segments-ucs2", cfg.MaxSegmentsUCS2, "warn when a UCS-2 text (Turkish, Polish, Ukrainian, Arabic) takes more SMS segments")
 	fs.Float64Var(&cfg.MinReadingEase, "min-ease", cfg.MinReadingEase, "warn below this Flesch-Douma reading ease (Dutch)")
 	fs.IntVar(&cfg.MaxSentenceWords, "max-sentence-words", cfg.MaxSentenceWords, "warn about longer sentences")
 	fs.StringVar(&cfg.Sample.Contact.Number, "callback-number", cfg.Sample.Contact.Number, "callback number used to render the texts")

@@ -98,7 +98,7 @@ func TestExperimentChecks(t *testing.T) {
 		{"no window", "outcome: form_received, within: 14d}", "outcome: form_received}", "34:12 missing-window"},
 		{"no smallest effect", "  smallest_effect: 5pp\n", "", "22:5 bad-smallest-effect"},
 		{"variant of unknown step", "        ask: {nl:", "        akk: {nl:", "30:14 unknown-step"},
-		{"variant template", "Hallo {{.FirstName}}, kort", "Hallo {{.Voornaam}}, kort", "30:19 unknown-field"},
+		{"variant template", "Hallo {{.FirstName}}, kort", "Hallo {{.Voornaam}}, kort", "30:28 unknown-field"},
 		{"unknown start", "start: short", "start: shortt", "28:14 unknown-step"},
 		{"hold-out with text", "      holdout: true\n", "      holdout: true\n      start: short\n", "31:11 holdout-with-text"},
 		{"hold-out over half", "      share: 20\n      holdout", "      share: 60\n      holdout", "32:14 holdout-too-large"},

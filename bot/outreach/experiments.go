@@ -155,7 +155,9 @@ func (s *Service) recordOutcome(ctx context.Context, n *store.Nudge, f *flow.Flo
 	if err != nil {
 		return OutcomeResult{}, err
 	}
-	if !existing {
+	// Reports by the case system are audited; Seintje's own events are
+	// already in the trail or the transcript as what they are.
+	if !existing && by != "seintje" {
 		detail := name
 		if n.Arm != "" {
 			detail += " (" + n.Experiment + ": " + n.Arm + ")"

@@ -99,11 +99,10 @@ func load(dir string, stdout, stderr io.Writer) (map[string]*flow.Flow, bool) {
 }
 
 func flowsCheck(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("flows check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	fs := newFlagSet("flows check", "seintje flows check [dir]", "", stdout, stderr)
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	if _, ok := load(dirArg(pos), stdout, stderr); !ok {
 		return 1
@@ -113,8 +112,7 @@ func flowsCheck(args []string, stdout, stderr io.Writer) int {
 
 func flowsLint(args []string, stdout, stderr io.Writer) int {
 	cfg := lint.Default()
-	fs := flag.NewFlagSet("flows lint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("flows lint", "seintje flows lint [dir] [flags]", "", stdout, stderr)
 	fs.Float64Var(&cfg.PricePerSegment, "price", cfg.PricePerSegment, "price per SMS segment in euro (default is an example: about Twilio's NL list price)")
 	toneFile := fs.String("tone-words", "", "file with words to avoid in a first message, one a line (# comments); replaces the default list")
 	fs.IntVar(&cfg.MaxSegments, "max-segments", cfg.MaxSegments, "warn when a GSM-7 text takes more SMS segments")
@@ -124,9 +122,9 @@ func flowsLint(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Sample.Contact.Number, "callback-number", cfg.Sample.Contact.Number, "callback number used to render the texts")
 	showTexts := fs.Bool("texts", false, "also print every rendered text as the phone shows it")
 	werror := fs.Bool("werror", false, "exit 1 on warnings too")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	if *toneFile != "" {
 		words, err := readWordList(*toneFile)
@@ -215,8 +213,7 @@ func (v varFlags) Set(s string) error {
 }
 
 func flowsSimulate(ctx context.Context, args []string, in io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("flows simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("flows simulate", "seintje flows simulate FLOW [flags]", "", stdout, stderr)
 	dir := fs.String("dir", "flows", "flows directory")
 	lang := fs.String("lang", flow.DefaultLang, "the recipient's language")
 	name := fs.String("name", "Samira", "the recipient's first name")
@@ -224,9 +221,9 @@ func flowsSimulate(ctx context.Context, args []string, in io.Reader, stdout, std
 	start := fs.String("start", "", "clock at the first message, RFC 3339 (default: now)")
 	vars := varFlags{}
 	fs.Var(vars, "var", "a flow variable, name=value (repeatable)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "Usage: seintje flows simulate FLOW [--lang nl] [--var name=value ...]")
@@ -270,13 +267,12 @@ func flowsSimulate(ctx context.Context, args []string, in io.Reader, stdout, std
 }
 
 func flowsTest(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("flows test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("flows test", "seintje flows test [dir] [--update] [-v]", "", stdout, stderr)
 	update := fs.Bool("update", false, "rewrite the golden transcripts (testdata/*.golden); review them with git diff")
 	verbose := fs.Bool("v", false, "print the transcripts")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	dir := dirArg(pos)
 	flows, ok := load(dir, stdout, stderr)
@@ -341,13 +337,12 @@ func flowsTest(args []string, stdout, stderr io.Writer) int {
 }
 
 func flowsGraph(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("flows graph", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("flows graph", "seintje flows graph FLOW [--dir flows] [--format mermaid|dot]", "", stdout, stderr)
 	dir := fs.String("dir", "flows", "flows directory")
 	format := fs.String("format", graph.Mermaid, "mermaid or dot")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "Usage: seintje flows graph FLOW [--format mermaid|dot]")

@@ -91,11 +91,39 @@ func load(dir string, stdout, stderr io.Writer) (map[string]*flow.Flow, bool) {
 	for _, d := range ds {
 		fmt.Fprintln(stdout, d)
 	}
-	if n := len(ds.Errors()); n > 0 {
-		fmt.Fprintf(stderr, "%d error(s)\n", n)
-		return flows, false
+	// The summary goes to the same stream as the diagnostics, after them,
+	// so the count always follows the errors it counts.
+	fmt.Fprintln(stdout, summary(flows, ds))
+	return flows, !ds.HasErrors()
+}
+
+// summary is the last line of check: "5 flows OK", or how many errors and
+// warnings were found.
+func summary(flows map[string]*flow.Flow, ds flow.Diagnostics) string {
+	errs := len(ds.Errors())
+	warns := len(ds) - errs
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, one)
+		}
+		return fmt.Sprintf("%d %s", n, many)
 	}
-	return flows, true
+	if errs == 0 {
+		s := plural(len(flows), "flow", "flows") + " OK"
+		if warns > 0 {
+			s += ", " + plural(warns, "warning", "warnings")
+		}
+		return s
+	}
+	files := map[string]bool{}
+	for _, d := range ds.Errors() {
+		files[d.File] = true
+	}
+	s := plural(errs, "error", "errors") + " in " + plural(len(files), "file", "files")
+	if warns > 0 {
+		s += ", " + plural(warns, "warning", "warnings")
+	}
+	return s
 }
 
 func flowsCheck(args []string, stdout, stderr io.Writer) int {

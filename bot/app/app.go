@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	ds = append(ds, checkSettings(cfg, flows)...)
 	for _, d := range ds {
 		if d.Severity == flow.Warning {
 			a.Log.Warn("flow warning", "at", fmt.Sprintf("%s:%d:%d", d.File, d.Line, d.Col), "msg", d.Message)
@@ -117,6 +118,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	prefix := cfg.Redis.KeyPrefix
 	a.Store = store.New(a.Redis, store.Options{Prefix: prefix, Retention: cfg.Retention})
 	a.Registry = registry.New(a.Redis, prefix, cfg.Retention+30*24*time.Hour)
+	a.Registry.Check = func(f *flow.Flow) flow.Diagnostics { return flow.CheckHoldout(f, cfg.Experiments.MaxHoldout) }
 	if err := a.Registry.Install(ctx, flows, now()); err != nil {
 		a.Close()
 		return nil, err
@@ -269,4 +271,15 @@ func (a *App) Close() {
 		a.Redis.Close()
 		a.Redis = nil
 	}
+}
+
+// checkSettings checks the flows against this installation's settings
+// (the largest hold-out share of an experiment).
+func checkSettings(cfg *config.Config, flows map[string]*flow.Flow) flow.Diagnostics {
+	var ds flow.Diagnostics
+	for _, f := range flows {
+		ds = append(ds, flow.CheckHoldout(f, cfg.Experiments.MaxHoldout)...)
+	}
+	ds.Sort()
+	return ds
 }

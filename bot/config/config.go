@@ -71,6 +71,7 @@ type Config struct {
 	Twilio         Twilio
 	Telegram       Telegram
 	Sending        Sending
+	Experiments    Experiments
 	Jobs           Jobs
 	Werkplaats     Werkplaats
 
@@ -157,6 +158,16 @@ type Sending struct {
 	LiberationDay bool   // SEINTJE_HOLIDAY_LIBERATION_DAY: treat Bevrijdingsdag as a holiday every year
 	WeeklyLimit   int    // SEINTJE_WEEKLY_LIMIT: at most this many nudges per person per week
 }
+
+// Experiments holds the guards for experiments in flow files.
+type Experiments struct {
+	// MaxHoldout is the largest share (percent) a hold-out arm may have
+	// (SEINTJE_EXPERIMENT_MAX_HOLDOUT, yaml experiments.max_holdout).
+	MaxHoldout float64
+}
+
+// DefaultMaxHoldout: at most 20% of the people get no message.
+const DefaultMaxHoldout = 20.0
 
 // Jobs holds the durable queue settings.
 type Jobs struct {

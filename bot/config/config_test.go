@@ -356,6 +356,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "callback number letters", env: with(validEnv(), "SEINTJE_CALLBACK_NUMBER", "bel ons"), first: []string{`SEINTJE_CALLBACK_NUMBER "bel ons"`}},
 		{name: "callback number short", env: with(validEnv(), "SEINTJE_CALLBACK_NUMBER", "14 030"), first: []string{"SEINTJE_CALLBACK_NUMBER", "8 to 20 digits"}},
 		{name: "weekly limit 0", env: with(validEnv(), "SEINTJE_WEEKLY_LIMIT", "0"), first: []string{`SEINTJE_WEEKLY_LIMIT "0"`}},
+		{name: "hold-out over half", env: with(validEnv(), "SEINTJE_EXPERIMENT_MAX_HOLDOUT", "60"), first: []string{`SEINTJE_EXPERIMENT_MAX_HOLDOUT "60"`, "0 to 50"}},
 		{name: "claim ttl abc", env: with(validEnv(), "SEINTJE_CLAIM_TTL", "abc"), first: []string{`SEINTJE_CLAIM_TTL "abc"`, "from 1m to 24h", "e.g. 30m"}},
 		{name: "claim ttl zero", env: with(validEnv(), "SEINTJE_CLAIM_TTL", "0"), first: []string{`SEINTJE_CLAIM_TTL "0"`, "from 1m to 24h"}},
 		{name: "claim ttl negative", env: with(validEnv(), "SEINTJE_CLAIM_TTL", "-30m"), first: []string{`SEINTJE_CLAIM_TTL "-30m"`}},
@@ -567,4 +568,20 @@ func TestExampleFile(t *testing.T) {
 	eq(t, "LiberationDay", c.Sending.LiberationDay, true)
 	eq(t, "Jobs.Queue", c.Jobs.Queue, DefaultJobsQueue)
 	eq(t, "ClaimTTL", c.Werkplaats.ClaimTTL, DefaultClaimTTL)
+}
+
+func TestExperimentMaxHoldout(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want float64
+	}{{validEnv(), DefaultMaxHoldout}, {with(validEnv(), "SEINTJE_EXPERIMENT_MAX_HOLDOUT", "10%"), 10}} {
+		env := c.env
+		cfg, err := Load(Options{Getenv: func(k string) string { return env[k] }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Experiments.MaxHoldout != c.want {
+			t.Errorf("max hold-out %v, want %v", cfg.Experiments.MaxHoldout, c.want)
+		}
+	}
 }

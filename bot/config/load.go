@@ -85,6 +85,9 @@ type fileConfig struct {
 	Jobs struct {
 		Queue string `yaml:"queue"`
 	} `yaml:"jobs"`
+	Experiments struct {
+		MaxHoldout *float64 `yaml:"max_holdout"`
+	} `yaml:"experiments"`
 	Werkplaats struct {
 		ClaimTTL string `yaml:"claim_ttl"`
 	} `yaml:"werkplaats"`
@@ -341,6 +344,7 @@ func (l *loader) build() *Config {
 	c.Twilio = l.twilio()
 	c.Telegram = l.telegram()
 	c.Sending = l.sending()
+	c.Experiments = l.experiments()
 	c.Jobs = l.jobs()
 	c.Werkplaats = l.werkplaats()
 
@@ -773,6 +777,25 @@ func (l *loader) sending() Sending {
 		}
 	}
 	return s
+}
+
+func (l *loader) experiments() Experiments {
+	e := Experiments{MaxHoldout: DefaultMaxHoldout}
+	if v := l.env("SEINTJE_EXPERIMENT_MAX_HOLDOUT"); v != "" {
+		n, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
+		if err != nil || n < 0 || n > 50 {
+			l.failf("SEINTJE_EXPERIMENT_MAX_HOLDOUT %q must be a percentage from 0 to 50, e.g. 20", v)
+		} else {
+			e.MaxHoldout = n
+		}
+	} else if f := l.f.Experiments.MaxHoldout; f != nil {
+		if *f < 0 || *f > 50 {
+			l.failf("%s %g must be a percentage from 0 to 50, e.g. 20", l.yamlName("experiments.max_holdout"), *f)
+		} else {
+			e.MaxHoldout = *f
+		}
+	}
+	return e
 }
 
 var jobsQueueRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)

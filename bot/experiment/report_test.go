@@ -97,3 +97,29 @@ func TestDesignRoundTrip(t *testing.T) {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
+
+func TestWriteText(t *testing.T) {
+	r := Analyze(design(), Counts{People: map[string]int{"standard": 4000, "short": 4000, "holdout": 2000},
+		Outcomes: map[string]map[string]int{"form_received": {"standard": 1220, "short": 1600, "holdout": 600}, "replied": {"standard": 300}}})
+	var b strings.Builder
+	if err := r.WriteText(&b, map[string]map[string]int{"form_received": {"short": 7}}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"Experiment form-text (flow missing-form, running); every arm is compared with holdout.",
+		"People: 10000; shares as declared (chi-square 0.00, p = 1).",
+		"holdout (hold-out: no message)  20%",
+		"Primary outcome: form_received within 14d of the first nudge",
+		"short     4000    1600                40.0% (38.5% to 41.5%)",
+		"+10.0 (+7.5 to +12.5)",
+		"1.33 (1.23 to 1.44)",
+		"Secondary outcome: replied within 14d",
+		"  short: more often form_received than in holdout: +10.0 percentage points",
+		"Conclusion: ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report text lacks %q:\n%s", want, out)
+		}
+	}
+}

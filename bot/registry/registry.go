@@ -54,6 +54,10 @@ type Registry struct {
 	warnings map[string][]string   // flow id → warnings about the live version
 	versions map[string]*flow.Flow // digest → flow
 	touched  map[string]time.Time  // digest → last TTL refresh (ttl.go)
+
+	// Check, when set, adds this installation's checks to a reload (the
+	// largest hold-out share); a flow with errors keeps its old version.
+	Check func(*flow.Flow) flow.Diagnostics
 }
 
 // New returns an empty registry persisting sources under prefix in rdb.

@@ -28,6 +28,11 @@ func (r *Registry) Reload(ctx context.Context, dir string, now time.Time) ([]str
 	if err != nil {
 		return nil, err
 	}
+	if r.Check != nil {
+		for _, f := range flows {
+			ds = append(ds, r.Check(f)...)
+		}
+	}
 	// Errors by file.
 	bad := map[string][]string{}
 	for _, d := range ds.Errors() {

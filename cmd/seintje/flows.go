@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,6 +89,15 @@ func load(dir string, stdout, stderr io.Writer) (map[string]*flow.Flow, bool) {
 		fmt.Fprintln(stderr, "seintje flows:", err)
 		return nil, false
 	}
+	// The hold-out cap is a setting; check against it when it is set here.
+	maxHoldout := flow.DefaultMaxHoldout
+	if v, err := strconv.ParseFloat(strings.TrimSuffix(os.Getenv("SEINTJE_EXPERIMENT_MAX_HOLDOUT"), "%"), 64); err == nil {
+		maxHoldout = v
+	}
+	for _, id := range sortedIDs(flows) {
+		ds = append(ds, flow.CheckHoldout(flows[id], maxHoldout)...)
+	}
+	ds.Sort()
 	for _, d := range ds {
 		fmt.Fprintln(stdout, d)
 	}

@@ -22,6 +22,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		"flows simulate":       {"-dir", "-lang", "-name", "-caseworker", "-start", "-var"},
 		"flows test":           {"-update", "-v"},
 		"flows graph":          {"-dir", "-format"},
+		"experiments":          {"-url", "-token", "-json"},
 		"telegram":             {"set-webhook"},
 		"telegram set-webhook": {"-config", "-max-connections", "-drop-pending"},
 		"healthcheck":          {"-addr", "-ready", "-timeout"},

@@ -4,6 +4,7 @@
 //	seintje serve [--demo] [--config file]   run the webhook service and workers
 //	seintje reply <phone> <text...>          answer as a recipient (demo)
 //	seintje flows check|lint|simulate|test|graph   coordinators' tools
+//	seintje experiments report <id>          an experiment's results
 //	seintje telegram set-webhook             register the Telegram webhook
 //	seintje healthcheck [--ready]            probe the local service (containers)
 //	seintje version                          print the version
@@ -31,6 +32,7 @@ func commands() []command {
 		{"serve", "run the webhook service and workers (--demo: embedded Redis, console SMS)", runServe},
 		{"reply", "answer as a recipient in the demo: seintje reply +31612345678 2", runReply},
 		{"flows", "check, lint, simulate, test and draw flow files", runFlows},
+		{"experiments", "experiments report <id>: an experiment's results as plain-text tables", runExperiments},
 		{"telegram", "telegram set-webhook: register the webhook with Telegram", runTelegram},
 		{"healthcheck", "exit 0 when the local Seintje answers /healthz (container health checks)", runHealthcheck},
 		{"version", "print the version of this binary", func(_ context.Context, args []string, stdout, stderr io.Writer) int {

@@ -94,8 +94,8 @@ func (l *loader) whatsapp(tw Twilio) WhatsApp {
 		w.DeliveryTimeout = 0
 	default:
 		d, err := parseDuration(t)
-		if err != nil || d < time.Minute || d > 24*time.Hour {
-			l.failf("%s %q must be a duration from 1m to 24h (e.g. 30m), or off", toSrc, timeout)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			l.failf("%s %q must be a duration from 1s to 24h (e.g. 30m), or off", toSrc, timeout)
 		} else {
 			w.DeliveryTimeout = d
 		}

@@ -74,7 +74,7 @@ func Parse(file string, src []byte) (*Flow, Diagnostics) {
 		line, col, msg := yamlErrorPos(err)
 		hint := "check the spelling and the type of this field against the schema (flows/flow.schema.json)"
 		if strings.Contains(msg, "unknown field") {
-			hint = "remove it or correct the spelling; allowed step fields are id, say, simple, replies, otherwise, wait, action, reason, outcome, next, reminders, priority, preferred"
+			hint = "remove it or correct the spelling; allowed step fields are id, say, simple, replies, otherwise, wait, action, reason, outcome, next, reminders, priority, preferred, whatsapp"
 		}
 		add(line, col, "yaml-field", msg, hint)
 		return nil, ds

@@ -20,7 +20,7 @@ import (
 
 const flowsUsage = `Usage: seintje flows <command> [flags]
 
-  check [dir]                      every error at once, as file:line:col: message; fix: hint
+  check [--whatsapp] [dir]         every error at once, as file:line:col: message; fix: hint
   lint [dir] [--price 0.08] [--tone-words file] [--max-segments 3] [--texts]
                                    warnings about SMS length and cost, readability, tone
   simulate FLOW [--dir flows] [--lang nl] [--var k=v ...] [--start RFC3339]
@@ -101,12 +101,21 @@ func load(dir string, stdout, stderr io.Writer) (map[string]*flow.Flow, bool) {
 func flowsCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("flows check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	wa := fs.Bool("whatsapp", false, "also warn about every message Seintje starts on its own that has no WhatsApp template")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
-	if _, ok := load(dirArg(pos), stdout, stderr); !ok {
+	flows, ok := load(dirArg(pos), stdout, stderr)
+	if !ok {
 		return 1
+	}
+	if *wa {
+		for _, id := range sortedIDs(flows) {
+			for _, d := range flow.WhatsAppGaps(flows[id]) {
+				fmt.Fprintln(stdout, d)
+			}
+		}
 	}
 	return 0
 }

@@ -50,7 +50,7 @@ type Request struct {
 	ContentSid       string
 	ContentVariables map[string]string
 	Form             url.Values // the full decoded form
-	Time                time.Time
+	Time             time.Time
 	// HTTPStatus is what the fake answered; SID is the message sid on 201.
 	HTTPStatus int
 	SID        string

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/seintje/seintje/bot/lang"
 )
 
 // Variable types a flow may declare.
@@ -218,6 +220,16 @@ func (f *Flow) Languages() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Lang returns the language a conversation requested in code is held in:
+// code's base language ("ar" for "ar-MA") when the flow is written in it,
+// else Dutch.
+func (f *Flow) Lang(code string) string {
+	if base := lang.Base(code); base != "" && slices.Contains(f.Languages(), base) {
+		return base
+	}
+	return DefaultLang
 }
 
 // Waits reports whether the step waits for an answer.

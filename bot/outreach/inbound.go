@@ -15,11 +15,14 @@ import (
 	"github.com/seintje/seintje/bot/texts"
 )
 
-// Keywords are checked before any flow, as whole messages.
+// Keywords are checked before any flow, as whole messages. Every text
+// names the Latin keywords (STOP, START), which work in every language; the
+// words people of the other shipped languages write themselves work too.
 var (
-	stopWords  = []string{"stop", "stoppen", "afmelden", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
-	startWords = []string{"start", "aanmelden", "unstop"}
-	helpWords  = []string{"help", "hulp", "info"}
+	stopWords = flow.Phrases("stop", "stoppen", "afmelden", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke",
+		"durdur", "wypisz", "wypisz mnie", "стоп", "відписатися", "توقف", "إيقاف")
+	startWords = flow.Phrases("start", "aanmelden", "unstop", "старт", "ابدأ")
+	helpWords  = flow.Phrases("help", "hulp", "info", "yardım", "pomoc", "допомога", "مساعدة")
 )
 
 // Keyword classifies a whole message: "stop", "start", "help" or "".

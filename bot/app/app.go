@@ -15,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/time/rate"
 
 	"github.com/seintje/seintje/bot/api"
 	"github.com/seintje/seintje/bot/audit"
@@ -28,6 +27,7 @@ import (
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/bot/metrics"
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/pace"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/registry"
 	"github.com/seintje/seintje/bot/store"
@@ -147,7 +147,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 
 	senders := map[channel.Name]channel.Sender{}
-	limiters := map[channel.Name]*rate.Limiter{}
+	// Pacing is shared by every instance through Redis: the provider's
+	// limit is per account, not per process.
+	limiter := pace.New(a.Redis, prefix)
+	paceKey := map[channel.Name]string{}
 	if cfg.Twilio.Configured() {
 		tw, err := twilio.New(twilio.Config{AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken,
 			From: cfg.Twilio.From, MessagingServiceSID: cfg.Twilio.MessagingServiceSID, APIURL: cfg.Twilio.APIURL,
@@ -165,7 +168,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	if tg != nil {
 		senders[channel.Telegram] = tg
-		limiters[channel.Telegram] = rate.NewLimiter(TelegramRate, 1)
+		paceKey[channel.Telegram] = "telegram"
+		limiter.Set("telegram", TelegramRate)
 	}
 	for _, s := range o.Senders {
 		senders[s.Name()] = s
@@ -174,7 +178,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if smsRate <= 0 {
 		smsRate = 10
 	}
-	limiters[channel.SMS] = rate.NewLimiter(rate.Limit(smsRate), 1)
+	paceKey[channel.SMS] = "sms:" + cfg.Twilio.AccountSID
+	limiter.Set(paceKey[channel.SMS], smsRate)
 
 	gate, err := newGate(cfg)
 	if err != nil {
@@ -194,8 +199,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		ClaimTTL: cfg.Werkplaats.ClaimTTL,
 		Audit:    a.Audit,
 		Pace: func(ctx context.Context, ch channel.Name) error {
-			if l, ok := limiters[ch]; ok {
-				return l.Wait(ctx)
+			if k, ok := paceKey[ch]; ok {
+				return limiter.Wait(ctx, k)
 			}
 			return nil
 		},

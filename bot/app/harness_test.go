@@ -24,6 +24,7 @@ import (
 	"github.com/seintje/seintje/bot/app"
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/internal/redistest"
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/internal/testflows"
 )
@@ -40,29 +41,14 @@ const (
 	tokWerkplaats  = "werkplaats-secret-0001"
 )
 
+// itest counts the integration tests skipped without Redis (main_test.go).
+var itest = redistest.NewSuite("bot/app")
+
 // redisURL returns the Redis for integration tests. Without one, the test
 // is skipped locally and fails on CI.
 func redisURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opt)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("integration tests need Redis at %s: %v", u, err)
-		}
-		t.Skipf("no Redis at %s (%v); set REDIS_URL or run .ci/run", u, err)
-	}
-	return u
+	return itest.URL(t)
 }
 
 // clock is a settable clock shared by the service under test.
@@ -96,8 +82,12 @@ type harness struct {
 	twilio *twiliotest.Server
 	clock  *clock
 	log    *slog.Logger // nil: discard
-	app    *app.App
-	srv    *httptest.Server
+	// httpClient, when set, is used for provider APIs.
+	httpClient *http.Client
+	// noWorker starts the app without its job worker (work piles up).
+	noWorker bool
+	app      *app.App
+	srv      *httptest.Server
 }
 
 func randHex(n int) string {
@@ -172,9 +162,11 @@ func (h *harness) config() *config.Config {
 func (h *harness) start() {
 	h.t.Helper()
 	a, err := app.New(context.Background(), h.config(), app.Options{
-		Now:  h.clock.Now,
-		Log:  h.log,
-		Jobs: jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
+		Now:        h.clock.Now,
+		Log:        h.log,
+		HTTPClient: h.httpClient,
+		NoWorker:   h.noWorker,
+		Jobs:       jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
 	})
 	if err != nil {
 		h.t.Fatalf("app.New: %v", err)

@@ -19,6 +19,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/texts"
 )
 
 // Options tells Load where to read from. Nil functions use the real
@@ -87,6 +89,7 @@ type fileConfig struct {
 	Werkplaats struct {
 		ClaimTTL string `yaml:"claim_ttl"`
 	} `yaml:"werkplaats"`
+	Console consoleFile `yaml:"console"`
 }
 
 // yamlSecrets are keys that must never hold a secret in the YAML file,
@@ -343,6 +346,7 @@ func (l *loader) build() *Config {
 	c.Sending = l.sending()
 	c.Jobs = l.jobs()
 	c.Werkplaats = l.werkplaats()
+	c.Console = l.console()
 
 	if !demo && !c.Twilio.Configured() && !c.Telegram.Configured() && !l.twilioMentioned() && !l.telegramMentioned() {
 		l.failf("no channel configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID) for SMS, or TELEGRAM_BOT_TOKEN for Telegram")
@@ -577,7 +581,7 @@ func (l *loader) callback(demo bool) Callback {
 		if cb.Hours["en"] == "" {
 			cb.Hours["en"] = DemoCallbackHoursEN
 		}
-		for l, h := range demoCallbackHours() {
+		for l, h := range texts.ExampleHours() {
 			if cb.Hours[l] == "" {
 				cb.Hours[l] = h
 			}
@@ -600,17 +604,6 @@ func (l *loader) callback(demo bool) Callback {
 		l.failf(`SEINTJE_CALLBACK_HOURS is required (when people can call, in Dutch): set it or callback.hours.nl, e.g. "maandag tot en met vrijdag van 9 tot 17 uur"`)
 	}
 	return cb
-}
-
-// demoCallbackHours are the demo's office hours in the other languages of
-// the shipped flows (config/seintje.example.yaml has the same).
-func demoCallbackHours() map[string]string {
-	return map[string]string{
-		"tr": "Pazartesi - Cuma, 09:00 - 17:00",
-		"pl": "od poniedziałku do piątku, 9:00-17:00",
-		"uk": "з понеділка по пʼятницю, 9:00-17:00",
-		"ar": "من الاثنين إلى الجمعة، من 9 إلى 17",
-	}
 }
 
 // twilioMentioned reports whether any TWILIO_* setting was given.

@@ -70,10 +70,12 @@ type Config struct {
 	Callback       Callback
 	Twilio         Twilio
 	Telegram       Telegram
+	WhatsApp       WhatsApp
 	Sending        Sending
 	Experiments    Experiments
 	Jobs           Jobs
 	Werkplaats     Werkplaats
+	Console        Console
 
 	// Demo reports whether the configuration was loaded in demo mode.
 	Demo bool

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 // TestExperimentEndToEnd: a flow with two text arms and a hold-out, 2,000
@@ -17,7 +19,7 @@ import (
 // case reference), some replies; the report's counts match exactly what was
 // sent and posted, and the hold-out group received no message.
 func TestExperimentEndToEnd(t *testing.T) {
-	h := newHarness(t, map[string]string{"SEINTJE_FLOWS_DIR": "testdata/experiment"})
+	h := newHarness(t, map[string]string{"SEINTJE_FLOWS_DIR": testflows.ExperimentDir(t)})
 	t0 := time.Now().UTC().Truncate(time.Second)
 	h.clock.Set(t0)
 

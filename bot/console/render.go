@@ -47,7 +47,9 @@ func parseViews(fsys fs.FS, loc *time.Location) (views, error) {
 			}
 			return m
 		},
-		"join": strings.Join,
+		"join":  strings.Join,
+		"plus":  func(a, b int) int { return a + b },
+		"minus": func(a, b int) int { return b - a },
 	}
 	names, err := fs.Glob(fsys, "templates/views/*.html")
 	if err != nil {

@@ -23,6 +23,11 @@ func (c *Console) routes() {
 	c.private("GET /console/{$}", any, c.homeShow)
 	c.private("POST /console/logout", any, c.logout)
 
+	// Experiments: coordinators, case workers and admins.
+	exp := []string{RoleCoordinator, RoleCaseworker, RoleAdmin}
+	c.private("GET /console/experiments", exp, c.experimentsList)
+	c.private("GET /console/experiments/{id}", exp, c.experimentShow)
+
 	// Admin.
 	admin := []string{RoleAdmin}
 	c.private("GET /console/admin/audit", admin, c.auditShow)

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seintje/seintje/bot/experiment"
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 // `seintje experiments report` asks the API with the token and prints the
@@ -58,14 +58,7 @@ func TestExperimentsReport(t *testing.T) {
 // `flows check` holds the hold-out arm to the setting: 20% passes by
 // default, and fails when SEINTJE_EXPERIMENT_MAX_HOLDOUT is 10.
 func TestFlowsCheckHoldoutCap(t *testing.T) {
-	src, err := os.ReadFile("../../bot/app/testdata/experiment/form-exp.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "form-exp.yaml"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := testflows.ExperimentDir(t)
 	var out, errb bytes.Buffer
 	if rc := runFlows(context.Background(), []string{"check", dir}, &out, &errb); rc != 0 {
 		t.Fatalf("rc %d: %s %s", rc, out.String(), errb.String())

@@ -21,6 +21,7 @@ import (
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/twilio"
 	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/console"
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/jobs"
@@ -67,6 +68,7 @@ type App struct {
 	Service  *outreach.Service
 	Queue    *jobs.Queue
 	Audit    *audit.Log
+	Console  *console.Console
 	Handler  http.Handler
 	Log      *slog.Logger
 
@@ -218,6 +220,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	deps.Extra = append(deps.Extra[:len(deps.Extra):len(deps.Extra)], tgRoutes)
+	a.Console, err = console.New(console.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, Audit: a.Audit,
+		Redis: a.Redis, Prefix: prefix, Config: cfg.Console, PublicURL: cfg.PublicURL, Demo: cfg.Demo, Log: a.Log, Now: now,
+		HTTPClient: o.HTTPClient})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	deps.Extra = append(deps.Extra, a.Console.Mount)
 	a.Handler = api.New(deps)
 
 	if !o.NoWorker {

@@ -73,6 +73,7 @@ type Config struct {
 	Sending        Sending
 	Jobs           Jobs
 	Werkplaats     Werkplaats
+	Console        Console
 
 	// Demo reports whether the configuration was loaded in demo mode.
 	Demo bool

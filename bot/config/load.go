@@ -88,6 +88,7 @@ type fileConfig struct {
 	Werkplaats struct {
 		ClaimTTL string `yaml:"claim_ttl"`
 	} `yaml:"werkplaats"`
+	Console consoleFile `yaml:"console"`
 }
 
 // yamlSecrets are keys that must never hold a secret in the YAML file,
@@ -343,6 +344,7 @@ func (l *loader) build() *Config {
 	c.Sending = l.sending()
 	c.Jobs = l.jobs()
 	c.Werkplaats = l.werkplaats()
+	c.Console = l.console()
 
 	if !demo && !c.Twilio.Configured() && !c.Telegram.Configured() && !l.twilioMentioned() && !l.telegramMentioned() {
 		l.failf("no channel configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID) for SMS, or TELEGRAM_BOT_TOKEN for Telegram")

@@ -293,6 +293,14 @@ func checkTone(f *Flow, pos positions, ds Diagnostics) Diagnostics {
 			all = append(all, textAt{r.Say, []any{"steps", i, "reminders", j, "say"}, true, fmt.Sprintf("step %q reminder %d", s.ID, j+1)})
 		}
 	}
+	if e := f.Experiment; e != nil {
+		for i, a := range e.Arms {
+			for _, stepID := range sortedKeys(a.Say) {
+				all = append(all, textAt{a.Say[stepID], []any{"experiment", "arms", i, "say", stepID}, proactive[stepID],
+					fmt.Sprintf("arm %q text of step %q", a.Name, stepID)})
+			}
+		}
+	}
 	for _, ta := range all {
 		for _, lang := range sortedLangs(ta.t) {
 			text := ta.t[lang]
@@ -350,7 +358,38 @@ func checkTone(f *Flow, pos positions, ds Diagnostics) Diagnostics {
 				Hint:    "add {{.CallbackNumber}} ({{.CallbackHours}}): people must always be able to call a person"})
 		}
 	}
+	if e := f.Experiment; e != nil {
+		for i, a := range e.Arms {
+			for _, stepID := range sortedKeys(a.Say) {
+				if !first[stepID] {
+					continue
+				}
+				for _, lang := range sortedLangs(a.Say[stepID]) {
+					t := f.templates[tmplKey{stepID, VariantKind(a.Name), lang}]
+					if t == nil {
+						continue
+					}
+					_, fields := varRefs(t)
+					if !slices.ContainsFunc(fields, func(r ref) bool { return r.name == "CallbackNumber" }) {
+						l, c := pos.key("experiment", "arms", i, "say", stepID, lang)
+						ds = append(ds, Diagnostic{Severity: Error, File: pos.name, Line: l, Col: c, Code: "no-callback-number",
+							Message: fmt.Sprintf("[%s] arm %q changes the first message, and its text does not give the callback number", lang, a.Name),
+							Hint:    "add {{.CallbackNumber}} ({{.CallbackHours}}): people must always be able to call a person"})
+					}
+				}
+			}
+		}
+	}
 	return ds
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func langsText(m map[string]bool) Text {

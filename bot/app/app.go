@@ -171,6 +171,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		paceKey[channel.Telegram] = "telegram"
 		limiter.Set("telegram", TelegramRate)
 	}
+	if cfg.WhatsApp.Configured() {
+		wa, err := newWhatsApp(cfg, o)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		senders[channel.WhatsApp] = wa
+		paceKey[channel.WhatsApp] = "whatsapp:" + cfg.Twilio.AccountSID
+		limiter.Set(paceKey[channel.WhatsApp], cfg.Twilio.Rate)
+	}
 	for _, s := range o.Senders {
 		senders[s.Name()] = s
 	}
@@ -198,6 +208,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Gate:     gate,
 		ClaimTTL: cfg.Werkplaats.ClaimTTL,
 		Audit:    a.Audit,
+		WhatsApp: outreach.WhatsAppOptions{RetryAsTemplate: cfg.WhatsApp.RetryAsTemplate, DeliveryTimeout: cfg.WhatsApp.DeliveryTimeout},
 		Pace: func(ctx context.Context, ch channel.Name) error {
 			if k, ok := paceKey[ch]; ok {
 				return limiter.Wait(ctx, k)

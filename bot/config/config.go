@@ -70,6 +70,7 @@ type Config struct {
 	Callback       Callback
 	Twilio         Twilio
 	Telegram       Telegram
+	WhatsApp       WhatsApp
 	Sending        Sending
 	Jobs           Jobs
 	Werkplaats     Werkplaats

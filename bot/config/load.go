@@ -76,7 +76,8 @@ type fileConfig struct {
 		APIURL            string `yaml:"api_url"`
 		LinkTTL           string `yaml:"link_ttl"`
 	} `yaml:"telegram"`
-	Sending struct {
+	WhatsApp fileWhatsApp `yaml:"whatsapp"`
+	Sending  struct {
 		QuietHours    string `yaml:"quiet_hours"`
 		GoodFriday    *bool  `yaml:"good_friday"`
 		LiberationDay *bool  `yaml:"liberation_day"`
@@ -341,6 +342,7 @@ func (l *loader) build() *Config {
 	c.Callback = l.callback(demo)
 	c.Twilio = l.twilio()
 	c.Telegram = l.telegram()
+	c.WhatsApp = l.whatsapp(c.Twilio)
 	c.Sending = l.sending()
 	c.Jobs = l.jobs()
 	c.Werkplaats = l.werkplaats()

@@ -31,9 +31,16 @@ func (c *Console) experimentsList(w http.ResponseWriter, r *http.Request, _ *Ses
 // ExperimentData is one experiment's report with its chart.
 type ExperimentData struct {
 	R          experiment.Report
+	Arms       []ArmView
 	Outcomes   []OutcomeView
 	Conclusion string
 	Needed     string
+}
+
+// ArmView is one arm's people against its declared share, formatted.
+type ArmView struct {
+	Name, Share, People, Observed string
+	Holdout                       bool
 }
 
 // OutcomeView is one outcome's table and chart.
@@ -89,10 +96,13 @@ func (c *Console) experimentShow(w http.ResponseWriter, r *http.Request, _ *Sess
 	}
 	l := c.texts.locale(r)
 	holdout := map[string]bool{}
+	var arms []ArmView
 	for _, a := range rep.Arms {
 		holdout[a.Name] = a.Holdout
+		arms = append(arms, ArmView{Name: a.Name, Holdout: a.Holdout, People: fmt.Sprint(a.People),
+			Share: dec(l, fmt.Sprintf("%.0f%%", a.Share)), Observed: pct(l, a.Observed/100)})
 	}
-	d := ExperimentData{R: rep, Conclusion: conclusion(l, rep)}
+	d := ExperimentData{R: rep, Arms: arms, Conclusion: conclusion(l, rep)}
 	d.Needed = l.T("exp.needed.unknown")
 	if rep.NeededPerArm > 0 {
 		d.Needed = l.T("exp.needed", rep.NeededPerArm, pp(l, rep.SmallestEffect))

@@ -13,22 +13,27 @@ import (
 	"github.com/seintje/seintje/bot/store"
 )
 
-type nudgeRequest struct {
-	Flow      string `json:"flow"`
-	Recipient struct {
-		Ref      string `json:"ref"`
-		Phone    string `json:"phone"`
-		Name     string `json:"name"`
-		Language string `json:"language"`
-	} `json:"recipient"`
-	Vars       map[string]any `json:"vars"`
-	Caseworker struct {
-		Name string `json:"name"`
-	} `json:"caseworker"`
+// recipientJSON is the person of a nudge (also a batch item's).
+type recipientJSON struct {
+	Ref      string `json:"ref"`
+	Phone    string `json:"phone"`
+	Name     string `json:"name"`
+	Language string `json:"language"`
 }
 
-var languages = map[string]bool{"nl": true, "en": true, "tr": true, "ar": true, "pl": true, "uk": true, "fr": true, "de": true,
-	"es": true, "pt": true, "so": true, "ti": true, "fa": true, "ro": true, "bg": true, "ru": true, "zh": true, "pap": true}
+// nameJSON is {"name": ...}.
+type nameJSON struct {
+	Name string `json:"name"`
+}
+
+type nudgeRequest struct {
+	Flow       string         `json:"flow"`
+	Recipient  recipientJSON  `json:"recipient"`
+	Vars       map[string]any `json:"vars"`
+	Caseworker nameJSON       `json:"caseworker"`
+}
+
+var languages = outreach.Languages
 
 func (s *Server) createNudge(c *gin.Context) {
 	var req nudgeRequest

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/seintje/seintje/bot/audit"
@@ -68,6 +67,8 @@ type Service struct {
 	Telegram *Telegram
 	// Audit records every action on a person's data (nil: no trail).
 	Audit *audit.Log
+	// Tally keeps the figures of batches (bot/batch); nil: no batches.
+	Tally Tally
 }
 
 // audit records entries in the trail; see audit.Log.Record.
@@ -106,6 +107,7 @@ type TriggerRequest struct {
 	Caseworker     string
 	TriggeredBy    string // API token name
 	IdempotencyKey string
+	Batch          string // the batch this nudge belongs to, if any
 }
 
 // TriggerResult is the nudge created (or found again).
@@ -121,43 +123,17 @@ func (s *Service) tagFor(e164 string) string { return s.Keyer.Hash("phone", e164
 // Trigger validates a request and starts a nudge. Nothing is stored when it
 // fails.
 func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResult, error) {
-	f, ok := s.Flows.Current(req.Flow)
-	if !ok {
-		return TriggerResult{}, &FieldError{Field: "flow", Code: "unknown_flow", Message: fmt.Sprintf("there is no flow %q", req.Flow)}
-	}
-	wantsLink := f.Var(TelegramLinkVar) != nil
-	if wantsLink {
-		if s.Telegram == nil {
-			return TriggerResult{}, &FieldError{Field: "flow", Code: "telegram_not_configured",
-				Message: fmt.Sprintf("flow %q sends a Telegram link, but Telegram is not configured on this Seintje (set TELEGRAM_BOT_TOKEN)", f.ID)}
-		}
-		if _, sent := req.Vars[TelegramLinkVar]; sent {
-			return TriggerResult{}, &FieldError{Field: "vars." + TelegramLinkVar, Code: "invalid_var",
-				Message: "Seintje fills in telegram_link itself; leave it out"}
-		}
-	}
-	vars, verr := f.CheckVars(req.Vars)
-	if verr != nil {
-		return TriggerResult{}, &FieldError{Field: "vars." + verr.Name, Code: "invalid_var", Message: verr.Message}
-	}
-	e164, err := phone.Normalize(req.Phone)
+	v, err := s.Validate(req)
 	if err != nil {
-		code := "invalid_phone"
-		if errors.Is(err, phone.ErrNotMobile) {
-			code = "not_mobile"
-		}
-		return TriggerResult{}, &FieldError{Field: "recipient.phone", Code: code, Message: err.Error()}
+		return TriggerResult{}, err
 	}
-	lang := strings.ToLower(strings.TrimSpace(req.Lang))
-	if lang == "" {
-		lang = flow.DefaultLang
-	}
+	f, vars, e164, lang, event := v.Flow, v.Vars, v.E164, v.Lang, v.Event
+	wantsLink := f.Var(TelegramLinkVar) != nil
 	now := s.Now()
-	tag := s.tagFor(e164)
+	tag := v.Tag
 	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: lang}
-	event := eventKey(f.ID, vars, req.IdempotencyKey) // without the link: it is new every time
-	ch := s.channelFor(ctx, tag)                      // Telegram when linked and preferred
-	created := false                                  // a new nudge was stored
+	ch := s.channelFor(ctx, tag) // Telegram when linked and preferred
+	created := false             // a new nudge was stored
 	if wantsLink {
 		// The token is stored before the nudge, so the message never
 		// carries a link that does not work; it is given back unless this
@@ -183,8 +159,11 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			return TriggerResult{}, fmt.Errorf("start flow %s: %w", f.ID, err)
 		}
 		n := &store.Nudge{Conversation: res.Conv, Tag: tag, Ref: req.Ref, Name: req.Name, Channel: string(ch),
-			TriggeredBy: req.TriggeredBy, EventKey: event}
+			TriggeredBy: req.TriggeredBy, EventKey: event, Batch: req.Batch}
 		msgs, cbs := s.effects(n, res.Effects, nil, now)
+		for i := range msgs {
+			msgs[i].Batch = req.Batch // the first messages count in the batch's figures
+		}
 		for _, cb := range cbs {
 			n.CallbackIDs = append(n.CallbackIDs, cb.ID)
 		}
@@ -260,6 +239,11 @@ func eventKey(flowID string, vars map[string]string, idem string) string {
 
 // supersede ends a waiting nudge because a newer one of the same flow starts.
 func (s *Service) supersede(ctx context.Context, id string, now time.Time) error {
+	return s.endNudge(ctx, id, "superseded", "superseded", "a newer nudge of the same flow replaced this one", now)
+}
+
+// endNudge ends a waiting nudge with outcome and a note for the case worker.
+func (s *Service) endNudge(ctx context.Context, id, outcome, code, text string, now time.Time) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		n, err := s.Store.Nudge(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -272,15 +256,18 @@ func (s *Service) supersede(ctx context.Context, id string, now time.Time) error
 			return nil
 		}
 		n.Status = engine.Ended
-		n.Outcome = "superseded"
+		n.Outcome = outcome
 		n.UpdatedAt = now
 		n.Deadline = time.Time{}
-		n.Notes = append(n.Notes, store.Note{At: now, Code: "superseded", Text: "a newer nudge of the same flow replaced this one"})
+		n.Notes = append(n.Notes, store.Note{At: now, Code: code, Text: text})
 		err = s.Store.Commit(ctx, n, nil, nil)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.tallyNudge(ctx, n, ConvEvent{At: now}, nil)
 	}
 	return store.ErrConflict
 }

@@ -192,7 +192,7 @@ func (s *Service) telegramFailed(ctx context.Context, m *store.Message, rcp stor
 		s.Log.WarnContext(ctx, "telegram send failed permanently", "msg", m.ID, "code", code, "err", sendErr)
 	}
 	if !inConversation(m) {
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason, At: s.Now()})
+		return s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason, At: s.Now()})
 	}
 	return s.fallbackToSMS(ctx, m, rcp, code, reason)
 }
@@ -208,11 +208,11 @@ func (s *Service) fallbackToSMS(ctx context.Context, m *store.Message, rcp store
 	_, hasSMS := s.Senders[channel.SMS]
 	switch {
 	case m.Kind == KindStopConfirm:
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason, At: now})
+		return s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason, At: now})
 	case rcp.Phone == "" || !hasSMS:
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason + "; no SMS fallback (no number or SMS not configured)", At: now})
+		return s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason + "; no SMS fallback (no number or SMS not configured)", At: now})
 	case rcp.OptedOut(string(channel.SMS)):
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason + "; no SMS fallback (opted out of SMS)", At: now})
+		return s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason + "; no SMS fallback (opted out of SMS)", At: now})
 	}
 	cp := *m
 	cp.ID, cp.Channel, cp.At, cp.Buttons, cp.Status, cp.ProviderID = m.ID+"-sms", string(channel.SMS), now, nil, nil, ""
@@ -226,7 +226,7 @@ func (s *Service) fallbackToSMS(ctx context.Context, m *store.Message, rcp store
 	if err := s.Queue.EnqueueSend(ctx, m.Tag, cp.ID, time.Time{}); err != nil {
 		return err
 	}
-	if err := s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason + "; sent again by SMS", At: now}); err != nil {
+	if err := s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason + "; sent again by SMS", At: now}); err != nil {
 		return err
 	}
 	s.Log.InfoContext(ctx, "telegram message falls back to sms", "msg", m.ID, "copy", cp.ID)

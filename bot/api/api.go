@@ -105,6 +105,10 @@ func New(d Deps) http.Handler {
 	v1.GET("/flows", s.auth(RoleCoordinator, RoleAdmin), s.listFlows)
 	v1.DELETE("/recipients/:ref", s.auth(RoleAdmin), s.eraseRecipient)
 	v1.GET("/recipients/:ref/nudges", s.auth(RoleCaseworker, RoleAdmin), s.recipientNudges)
+	v1.GET("/recipients/:ref/channels", s.auth(RoleCaseworker, RoleAdmin), s.getChannels)
+	v1.PUT("/recipients/:ref/channels", s.auth(RoleCaseworker, RoleAdmin), s.putChannels)
+	v1.GET("/recipients/:ref/channel", s.auth(RoleCaseworker, RoleAdmin), s.getChannel)
+	v1.PUT("/recipients/:ref/channel", s.auth(RoleCaseworker, RoleAdmin), s.putChannel)
 	if d.Batches != nil {
 		v1.POST("/batches", s.auth(RoleCaseworker, RoleAdmin), s.createBatch)
 		v1.GET("/batches", s.auth(RoleCaseworker, RoleAdmin), s.listBatches)

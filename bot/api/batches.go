@@ -29,8 +29,19 @@ const (
 	CodeBadSpreadsht = "invalid_file"
 )
 
+// nameJSON is {"name": ...}.
+type nameJSON struct {
+	Name string `json:"name"`
+}
+
+// batchItem is a POST /v1/nudges body without the flow.
 type batchItem struct {
-	Recipient      recipientJSON  `json:"recipient"`
+	Recipient struct {
+		Ref      string `json:"ref"`
+		Phone    string `json:"phone"`
+		Name     string `json:"name"`
+		Language string `json:"language"`
+	} `json:"recipient"`
 	Vars           map[string]any `json:"vars"`
 	Caseworker     nameJSON       `json:"caseworker"`
 	IdempotencyKey string         `json:"idempotency_key"`

@@ -8,32 +8,29 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/store"
 )
 
-// recipientJSON is the person of a nudge (also a batch item's).
-type recipientJSON struct {
-	Ref      string `json:"ref"`
-	Phone    string `json:"phone"`
-	Name     string `json:"name"`
-	Language string `json:"language"`
-}
-
-// nameJSON is {"name": ...}.
-type nameJSON struct {
-	Name string `json:"name"`
-}
-
 type nudgeRequest struct {
-	Flow       string         `json:"flow"`
-	Recipient  recipientJSON  `json:"recipient"`
+	Flow      string `json:"flow"`
+	Recipient struct {
+		Ref      string `json:"ref"`
+		Phone    string `json:"phone"`
+		Name     string `json:"name"`
+		Language string `json:"language"`
+		// WhatsAppOptIn records the opt-in the person gave the case system.
+		WhatsAppOptIn *optInRequest `json:"whatsapp_opt_in"`
+	} `json:"recipient"`
+	// Channel asks for one channel; empty: the recipient's preferred one.
+	Channel    string         `json:"channel"`
 	Vars       map[string]any `json:"vars"`
-	Caseworker nameJSON       `json:"caseworker"`
+	Caseworker struct {
+		Name string `json:"name"`
+	} `json:"caseworker"`
 }
-
-var languages = outreach.Languages
 
 func (s *Server) createNudge(c *gin.Context) {
 	var req nudgeRequest
@@ -67,9 +64,11 @@ func (s *Server) createNudge(c *gin.Context) {
 		field("caseworker.name", "caseworker.name is longer than 100 characters")
 		return
 	}
-	lang := strings.ToLower(strings.TrimSpace(req.Recipient.Language))
-	if lang != "" && !languages[lang] {
-		field("recipient.language", "recipient.language must be a language code such as nl, en, tr, ar or pl")
+	// Any well-formed language code is taken; a flow without that
+	// language sends Dutch and says so in a note on the nudge.
+	language := lang.Canon(req.Recipient.Language)
+	if language != "" && !lang.Valid(language) {
+		field("recipient.language", "recipient.language must be a language code such as nl, en, tr, pl, uk or ar (ISO 639, optionally with a region: ar-MA)")
 		return
 	}
 	idem := c.GetHeader("Idempotency-Key")
@@ -78,8 +77,9 @@ func (s *Server) createNudge(c *gin.Context) {
 		return
 	}
 	res, err := s.d.Service.Trigger(c.Request.Context(), outreach.TriggerRequest{
-		Flow: req.Flow, Ref: req.Recipient.Ref, Phone: req.Recipient.Phone, Name: strings.TrimSpace(req.Recipient.Name), Lang: lang,
+		Flow: req.Flow, Ref: req.Recipient.Ref, Phone: req.Recipient.Phone, Name: strings.TrimSpace(req.Recipient.Name), Lang: language,
 		Vars: req.Vars, Caseworker: strings.TrimSpace(req.Caseworker.Name), TriggeredBy: Caller(c), IdempotencyKey: idem,
+		Channel: req.Channel, WhatsAppOptIn: req.Recipient.WhatsAppOptIn.update(),
 	})
 	var fe *outreach.FieldError
 	switch {
@@ -106,18 +106,33 @@ func (s *Server) createNudge(c *gin.Context) {
 			code = CodeNotMobile
 		case "telegram_not_configured":
 			code = CodeTelegramOff
+		case "whatsapp_not_configured":
+			code = CodeWhatsAppOff
 		}
 		problem(c, http.StatusUnprocessableEntity, code, fe.Message, fe.Field)
 		return
 	case errors.Is(err, outreach.ErrOptedOut):
 		problem(c, http.StatusConflict, CodeOptedOut, "the recipient opted out (STOP) on this channel; nothing was sent", "")
 		return
+	case errors.Is(err, outreach.ErrNoOptIn):
+		problem(c, http.StatusConflict, CodeNoOptIn, "the recipient has no recorded WhatsApp opt-in; nothing was sent. Record it with recipient.whatsapp_opt_in or PUT /v1/recipients/{ref}/channels", "channel")
+		return
+	case errors.Is(err, outreach.ErrNotLinked):
+		problem(c, http.StatusConflict, CodeNotLinked, "the recipient has not linked Telegram; nothing was sent", "channel")
+		return
 	case err != nil:
 		s.internal(c, err)
 		return
 	}
 	c.Header("Location", "/v1/nudges/"+res.ID)
-	c.JSON(http.StatusAccepted, gin.H{"id": res.ID, "status": res.Status, "existing": res.Existing})
+	body := gin.H{"id": res.ID, "status": res.Status, "existing": res.Existing}
+	if res.Lang != "" {
+		body["language"] = res.Lang
+	}
+	if len(res.Notes) > 0 {
+		body["notes"] = res.Notes
+	}
+	c.JSON(http.StatusAccepted, body)
 }
 
 type messageView struct {

@@ -24,6 +24,7 @@ import (
 	"github.com/seintje/seintje/bot/app"
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/internal/redistest"
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/internal/testflows"
 )
@@ -40,29 +41,14 @@ const (
 	tokWerkplaats  = "werkplaats-secret-0001"
 )
 
+// itest counts the integration tests skipped without Redis (main_test.go).
+var itest = redistest.NewSuite("bot/app")
+
 // redisURL returns the Redis for integration tests. Without one, the test
 // is skipped locally and fails on CI.
 func redisURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opt)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("integration tests need Redis at %s: %v", u, err)
-		}
-		t.Skipf("no Redis at %s (%v); set REDIS_URL or run .ci/run", u, err)
-	}
-	return u
+	return itest.URL(t)
 }
 
 // clock is a settable clock shared by the service under test.

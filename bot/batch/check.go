@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/store"
@@ -165,9 +166,9 @@ func checkItem(svc *outreach.Service, f *flow.Flow, it Item, name Namer, default
 	case len(cw) > 100:
 		add(ColCaseworker, CodeInvalidField, "the case worker's name is longer than 100 characters")
 	}
-	lang := strings.ToLower(strings.TrimSpace(it.Language))
-	if lang != "" && !outreach.Languages[lang] {
-		add(ColLanguage, CodeInvalidField, "the language must be a code such as nl, en, tr, ar or pl")
+	language := lang.Canon(it.Language)
+	if language != "" && !lang.Valid(language) {
+		add(ColLanguage, CodeInvalidField, "the language must be a code such as nl, en, tr, pl, uk or ar")
 	}
 	for _, v := range f.Variables {
 		if v.Name == outreach.TelegramLinkVar {
@@ -190,7 +191,7 @@ func checkItem(svc *outreach.Service, f *flow.Flow, it Item, name Namer, default
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	v, err := svc.Validate(outreach.TriggerRequest{Flow: f.ID, Ref: it.Ref, Phone: ph, Name: it.Name, Lang: lang,
+	v, err := svc.Validate(outreach.TriggerRequest{Flow: f.ID, Ref: it.Ref, Phone: ph, Name: it.Name, Lang: language,
 		Vars: it.Vars, Caseworker: cw, IdempotencyKey: it.IdempotencyKey})
 	var fe *outreach.FieldError
 	if errors.As(err, &fe) {

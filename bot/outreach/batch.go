@@ -4,18 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/store"
 )
-
-// Languages are the recipient languages a request may name.
-var Languages = map[string]bool{"nl": true, "en": true, "tr": true, "ar": true, "pl": true, "uk": true, "fr": true, "de": true,
-	"es": true, "pt": true, "so": true, "ti": true, "fa": true, "ro": true, "bg": true, "ru": true, "zh": true, "pap": true}
 
 // Valid is a trigger request that passed every check that needs no
 // storage: what Trigger would store for it.
@@ -24,7 +20,7 @@ type Valid struct {
 	Vars  map[string]string // normalised
 	E164  string
 	Tag   string // recipient tag (keyed hash of E164)
-	Lang  string
+	Lang  string // as requested (canonical); the flow may fall back to Dutch
 	Event string // "the same event" key (idempotency)
 }
 
@@ -57,11 +53,11 @@ func (s *Service) Validate(req TriggerRequest) (Valid, error) {
 		}
 		return Valid{}, &FieldError{Field: "recipient.phone", Code: code, Message: err.Error()}
 	}
-	lang := strings.ToLower(strings.TrimSpace(req.Lang))
-	if lang == "" {
-		lang = flow.DefaultLang
+	requested := lang.Canon(req.Lang)
+	if requested == "" {
+		requested = flow.DefaultLang
 	}
-	return Valid{Flow: f, Vars: vars, E164: e164, Tag: s.tagFor(e164), Lang: lang,
+	return Valid{Flow: f, Vars: vars, E164: e164, Tag: s.tagFor(e164), Lang: requested,
 		Event: eventKey(f.ID, vars, req.IdempotencyKey)}, nil // without a Telegram link: it is new every time
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/seintje/seintje/bot/audit"
+	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -19,11 +20,13 @@ func (s *Service) EraseRecipient(ctx context.Context, ref, by string) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	chatHash := ""
-	if link, err := s.Store.Telegram(ctx, tag); err == nil && link.Chat != "" {
-		chatHash = s.chatHash(link.Chat)
+	addrs := map[channel.Name]string{}
+	if c, err := s.Store.Channels(ctx, tag); err == nil {
+		if chat := c.Get(channel.Telegram).Address; chat != "" {
+			addrs[channel.Telegram] = s.chatHash(chat)
+		}
 	}
-	n, err := s.Store.Erase(ctx, tag, s.refHash(ref), chatHash)
+	n, err := s.Store.Erase(ctx, tag, s.refHash(ref), addrs)
 	if err != nil {
 		return n, fmt.Errorf("erase recipient: %w", err)
 	}

@@ -10,15 +10,19 @@ import (
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/phone"
+	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
 	"github.com/seintje/seintje/bot/texts"
 )
 
-// Keywords are checked before any flow, as whole messages.
+// Keywords are checked before any flow, as whole messages. Every text
+// names the Latin keywords (STOP, START), which work in every language; the
+// words people of the other shipped languages write themselves work too.
 var (
-	stopWords  = []string{"stop", "stoppen", "afmelden", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
-	startWords = []string{"start", "aanmelden", "unstop"}
-	helpWords  = []string{"help", "hulp", "info"}
+	stopWords = flow.Phrases("stop", "stoppen", "afmelden", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke",
+		"durdur", "wypisz", "wypisz mnie", "стоп", "відписатися", "توقف", "إيقاف")
+	startWords = flow.Phrases("start", "aanmelden", "unstop", "старт", "ابدأ")
+	helpWords  = flow.Phrases("help", "hulp", "info", "yardım", "pomoc", "допомога", "مساعدة")
 )
 
 // Keyword classifies a whole message: "stop", "start", "help" or "".
@@ -67,6 +71,12 @@ func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 		return err
 	}
 	s.Log.InfoContext(ctx, "inbound stored", "channel", in.Channel, "from", maskAddr(in.Channel, addr), "msg", msg.ID)
+	if in.Channel == channel.WhatsApp {
+		// The person wrote: WhatsApp's 24-hour window (re)opens.
+		if err := s.Store.TouchInbound(ctx, tag, channel.WhatsApp, in.ReceivedAt); err != nil {
+			return err
+		}
+	}
 	if err := s.process(ctx, in.Channel, addr, msg, ib); err != nil {
 		// The text is stored; make sure a person sees it even though it
 		// could not be routed (it may count as a report to the agency).
@@ -83,7 +93,7 @@ func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 // inboundTag finds the recipient tag of a sender.
 func (s *Service) inboundTag(ctx context.Context, in channel.Inbound) (string, string, error) {
 	switch in.Channel {
-	case channel.SMS:
+	case channel.SMS, channel.WhatsApp: // WhatsApp's address is the phone number
 		if phone.IsE164(in.From) {
 			// Providers send E.164 already: skip the (costly) full parse.
 			return s.tagFor(in.From), in.From, nil
@@ -102,7 +112,7 @@ func (s *Service) inboundTag(ctx context.Context, in channel.Inbound) (string, s
 }
 
 func maskAddr(ch channel.Name, addr string) string {
-	if ch == channel.SMS {
+	if ch == channel.SMS || ch == channel.WhatsApp {
 		return phone.Mask(addr)
 	}
 	return "***"
@@ -187,8 +197,8 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		in := msg
 		in.Conv, in.Route = n.ID, res.Matched
 		next := *n
-		if ch == channel.Telegram || next.Channel == string(channel.Telegram) {
-			// Answer on the channel the person used (Telegram or SMS).
+		if ch != channel.Name(next.Channel) && (recipient.NeedsConsent(ch) || recipient.NeedsConsent(channel.Name(next.Channel))) {
+			// Answer on the channel the person used (Telegram, WhatsApp or SMS).
 			next.Channel = string(ch)
 		}
 		next.Conversation = res.Conv
@@ -212,6 +222,11 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			s.Log.WarnContext(ctx, "batch figures not updated", "nudge", next.ID, "err", err)
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
+		if next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn {
+			if err := s.recordWhatsAppOptIn(ctx, &next, now); err != nil {
+				return err
+			}
+		}
 		return s.dispatchIndexed(ctx, &next, res.Effects, msgs, ops)
 	}
 }

@@ -12,12 +12,14 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/registry"
 	"github.com/seintje/seintje/bot/store"
@@ -65,6 +67,9 @@ type Service struct {
 	// variable telegram_link (TelegramLinkVar); nil when Telegram is not
 	// configured.
 	Telegram *Telegram
+	// WhatsApp configures the WhatsApp window, template retry and delivery
+	// fallback (whatsapp.go).
+	WhatsApp WhatsAppOptions
 	// Audit records every action on a person's data (nil: no trail).
 	Audit *audit.Log
 	// Tally keeps the figures of batches (bot/batch); nil: no batches.
@@ -107,7 +112,13 @@ type TriggerRequest struct {
 	Caseworker     string
 	TriggeredBy    string // API token name
 	IdempotencyKey string
-	Batch          string // the batch this nudge belongs to, if any
+	// Channel asks for one channel ("sms", "telegram", "whatsapp"); empty:
+	// the recipient's preferred channel.
+	Channel string
+	// WhatsAppOptIn records the person's WhatsApp opt-in given to the case
+	// system (source and date) before the nudge is sent.
+	WhatsAppOptIn *ConsentUpdate
+	Batch         string // the batch this nudge belongs to, if any
 }
 
 // TriggerResult is the nudge created (or found again).
@@ -115,6 +126,29 @@ type TriggerResult struct {
 	ID       string
 	Status   string
 	Existing bool // the same event had already created it
+	// Lang is the language the messages are written in: the requested one,
+	// or Dutch when the flow does not have it (then Notes says so).
+	Lang  string
+	Notes []store.Note
+}
+
+// CodeLanguageFallback notes that the flow has no text in the requested
+// language, so the recipient gets Dutch.
+const CodeLanguageFallback = "language_fallback"
+
+// languageNote is the note for a nudge whose flow lacks the requested
+// language, or nil.
+func languageNote(f *flow.Flow, requested, used string, now time.Time) *store.Note {
+	if lang.Base(requested) == used {
+		return nil
+	}
+	name := requested
+	if n := lang.Name(requested); n != requested {
+		name = n + " (" + requested + ")"
+	}
+	return &store.Note{At: now, Code: CodeLanguageFallback,
+		Text: fmt.Sprintf("Flow %s has no texts in %s, so the messages are in Dutch. The flow has: %s.",
+			f.ID, name, strings.Join(f.Languages(), ", "))}
 }
 
 // tagFor returns the recipient tag of an E.164 phone number.
@@ -127,13 +161,19 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	if err != nil {
 		return TriggerResult{}, err
 	}
-	f, vars, e164, lang, event := v.Flow, v.Vars, v.E164, v.Lang, v.Event
+	f, vars, e164, requested, event := v.Flow, v.Vars, v.E164, v.Lang, v.Event
 	wantsLink := f.Var(TelegramLinkVar) != nil
 	now := s.Now()
 	tag := v.Tag
-	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: lang}
-	ch := s.channelFor(ctx, tag) // Telegram when linked and preferred
-	created := false             // a new nudge was stored
+	// The recipient keeps the language asked for (Seintje's own texts, such
+	// as the STOP confirmation, may have it); the conversation gets the
+	// flow's language (engine.Start).
+	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: requested}
+	ch, err := s.triggerChannel(ctx, tag, req, now)
+	if err != nil {
+		return TriggerResult{}, err
+	}
+	created := false // a new nudge was stored
 	if wantsLink {
 		// The token is stored before the nudge, so the message never
 		// carries a link that does not work; it is given back unless this
@@ -153,13 +193,16 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 
 	for attempt := 0; attempt < 4; attempt++ {
 		cid := store.NewScopedID(tag, now)
-		conv := engine.Conversation{ID: cid, Lang: lang, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: vars}
+		conv := engine.Conversation{ID: cid, Lang: requested, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: vars}
 		res, err := s.Engine.Start(f, conv, now)
 		if err != nil {
 			return TriggerResult{}, fmt.Errorf("start flow %s: %w", f.ID, err)
 		}
 		n := &store.Nudge{Conversation: res.Conv, Tag: tag, Ref: req.Ref, Name: req.Name, Channel: string(ch),
 			TriggeredBy: req.TriggeredBy, EventKey: event, Batch: req.Batch}
+		if note := languageNote(f, requested, res.Conv.Lang, now); note != nil {
+			n.Notes = append(n.Notes, *note)
+		}
 		msgs, cbs := s.effects(n, res.Effects, nil, now)
 		for i := range msgs {
 			msgs[i].Batch = req.Batch // the first messages count in the batch's figures
@@ -212,7 +255,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			Detail: f.Ref().String()}); err != nil {
 			return TriggerResult{}, err
 		}
-		return TriggerResult{ID: cid, Status: string(n.Status)}, nil
+		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes}, nil
 	}
 	return TriggerResult{}, fmt.Errorf("trigger: %w", store.ErrConflict)
 }
@@ -242,8 +285,32 @@ func (s *Service) supersede(ctx context.Context, id string, now time.Time) error
 	return s.endNudge(ctx, id, "superseded", "superseded", "a newer nudge of the same flow replaced this one", now)
 }
 
-// endNudge ends a waiting nudge with outcome and a note for the case worker.
+// endNudge ends a waiting nudge with outcome and a note for the case
+// worker, and counts it for its batch.
 func (s *Service) endNudge(ctx context.Context, id, outcome, code, text string, now time.Time) error {
+	var ended *store.Nudge
+	err := s.updateNudge(ctx, id, func(n *store.Nudge) bool {
+		if n.Status != engine.Waiting {
+			return false
+		}
+		n.Status = engine.Ended
+		n.Outcome = outcome
+		n.UpdatedAt = now
+		n.Deadline = time.Time{}
+		n.Notes = append(n.Notes, store.Note{At: now, Code: code, Text: text})
+		ended = n
+		return true
+	})
+	if err != nil || ended == nil {
+		return err
+	}
+	return s.tallyNudge(ctx, ended, ConvEvent{At: now}, nil)
+}
+
+// updateNudge loads nudge id, lets change edit it (false: nothing to do)
+// and commits it, reloading on a concurrent change. A nudge that is gone
+// (expired, erased) is not an error.
+func (s *Service) updateNudge(ctx context.Context, id string, change func(n *store.Nudge) bool) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		n, err := s.Store.Nudge(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -252,22 +319,14 @@ func (s *Service) endNudge(ctx context.Context, id, outcome, code, text string, 
 		if err != nil {
 			return err
 		}
-		if n.Status != engine.Waiting {
+		if !change(n) {
 			return nil
 		}
-		n.Status = engine.Ended
-		n.Outcome = outcome
-		n.UpdatedAt = now
-		n.Deadline = time.Time{}
-		n.Notes = append(n.Notes, store.Note{At: now, Code: code, Text: text})
 		err = s.Store.Commit(ctx, n, nil, nil)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		return s.tallyNudge(ctx, n, ConvEvent{At: now}, nil)
+		return err
 	}
 	return store.ErrConflict
 }

@@ -305,7 +305,7 @@ func TestBatchCancel(t *testing.T) {
 	var b map[string]any
 	eventually(t, "all first messages sent or cancelled", func() bool {
 		b = batchOf(t, h.batchView(id))
-		return count(b, "sent")+count(b, "cancelled") == 12
+		return count(b, "sent")+count(b, "cancelled") == 12 && count(b, "ended") == count(b, "cancelled")
 	})
 	sent := len(h.twilio.Requests())
 	if sent >= 12 || count(b, "sent") != sent || count(b, "cancelled") != 12-sent {

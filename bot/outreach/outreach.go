@@ -171,6 +171,10 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 				Message: "Seintje fills in telegram_link itself; leave it out"}
 		}
 	}
+	if asksWhatsAppOptIn(f) && !s.configured(channel.WhatsApp) {
+		return TriggerResult{}, &FieldError{Field: "flow", Code: "whatsapp_not_configured",
+			Message: fmt.Sprintf("flow %q asks for WhatsApp, but WhatsApp is not configured on this Seintje (set TWILIO_WHATSAPP_FROM)", f.ID)}
+	}
 	vars, verr := f.CheckVars(req.Vars)
 	if verr != nil {
 		return TriggerResult{}, &FieldError{Field: "vars." + verr.Name, Code: "invalid_var", Message: verr.Message}

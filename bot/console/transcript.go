@@ -2,9 +2,9 @@ package console
 
 import (
 	"context"
-	"slices"
 	"time"
 
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -27,11 +27,8 @@ type Transcript struct {
 	Messages []MessageView
 }
 
-// rtlLangs are written right to left.
-var rtlLangs = []string{"ar", "fa", "he", "ur", "ps", "ku"}
-
-func textDir(lang string) string {
-	if slices.Contains(rtlLangs, lang) {
+func textDir(code string) string {
+	if lang.RTL(code) {
 		return "rtl"
 	}
 	return "ltr"

@@ -156,33 +156,11 @@ func (s *Service) tagFor(e164 string) string { return s.Keyer.Hash("phone", e164
 // Trigger validates a request and starts a nudge. Nothing is stored when it
 // fails.
 func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResult, error) {
-	f, ok := s.Flows.Current(req.Flow)
-	if !ok {
-		return TriggerResult{}, &FieldError{Field: "flow", Code: "unknown_flow", Message: fmt.Sprintf("there is no flow %q", req.Flow)}
+	f, vars, e164, err := s.prepare(req)
+	if err != nil {
+		return TriggerResult{}, err
 	}
 	wantsLink := f.Var(TelegramLinkVar) != nil
-	if wantsLink {
-		if s.Telegram == nil {
-			return TriggerResult{}, &FieldError{Field: "flow", Code: "telegram_not_configured",
-				Message: fmt.Sprintf("flow %q sends a Telegram link, but Telegram is not configured on this Seintje (set TELEGRAM_BOT_TOKEN)", f.ID)}
-		}
-		if _, sent := req.Vars[TelegramLinkVar]; sent {
-			return TriggerResult{}, &FieldError{Field: "vars." + TelegramLinkVar, Code: "invalid_var",
-				Message: "Seintje fills in telegram_link itself; leave it out"}
-		}
-	}
-	vars, verr := f.CheckVars(req.Vars)
-	if verr != nil {
-		return TriggerResult{}, &FieldError{Field: "vars." + verr.Name, Code: "invalid_var", Message: verr.Message}
-	}
-	e164, err := phone.Normalize(req.Phone)
-	if err != nil {
-		code := "invalid_phone"
-		if errors.Is(err, phone.ErrNotMobile) {
-			code = "not_mobile"
-		}
-		return TriggerResult{}, &FieldError{Field: "recipient.phone", Code: code, Message: err.Error()}
-	}
 	requested := lang.Canon(req.Lang)
 	if requested == "" {
 		requested = flow.DefaultLang
@@ -291,6 +269,38 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes, Arm: arm}, nil
 	}
 	return TriggerResult{}, fmt.Errorf("trigger: %w", store.ErrConflict)
+}
+
+// prepare checks the flow, its variables and the phone number of a
+// trigger request, the same way for a real trigger and for a preview.
+func (s *Service) prepare(req TriggerRequest) (f *flow.Flow, vars map[string]string, e164 string, err error) {
+	f, ok := s.Flows.Current(req.Flow)
+	if !ok {
+		return nil, nil, "", &FieldError{Field: "flow", Code: "unknown_flow", Message: fmt.Sprintf("there is no flow %q", req.Flow)}
+	}
+	if f.Var(TelegramLinkVar) != nil {
+		if s.Telegram == nil {
+			return nil, nil, "", &FieldError{Field: "flow", Code: "telegram_not_configured",
+				Message: fmt.Sprintf("flow %q sends a Telegram link, but Telegram is not configured on this Seintje (set TELEGRAM_BOT_TOKEN)", f.ID)}
+		}
+		if _, sent := req.Vars[TelegramLinkVar]; sent {
+			return nil, nil, "", &FieldError{Field: "vars." + TelegramLinkVar, Code: "invalid_var",
+				Message: "Seintje fills in telegram_link itself; leave it out"}
+		}
+	}
+	vars, verr := f.CheckVars(req.Vars)
+	if verr != nil {
+		return nil, nil, "", &FieldError{Field: "vars." + verr.Name, Code: "invalid_var", Message: verr.Message}
+	}
+	e164, err = phone.Normalize(req.Phone)
+	if err != nil {
+		code := "invalid_phone"
+		if errors.Is(err, phone.ErrNotMobile) {
+			code = "not_mobile"
+		}
+		return nil, nil, "", &FieldError{Field: "recipient.phone", Code: code, Message: err.Error()}
+	}
+	return f, vars, e164, nil
 }
 
 // eventKey identifies "the same event": the Idempotency-Key when given,

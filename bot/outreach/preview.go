@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/seintje/seintje/bot/engine"
-	"github.com/seintje/seintje/bot/flow"
-	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/sms"
 	"github.com/seintje/seintje/bot/store"
 )
@@ -35,16 +33,12 @@ type Preview struct {
 // same engine as Trigger (and the person's experiment arm, when the flow
 // runs one); nothing is stored and nothing is sent.
 func (s *Service) Preview(ctx context.Context, req TriggerRequest) (Preview, error) {
-	f, vars, e164, err := s.prepare(req)
+	v, err := s.Validate(req)
 	if err != nil {
 		return Preview{}, err
 	}
-	requested := lang.Canon(req.Lang)
-	if requested == "" {
-		requested = flow.DefaultLang
-	}
+	f, vars, requested, tag := v.Flow, v.Vars, v.Lang, v.Tag
 	now := s.Now()
-	tag := s.tagFor(e164)
 	var p Preview
 	if f.Var(TelegramLinkVar) != nil {
 		vars[TelegramLinkVar] = "https://t.me/…"

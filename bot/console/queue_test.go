@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/seintje/seintje/bot/console/browsertest"
 )
 
@@ -73,7 +71,8 @@ func TestQueueTwoColleagues(t *testing.T) {
 	bert.Go(s.URL + "/console/queue")
 
 	// Anne: no answer. The task is open again (due later) for everyone.
-	anne.Do(chromedp.Click(chromedp.ID("outcome-no_answer")), chromedp.SetValue(chromedp.ID("note"), "Twee keer geprobeerd"))
+	anne.Fill("#outcome-no_answer", "")
+	anne.Fill("#note", "Twee keer geprobeerd")
 	anne.ClickNav("#save-outcome")
 	if !strings.Contains(anne.Body(), "Het resultaat is opgeslagen") {
 		t.Errorf("after saving: %s", anne.Body())
@@ -119,8 +118,8 @@ func TestQueueReleaseRescheduleFilters(t *testing.T) {
 	}
 	// Reschedule to tomorrow 10:00.
 	b.Go(s.URL + "/console/queue/" + task)
-	tomorrow := time.Now().Add(24 * time.Hour).Format("2006-01-02") + "T10:00"
-	b.Do(chromedp.SetValue(chromedp.ID("at"), tomorrow))
+	tomorrow := time.Now().Add(24*time.Hour).Format("2006-01-02") + "T10:00"
+	b.Fill("#at", tomorrow)
 	b.ClickNav("#reschedule")
 	_, m := s.API(http.MethodGet, "/v1/callbacks/"+task, tokAdmin, nil)
 	due, _ := time.Parse(time.RFC3339, m["due"].(string))

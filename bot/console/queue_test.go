@@ -13,6 +13,7 @@ import (
 // task; Bert's list shows it claimed within 5 s and he cannot claim it.
 // Anne calls, nobody answers: the task goes back to the queue for later.
 func TestQueueTwoColleagues(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, nil)
 	const phone = "+31612349901"
 	task := s.CallbackTask(phone, "Sanne de Vries", "C-9901")
@@ -91,6 +92,7 @@ func TestQueueTwoColleagues(t *testing.T) {
 
 // Release, reschedule, the filters, and a field error.
 func TestQueueReleaseRescheduleFilters(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, nil)
 	task := s.CallbackTask("+31612349911", "Fatima el Amrani", "C-9911")
 	b := browsertest.New(t)

@@ -13,6 +13,7 @@ import (
 // shows the first message as it will arrive; the fake Twilio receives
 // exactly that text.
 func TestSendWithPreview(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, nil)
 	b := browsertest.New(t)
 	b.SignInDemo(s.URL, "Ahmed", "caseworker")
@@ -105,6 +106,7 @@ func TestSendWithPreview(t *testing.T) {
 
 // Arabic text is shown right to left, in the preview and in the chat.
 func TestArabicRightToLeft(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, nil)
 	b := browsertest.New(t)
 	b.SignInDemo(s.URL, "Ahmed", "caseworker")

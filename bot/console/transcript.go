@@ -27,11 +27,15 @@ type Transcript struct {
 	Messages []MessageView
 }
 
+// textDir is the dir attribute of a message Seintje sent in code: rtl for
+// Arabic and other right-to-left languages, else auto, so a text in
+// another language than the conversation's (a STOP confirmation in the
+// recipient's own language) still shows the right way.
 func textDir(code string) string {
 	if lang.RTL(code) {
 		return "rtl"
 	}
-	return "ltr"
+	return "auto"
 }
 
 // transcript loads nudge id with its messages.

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/spool"
 )
 
 // Problem codes of the Telegram endpoints.
@@ -33,8 +35,11 @@ type TelegramDeps struct {
 	Seq     *telegram.Sequencer
 	Log     *slog.Logger
 	// Timeout bounds the handling of one update (default 25s: Telegram
-	// gives up on a webhook call after about 60s).
+	// gives up on a webhook call after about 60s) when there is no Intake.
 	Timeout time.Duration
+	// Intake stores updates durably within a deadline (Redis or the local
+	// spool); nil handles them directly.
+	Intake *spool.Intake
 }
 
 // TelegramRoutes mounts POST /webhooks/telegram and the recipient channel
@@ -79,6 +84,12 @@ func (d TelegramDeps) webhook(c *gin.Context) {
 	}
 	if u.ChatID == 0 {
 		c.Status(http.StatusOK)
+		return
+	}
+	if d.Intake != nil {
+		if accept(c, d.Intake, nil, RecordTelegram, json.RawMessage(body)) {
+			c.Status(http.StatusOK)
+		}
 		return
 	}
 	// The update is handled to the end even when Telegram hangs up.

@@ -85,6 +85,10 @@ type fileConfig struct {
 	Werkplaats struct {
 		ClaimTTL string `yaml:"claim_ttl"`
 	} `yaml:"werkplaats"`
+	Spool struct {
+		Dir string `yaml:"dir"`
+		Max *int   `yaml:"max"`
+	} `yaml:"spool"`
 }
 
 // yamlSecrets are keys that must never hold a secret in the YAML file,
@@ -339,6 +343,7 @@ func (l *loader) build() *Config {
 	c.Sending = l.sending()
 	c.Jobs = l.jobs()
 	c.Werkplaats = l.werkplaats()
+	c.Spool = l.spool()
 
 	if !demo && !c.Twilio.Configured() && !c.Telegram.Configured() && !l.twilioMentioned() && !l.telegramMentioned() {
 		l.failf("no channel configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID) for SMS, or TELEGRAM_BOT_TOKEN for Telegram")
@@ -792,4 +797,27 @@ func (l *loader) werkplaats() Werkplaats {
 		return Werkplaats{ClaimTTL: DefaultClaimTTL}
 	}
 	return Werkplaats{ClaimTTL: d}
+}
+
+// DefaultSpoolMax is the default bound of the inbound spool.
+const DefaultSpoolMax = 100_000
+
+func (l *loader) spool() Spool {
+	dir, _ := l.value("SEINTJE_SPOOL_DIR", "spool.dir", l.f.Spool.Dir)
+	sp := Spool{Dir: dir, Max: DefaultSpoolMax}
+	yml := ""
+	if l.f.Spool.Max != nil {
+		yml = strconv.Itoa(*l.f.Spool.Max)
+	}
+	s, src := l.value("SEINTJE_SPOOL_MAX", "spool.max", yml)
+	if s == "" {
+		return sp
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 100 || n > 10_000_000 {
+		l.failf("%s %q must be a number from 100 to 10000000 (how many webhook requests the local spool holds while Redis is away), e.g. 100000", src, s)
+		return sp
+	}
+	sp.Max = n
+	return sp
 }

@@ -17,7 +17,7 @@ import "github.com/redis/go-redis/v9"
 // KEYS: 1 rcp, 2 event, 3 active, 4 conv, 5 convs, 6 msgs, 7 index, 8 all
 // nudges of the recipient (history, newest last), 9 outbox
 // ARGV: 1 optout field, 2 flow id, 3 cid, 4 state json, 5 status,
-// 6 score ms, 7 ttl ms, 8 outbox id, 9 outbox json (” = none),
+// 6 score ms, 7 ttl ms, 8 outbox id, 9 outbox json (empty: none),
 // 10 n recipient field pairs, then pairs, then n message pairs (id, json).
 var createScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {'optedout'} end
@@ -65,8 +65,8 @@ return {'ok'}
 // KEYS: 1 conv, 2 convs, 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox,
 // 9 inbound pending
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
-// 6 score ms, 7 ttl ms, 8 inbound msg id (” = none), 9 outbox id,
-// 10 outbox json (” = none), 11 n message pairs (id, json|"" to only
+// 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
+// 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
 // index), then pairs, then n callback pairs (id, json).
 var commitScript = redis.NewScript(`
 if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[9], ARGV[8]) == 0 then return -1 end
@@ -188,9 +188,9 @@ return route(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 // else 'ok' (answer stored) or 'ok-noanswer'.
 //
 // KEYS: 1 inbound pending, 2 msgs, 3 transcript list, 4 rcp, 5 once, 6 outbox
-// ARGV: 1 in msg id, 2 in json, 3 ttl ms, 4 once ttl ms (” always),
-// 5 answer id (” none), 6 answer json, 7 outbox id, 8 outbox json with the
-// answer, 9 outbox json without it (” none), 10 rcp field to delete (” none),
+// ARGV: 1 in msg id, 2 in json, 3 ttl ms, 4 once ttl ms (empty: always),
+// 5 answer id (empty: none), 6 answer json, 7 outbox id, 8 outbox json with the
+// answer, 9 outbox json without it (empty: none), 10 rcp field to delete (empty: none),
 // 11 n rcp field pairs to set, then pairs
 var finishInboundScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'dup' end
@@ -272,7 +272,7 @@ return 1
 //
 // KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen
 // ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms, 5 state, 6 at ms
-// Returns the message id, or ” when parked as pending.
+// Returns the message id, or empty when parked as pending.
 var statusScript = redis.NewScript(seenLua + `
 local ttl = tonumber(ARGV[4])
 local mid = redis.call('HGET', KEYS[1], ARGV[1])

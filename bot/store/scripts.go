@@ -109,7 +109,7 @@ return 1
 // never enter the "seen" hash, so they do not count. A waiting conversation
 // gets the reply; one that ended within the late window gets it as a late
 // reply; older ended ones are skipped. Returns {kind, cid, rev, state} with
-// kind 'wait', 'late' or ”.
+// kind 'wait', 'late' or empty.
 //
 // Uses: seenKey (cid → "ms|msgid"), convPrefix, nowms, latems.
 const routeLua = `

@@ -23,6 +23,10 @@ const (
 	RecordTelegram = "telegram"
 )
 
+// telegramTimeout bounds the handling of one Telegram update (Telegram
+// gives up on a webhook call after about 60s).
+const telegramTimeout = 25 * time.Second
+
 // statusRecord is a spooled delivery report.
 type statusRecord struct {
 	Update outreach.StatusUpdate `json:"u"`
@@ -61,7 +65,16 @@ func (h *Records) Handle(ctx context.Context, r spool.Record) error {
 		if err != nil {
 			return fmt.Errorf("decode spooled telegram update: %w", err)
 		}
-		return h.Seq.Do(ctx, u.ChatID, u.ID, func() error { return h.Telegram.HandleUpdate(ctx, u) })
+		// Handling an update may answer the person right away (a consent
+		// question, a button press): it is finished even when the intake's
+		// deadline passes, and the replay of the spooled copy then finds
+		// it done.
+		detached := context.WithoutCancel(ctx)
+		return h.Seq.Do(ctx, u.ChatID, u.ID, func() error {
+			hctx, cancel := context.WithTimeout(detached, telegramTimeout)
+			defer cancel()
+			return h.Telegram.HandleUpdate(hctx, u)
+		})
 	}
 	return fmt.Errorf("unknown spooled record kind %q", r.Kind)
 }

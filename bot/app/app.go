@@ -58,6 +58,8 @@ type Options struct {
 	WatchFlows bool
 	// Mounts adds routes (Telegram, werkplaats) to the HTTP handler.
 	Mounts []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
+	// WrapQueue wraps the job queue (fault tests: a queue that fails).
+	WrapQueue func(outreach.Queue) outreach.Queue
 	// RecoverEvery and RecoverGrace tune the recovery pass that queues work
 	// a crash left unqueued (outreach.Recover); defaults 10s and 30s.
 	RecoverEvery, RecoverGrace time.Duration
@@ -194,8 +196,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		o.Jobs.Queue = cfg.Jobs.Queue
 	}
 	a.Queue = jobs.NewQueue(a.Redis, o.Jobs)
+	var queue outreach.Queue = a.Queue
+	if o.WrapQueue != nil {
+		queue = o.WrapQueue(queue)
+	}
 	a.Service = &outreach.Service{
-		Store: a.Store, Flows: a.Registry, Keyer: keyer, Senders: senders, Queue: a.Queue, Now: now, Log: a.Log,
+		Store: a.Store, Flows: a.Registry, Keyer: keyer, Senders: senders, Queue: queue, Now: now, Log: a.Log,
 		Engine: &engine.Engine{Contact: engine.Contact{Agency: cfg.Agency, Number: cfg.Callback.Number, Hours: cfg.Callback.Hours},
 			Texts: cat, Location: loc, Calendar: gate.Window},
 		Gate:     gate,

@@ -197,10 +197,8 @@ type Intake struct {
 	handle   Handler
 	ping     func(ctx context.Context) error
 	deadline time.Duration
-	// background bounds the work that goes on after the deadline.
-	background time.Duration
-	log        *slog.Logger
-	kick       chan struct{}
+	log      *slog.Logger
+	kick     chan struct{}
 
 	mu    sync.Mutex
 	state string // "empty", "in_use", "full"
@@ -226,8 +224,7 @@ func NewIntake(sp *Spool, h Handler, o IntakeOptions) *Intake {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	in := &Intake{sp: sp, handle: h, ping: o.Ping, deadline: o.Deadline, background: 25 * time.Second, log: o.Log,
-		kick: make(chan struct{}, 1), state: "empty"}
+	in := &Intake{sp: sp, handle: h, ping: o.Ping, deadline: o.Deadline, log: o.Log, kick: make(chan struct{}, 1), state: "empty"}
 	if sp.Len() > 0 {
 		in.state = "in_use"
 	}
@@ -243,16 +240,16 @@ func (in *Intake) Accept(ctx context.Context, r Record) (spooled bool, err error
 		r.At = time.Now()
 	}
 	if in.sp.Len() == 0 {
-		// The work continues in the background if the deadline passes
-		// (the record is then also spooled; handling is idempotent): a
-		// slow provider call (a Telegram answer) is not cut off half-way.
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.background)
+		// The work is cut off at the deadline (the record is then spooled
+		// and replayed in order; handling is idempotent). A handler that
+		// must finish a provider call may detach its own context.
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.deadline)
 		done := make(chan error, 1)
 		go func() {
 			defer cancel()
 			done <- in.handle(hctx, r)
 		}()
-		timer := time.NewTimer(in.deadline)
+		timer := time.NewTimer(in.deadline + 20*time.Millisecond)
 		defer timer.Stop()
 		select {
 		case err := <-done:

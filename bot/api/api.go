@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/metrics"
 
 	"github.com/seintje/seintje/bot/channel/twilio"
@@ -55,6 +56,8 @@ type Deps struct {
 	// Intake stores webhook requests durably within a deadline (Redis or
 	// the local spool); nil handles them directly.
 	Intake *spool.Intake
+	// Audit is the audit trail behind GET /v1/audit (nil: not served).
+	Audit *audit.Log
 	// Extra mounts more routes (Telegram webhook, werkplaats API).
 	Extra []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
 }
@@ -104,6 +107,13 @@ func New(d Deps) http.Handler {
 	v1.GET("/flows", s.auth(RoleCoordinator, RoleAdmin), s.listFlows)
 	v1.DELETE("/recipients/:ref", s.auth(RoleAdmin), s.eraseRecipient)
 	v1.GET("/recipients/:ref/nudges", s.auth(RoleCaseworker, RoleAdmin), s.recipientNudges)
+	v1.GET("/recipients/:ref/channels", s.auth(RoleCaseworker, RoleAdmin), s.getChannels)
+	v1.PUT("/recipients/:ref/channels", s.auth(RoleCaseworker, RoleAdmin), s.putChannels)
+	v1.GET("/recipients/:ref/channel", s.auth(RoleCaseworker, RoleAdmin), s.getChannel)
+	v1.PUT("/recipients/:ref/channel", s.auth(RoleCaseworker, RoleAdmin), s.putChannel)
+	if d.Audit != nil {
+		v1.GET("/audit", s.auth(RoleAdmin), s.auditTrail)
+	}
 
 	if d.Twilio != nil {
 		r.POST("/webhooks/twilio/sms", s.twilioSMS)
@@ -182,6 +192,7 @@ func (s *Server) auth(roles ...string) gin.HandlerFunc {
 		}
 		c.Set("token", match.name)
 		c.Set("role", match.role)
+		c.Request = c.Request.WithContext(audit.WithActor(c.Request.Context(), audit.Actor{Name: match.name, Role: match.role, Via: "api"}))
 		c.Next()
 	}
 }

@@ -20,7 +20,11 @@ type nudgeRequest struct {
 		Phone    string `json:"phone"`
 		Name     string `json:"name"`
 		Language string `json:"language"`
+		// WhatsAppOptIn records the opt-in the person gave the case system.
+		WhatsAppOptIn *optInRequest `json:"whatsapp_opt_in"`
 	} `json:"recipient"`
+	// Channel asks for one channel; empty: the recipient's preferred one.
+	Channel    string         `json:"channel"`
 	Vars       map[string]any `json:"vars"`
 	Caseworker struct {
 		Name string `json:"name"`
@@ -75,6 +79,7 @@ func (s *Server) createNudge(c *gin.Context) {
 	res, err := s.d.Service.Trigger(c.Request.Context(), outreach.TriggerRequest{
 		Flow: req.Flow, Ref: req.Recipient.Ref, Phone: req.Recipient.Phone, Name: strings.TrimSpace(req.Recipient.Name), Lang: lang,
 		Vars: req.Vars, Caseworker: strings.TrimSpace(req.Caseworker.Name), TriggeredBy: Caller(c), IdempotencyKey: idem,
+		Channel: req.Channel, WhatsAppOptIn: req.Recipient.WhatsAppOptIn.update(),
 	})
 	var fe *outreach.FieldError
 	switch {
@@ -101,11 +106,19 @@ func (s *Server) createNudge(c *gin.Context) {
 			code = CodeNotMobile
 		case "telegram_not_configured":
 			code = CodeTelegramOff
+		case "whatsapp_not_configured":
+			code = CodeWhatsAppOff
 		}
 		problem(c, http.StatusUnprocessableEntity, code, fe.Message, fe.Field)
 		return
 	case errors.Is(err, outreach.ErrOptedOut):
 		problem(c, http.StatusConflict, CodeOptedOut, "the recipient opted out (STOP) on this channel; nothing was sent", "")
+		return
+	case errors.Is(err, outreach.ErrNoOptIn):
+		problem(c, http.StatusConflict, CodeNoOptIn, "the recipient has no recorded WhatsApp opt-in; nothing was sent. Record it with recipient.whatsapp_opt_in or PUT /v1/recipients/{ref}/channels", "channel")
+		return
+	case errors.Is(err, outreach.ErrNotLinked):
+		problem(c, http.StatusConflict, CodeNotLinked, "the recipient has not linked Telegram; nothing was sent", "channel")
 		return
 	case err != nil:
 		s.internal(c, err)

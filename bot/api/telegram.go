@@ -4,25 +4,16 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/spool"
-)
-
-// Problem codes of the Telegram endpoints.
-const (
-	CodeTelegramOff = "telegram_not_configured"
-	CodeNotLinked   = "telegram_not_linked"
 )
 
 // TelegramDeps are what the Telegram routes need. Bot is nil when
@@ -54,8 +45,6 @@ func TelegramRoutes(d TelegramDeps) func(r *gin.Engine, auth func(roles ...strin
 	return func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc) {
 		cw := auth(RoleCaseworker, RoleAdmin)
 		r.POST("/v1/recipients/:ref/telegram-link", cw, d.createLink)
-		r.GET("/v1/recipients/:ref/channel", cw, d.getChannel)
-		r.PUT("/v1/recipients/:ref/channel", cw, d.putChannel)
 		if d.Bot != nil {
 			r.POST("/webhooks/telegram", d.webhook)
 		}
@@ -116,62 +105,5 @@ func (d TelegramDeps) createLink(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"link": link.URL, "expires_at": link.ExpiresAt})
 }
 
-func (d TelegramDeps) getChannel(c *gin.Context) {
-	st, err := d.Service.Channels(c.Request.Context(), c.Param("ref"))
-	if d.refError(c, err) {
-		return
-	}
-	out := gin.H{"preferred": st.Preferred, "telegram": gin.H{"linked": st.Linked, "configured": d.Bot != nil}, "opted_out": st.OptedOut,
-		"events": st.Events}
-	if st.Linked {
-		out["telegram"].(gin.H)["linked_at"] = st.LinkedAt
-	}
-	if st.OptedOut == nil {
-		out["opted_out"] = []string{}
-	}
-	c.JSON(http.StatusOK, out)
-}
-
-func (d TelegramDeps) putChannel(c *gin.Context) {
-	var req struct {
-		Channel string `json:"channel"`
-	}
-	if !decodeJSON(c, &req) {
-		return
-	}
-	ch := channel.Name(strings.TrimSpace(req.Channel))
-	switch ch {
-	case channel.SMS:
-	case channel.Telegram:
-		if d.Bot == nil {
-			problem(c, http.StatusUnprocessableEntity, CodeTelegramOff, "Telegram is not configured on this Seintje", "channel")
-			return
-		}
-	default:
-		problem(c, http.StatusUnprocessableEntity, CodeInvalidField, `channel must be "sms" or "telegram"`, "channel")
-		return
-	}
-	err := d.Service.SetPreferredChannel(c.Request.Context(), c.Param("ref"), ch, Caller(c))
-	if errors.Is(err, outreach.ErrNotLinked) {
-		problem(c, http.StatusConflict, CodeNotLinked, "the recipient has not linked Telegram; create a link with POST /v1/recipients/{ref}/telegram-link", "channel")
-		return
-	}
-	if d.refError(c, err) {
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"preferred": string(ch)})
-}
-
 // refError writes the problem for err (unknown ref, internal); false when nil.
-func (d TelegramDeps) refError(c *gin.Context, err error) bool {
-	switch {
-	case err == nil:
-		return false
-	case errors.Is(err, outreach.ErrUnknownRecipient):
-		problem(c, http.StatusNotFound, CodeNotFound, "no recipient with this reference (a recipient is known after a first nudge)", "")
-	default:
-		d.Log.ErrorContext(c.Request.Context(), "request failed", "route", c.FullPath(), "err", err)
-		problem(c, http.StatusInternalServerError, CodeInternal, "internal error; nothing was changed unless the response said so", "")
-	}
-	return true
-}
+func (d TelegramDeps) refError(c *gin.Context, err error) bool { return refProblem(c, err, d.Log) }

@@ -16,9 +16,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/time/rate"
 
 	"github.com/seintje/seintje/bot/api"
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/channel/twilio"
@@ -28,6 +28,7 @@ import (
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/bot/metrics"
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/pace"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/registry"
 	"github.com/seintje/seintje/bot/spool"
@@ -73,6 +74,7 @@ type App struct {
 	Registry *registry.Registry
 	Service  *outreach.Service
 	Queue    *jobs.Queue
+	Audit    *audit.Log
 	Handler  http.Handler
 	Log      *slog.Logger
 	// Intake stores webhook requests in Redis within a deadline, or in the
@@ -158,7 +160,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 
 	senders := map[channel.Name]channel.Sender{}
-	limiters := map[channel.Name]*rate.Limiter{}
+	// Pacing is shared by every instance through Redis: the provider's
+	// limit is per account, not per process.
+	limiter := pace.New(a.Redis, prefix)
+	paceKey := map[channel.Name]string{}
 	if cfg.Twilio.Configured() {
 		tw, err := twilio.New(twilio.Config{AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken,
 			From: cfg.Twilio.From, MessagingServiceSID: cfg.Twilio.MessagingServiceSID, APIURL: cfg.Twilio.APIURL,
@@ -176,7 +181,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	if tg != nil {
 		senders[channel.Telegram] = tg
-		limiters[channel.Telegram] = rate.NewLimiter(TelegramRate, 1)
+		paceKey[channel.Telegram] = "telegram"
+		limiter.Set("telegram", TelegramRate)
 	}
 	for _, s := range o.Senders {
 		senders[s.Name()] = s
@@ -185,7 +191,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if smsRate <= 0 {
 		smsRate = 10
 	}
-	limiters[channel.SMS] = rate.NewLimiter(rate.Limit(smsRate), 1)
+	paceKey[channel.SMS] = "sms:" + cfg.Twilio.AccountSID
+	limiter.Set(paceKey[channel.SMS], smsRate)
 
 	gate, err := newGate(cfg)
 	if err != nil {
@@ -200,15 +207,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if o.WrapQueue != nil {
 		queue = o.WrapQueue(queue)
 	}
+	a.Audit = audit.New(a.Redis, audit.Options{Prefix: prefix, Retention: cfg.AuditRetention})
 	a.Service = &outreach.Service{
 		Store: a.Store, Flows: a.Registry, Keyer: keyer, Senders: senders, Queue: queue, Now: now, Log: a.Log,
 		Engine: &engine.Engine{Contact: engine.Contact{Agency: cfg.Agency, Number: cfg.Callback.Number, Hours: cfg.Callback.Hours},
 			Texts: cat, Location: loc, Calendar: gate.Window},
 		Gate:     gate,
 		ClaimTTL: cfg.Werkplaats.ClaimTTL,
+		Audit:    a.Audit,
 		Pace: func(ctx context.Context, ch channel.Name) error {
-			if l, ok := limiters[ch]; ok {
-				return l.Wait(ctx)
+			if k, ok := paceKey[ch]; ok {
+				return limiter.Wait(ctx, k)
 			}
 			return nil
 		},
@@ -220,7 +229,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL, Metrics: metrics.New(),
-		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Intake: a.Intake}
+		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Intake: a.Intake, Audit: a.Audit}
 	deps.Metrics.GaugeFunc("spool_records", "Webhook requests waiting in the local inbound spool (Redis did not answer in time).",
 		func() float64 { return float64(a.Intake.Status().Records) })
 	deps.Metrics.GaugeFunc("spool_capacity", "How many webhook requests the local inbound spool holds at most.",

@@ -21,6 +21,7 @@ import (
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 // The inbound-reply benchmark: a signed Twilio webhook → signature check →
@@ -113,7 +114,7 @@ func newBenchHarness(b *testing.B) *harness {
 	h.env = map[string]string{
 		"REDIS_URL": redisURL(b), "SEINTJE_KEY_PREFIX": h.prefix, "SEINTJE_PUBLIC_URL": testPublicURL,
 		"SEINTJE_HASH_KEY": "test-hash-key-0123456789abcdef0123456789", "SEINTJE_API_TOKENS": "cw:caseworker:" + tokCaseworker,
-		"SEINTJE_CALLBACK_NUMBER": "088 123 45 67", "SEINTJE_CALLBACK_HOURS": "ma-vr 9-17 uur", "SEINTJE_FLOWS_DIR": "../../flows", "SEINTJE_QUIET_HOURS": "off",
+		"SEINTJE_CALLBACK_NUMBER": "088 123 45 67", "SEINTJE_CALLBACK_HOURS": "ma-vr 9-17 uur", "SEINTJE_FLOWS_DIR": testflows.Dir(b), "SEINTJE_QUIET_HOURS": "off",
 		"TWILIO_ACCOUNT_SID": testSID, "TWILIO_AUTH_TOKEN": testAuthToken, "TWILIO_FROM": testFrom, "TWILIO_API_URL": h.twilio.URL,
 	}
 	opt, _ := redis.ParseURL(h.env["REDIS_URL"])

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 // quickFlow has a wait that times out after one second, so the timer path
@@ -137,23 +139,11 @@ func startRedisCluster(t *testing.T) []string {
 	return addrs
 }
 
-// clusterFlows is a flows directory with the shipped flows plus quickFlow.
+// clusterFlows is a flows directory with the fixture flows plus quickFlow.
 func clusterFlows(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	shipped, err := filepath.Glob("../../flows/*.yaml")
-	if err != nil || len(shipped) == 0 {
-		t.Fatalf("shipped flows: %v", err)
-	}
-	for _, p := range shipped {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(p)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testflows.Copy(t, dir)
 	if err := os.WriteFile(filepath.Join(dir, "quick.yaml"), []byte(quickFlow), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,9 @@ import (
 	"github.com/seintje/seintje/bot/app"
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/internal/redistest"
 	"github.com/seintje/seintje/bot/jobs"
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 // Test credentials. They are fake and only ever sent to loopback servers.
@@ -39,29 +41,14 @@ const (
 	tokWerkplaats  = "werkplaats-secret-0001"
 )
 
+// itest counts the integration tests skipped without Redis (main_test.go).
+var itest = redistest.NewSuite("bot/app")
+
 // redisURL returns the Redis for integration tests. Without one, the test
 // is skipped locally and fails on CI.
 func redisURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opt)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("integration tests need Redis at %s: %v", u, err)
-		}
-		t.Skipf("no Redis at %s (%v); set REDIS_URL or run .ci/run", u, err)
-	}
-	return u
+	return itest.URL(t)
 }
 
 // clock is a settable clock shared by the service under test.
@@ -96,8 +83,12 @@ type harness struct {
 	clock  *clock
 	log    *slog.Logger // nil: discard
 	opts   app.Options  // extra options (fault injection)
-	app    *app.App
-	srv    *httptest.Server
+	// httpClient, when set, is used for provider APIs.
+	httpClient *http.Client
+	// noWorker starts the app without its job worker (work piles up).
+	noWorker bool
+	app      *app.App
+	srv      *httptest.Server
 }
 
 func randHex(n int) string {
@@ -127,7 +118,7 @@ func newHarness(t testing.TB, env map[string]string, opts ...func(*harness)) *ha
 		"SEINTJE_API_TOKENS":        "cw:caseworker:" + tokCaseworker + ",co:coordinator:" + tokCoordinator + ",ad:admin:" + tokAdmin + ",wp:werkplaats:" + tokWerkplaats,
 		"SEINTJE_CALLBACK_NUMBER":   "088 123 45 67",
 		"SEINTJE_CALLBACK_HOURS":    "maandag tot en met vrijdag van 9 tot 17 uur",
-		"SEINTJE_FLOWS_DIR":         "../../flows",
+		"SEINTJE_FLOWS_DIR":         testflows.Dir(t),
 		"SEINTJE_QUIET_HOURS":       "off",
 		"SEINTJE_WEEKLY_LIMIT":      "100",
 		"TWILIO_ACCOUNT_SID":        testSID,
@@ -177,7 +168,7 @@ func (h *harness) config() *config.Config {
 func (h *harness) start() {
 	h.t.Helper()
 	o := h.opts
-	o.Now, o.Log = h.clock.Now, h.log
+	o.Now, o.Log, o.HTTPClient, o.NoWorker = h.clock.Now, h.log, h.httpClient, h.noWorker
 	if o.Log == nil && os.Getenv("SEINTJE_TEST_LOG") != "" {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -25,7 +25,12 @@ func TestFormat(t *testing.T) {
 		{"en", "en", winter, "Tuesday 24 November", "Tuesday 24 November at 10:00", "10:00"},
 		{"en-GB", "en-GB", winter, "Tuesday 24 November", "Tuesday 24 November at 10:00", "10:00"},
 		{"empty falls back to nl", "", winter, "dinsdag 24 november", "dinsdag 24 november om 10:00", "10:00"},
-		{"unknown falls back to nl", "tr", winter, "dinsdag 24 november", "dinsdag 24 november om 10:00", "10:00"},
+		{"tr", "tr", winter, "24 Kasım Salı", "24 Kasım Salı saat 10:00", "10:00"},
+		{"pl", "pl", winter, "wtorek, 24 listopada", "wtorek, 24 listopada, godz. 10:00", "10:00"},
+		{"uk", "uk", winter, "вівторок, 24 листопада", "вівторок, 24 листопада, о 10:00", "10:00"},
+		{"ar", "ar", winter, "الثلاثاء 24 نوفمبر", "الثلاثاء 24 نوفمبر الساعة 10:00", "10:00"},
+		{"ar-MA", "ar-MA", summer, "الخميس 2 يوليو", "الخميس 2 يوليو الساعة 00:30", "00:30"},
+		{"unknown falls back to nl", "fr", winter, "dinsdag 24 november", "dinsdag 24 november om 10:00", "10:00"},
 		{"converted to Amsterdam crosses midnight", "nl", summer, "donderdag 2 juli", "donderdag 2 juli om 00:30", "00:30"},
 	}
 	for _, tt := range tests {

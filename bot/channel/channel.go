@@ -10,12 +10,13 @@ import (
 	"time"
 )
 
-// Name identifies a channel ("sms", "telegram", "console").
+// Name identifies a channel ("sms", "telegram", "whatsapp", "console").
 type Name string
 
 const (
 	SMS      Name = "sms"
 	Telegram Name = "telegram"
+	WhatsApp Name = "whatsapp"
 )
 
 // Button is a reply choice a channel may show (Telegram inline keyboard).
@@ -31,6 +32,17 @@ type Message struct {
 	To      string   // address on the channel: E.164 phone for SMS, chat id for Telegram
 	Body    string   // rendered text
 	Buttons []Button // optional reply choices
+	// Template, when set, asks the provider to send an approved template
+	// instead of Body (WhatsApp outside the 24-hour window). Body stays the
+	// rendered text, for the transcript.
+	Template *Template
+}
+
+// Template is a provider-approved message template (a Twilio Content
+// template): its id and the values of its numbered variables.
+type Template struct {
+	SID       string            // ContentSid, "HX..."
+	Variables map[string]string // "1" → value, "2" → value, ...
 }
 
 // Receipt is what a provider returns for an accepted message.

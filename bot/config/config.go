@@ -23,25 +23,26 @@ import (
 
 // Defaults used when a setting is not given.
 const (
-	DefaultAddr          = ":8080"
-	DefaultAgency        = "uw gemeente"
-	DefaultFlowsDir      = "flows"
-	DefaultRetention     = 90 * 24 * time.Hour
-	DefaultLogLevel      = "info"
-	DefaultKeyPrefix     = "sj"
-	DefaultSMSRate       = 10.0
-	DefaultLinkTTL       = 14 * 24 * time.Hour
-	DefaultQuietHours    = "mon-sat 09:00-20:00"
-	DefaultWeeklyLimit   = 3
-	DefaultJobsQueue     = "seintje"
-	DefaultClaimTTL      = 30 * time.Minute
-	MinClaimTTL          = time.Minute
-	MaxClaimTTL          = 24 * time.Hour
-	DemoCallbackNumber   = "088 123 45 67"
-	DemoCallbackHoursNL  = "maandag tot en met vrijdag van 9 tot 17 uur"
-	DemoCallbackHoursEN  = "Monday to Friday, 9am to 5pm"
-	MinHashKeyBytes      = 32
-	MinTokenSecretLength = 16
+	DefaultAddr           = ":8080"
+	DefaultAgency         = "uw gemeente"
+	DefaultFlowsDir       = "flows"
+	DefaultRetention      = 90 * 24 * time.Hour
+	DefaultAuditRetention = 365 * 24 * time.Hour
+	DefaultLogLevel       = "info"
+	DefaultKeyPrefix      = "sj"
+	DefaultSMSRate        = 10.0
+	DefaultLinkTTL        = 14 * 24 * time.Hour
+	DefaultQuietHours     = "mon-sat 09:00-20:00"
+	DefaultWeeklyLimit    = 3
+	DefaultJobsQueue      = "seintje"
+	DefaultClaimTTL       = 30 * time.Minute
+	MinClaimTTL           = time.Minute
+	MaxClaimTTL           = 24 * time.Hour
+	DemoCallbackNumber    = "088 123 45 67"
+	DemoCallbackHoursNL   = "maandag tot en met vrijdag van 9 tot 17 uur"
+	DemoCallbackHoursEN   = "Monday to Friday, 9am to 5pm"
+	MinHashKeyBytes       = 32
+	MinTokenSecretLength  = 16
 )
 
 // Roles an API token can have.
@@ -54,22 +55,25 @@ const (
 
 // Config is the complete, validated configuration.
 type Config struct {
-	Addr       string        // SEINTJE_ADDR, yaml addr
-	Agency     string        // SEINTJE_AGENCY, yaml agency: who sends the messages, e.g. "gemeente Zaanstad"
-	PublicURL  string        // SEINTJE_PUBLIC_URL, yaml public_url; no trailing slash
-	FlowsDir   string        // SEINTJE_FLOWS_DIR, yaml flows_dir
-	Retention  time.Duration // SEINTJE_RETENTION, yaml retention
-	LogLevel   string        // SEINTJE_LOG_LEVEL, yaml log_level: debug, info, warn or error
-	HashKey    []byte        // SEINTJE_HASH_KEY(_FILE), yaml hash_key_file (secret)
-	APITokens  []Token       // SEINTJE_API_TOKENS(_FILE), yaml api_tokens_file (secret)
-	Redis      Redis
-	Callback   Callback
-	Twilio     Twilio
-	Telegram   Telegram
-	Sending    Sending
-	Jobs       Jobs
-	Werkplaats Werkplaats
-	Spool      Spool
+	Addr      string        // SEINTJE_ADDR, yaml addr
+	Agency    string        // SEINTJE_AGENCY, yaml agency: who sends the messages, e.g. "gemeente Zaanstad"
+	PublicURL string        // SEINTJE_PUBLIC_URL, yaml public_url; no trailing slash
+	FlowsDir  string        // SEINTJE_FLOWS_DIR, yaml flows_dir
+	Retention time.Duration // SEINTJE_RETENTION, yaml retention
+	// AuditRetention is how long the audit trail keeps entries
+	// (SEINTJE_AUDIT_RETENTION, yaml audit_retention; default 365 days).
+	AuditRetention time.Duration
+	LogLevel       string  // SEINTJE_LOG_LEVEL, yaml log_level: debug, info, warn or error
+	HashKey        []byte  // SEINTJE_HASH_KEY(_FILE), yaml hash_key_file (secret)
+	APITokens      []Token // SEINTJE_API_TOKENS(_FILE), yaml api_tokens_file (secret)
+	Redis          Redis
+	Callback       Callback
+	Twilio         Twilio
+	Telegram       Telegram
+	Sending        Sending
+	Jobs           Jobs
+	Werkplaats     Werkplaats
+	Spool          Spool
 
 	// Demo reports whether the configuration was loaded in demo mode.
 	Demo bool
@@ -222,6 +226,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("public_url", c.PublicURL),
 		slog.String("flows_dir", c.FlowsDir),
 		slog.Duration("retention", c.Retention),
+		slog.Duration("audit_retention", c.AuditRetention),
 		slog.String("log_level", c.LogLevel),
 		slog.String("hash_key", maskBytes(c.HashKey)),
 		slog.String("api_tokens", strings.Join(tokens, ", ")),

@@ -38,15 +38,16 @@ type Options struct {
 
 // fileConfig is the YAML file. Secrets only appear as *_file paths.
 type fileConfig struct {
-	Addr          string `yaml:"addr"`
-	Agency        string `yaml:"agency"`
-	PublicURL     string `yaml:"public_url"`
-	FlowsDir      string `yaml:"flows_dir"`
-	Retention     string `yaml:"retention"`
-	LogLevel      string `yaml:"log_level"`
-	HashKeyFile   string `yaml:"hash_key_file"`
-	APITokensFile string `yaml:"api_tokens_file"`
-	Redis         struct {
+	Addr           string `yaml:"addr"`
+	Agency         string `yaml:"agency"`
+	PublicURL      string `yaml:"public_url"`
+	FlowsDir       string `yaml:"flows_dir"`
+	Retention      string `yaml:"retention"`
+	AuditRetention string `yaml:"audit_retention"`
+	LogLevel       string `yaml:"log_level"`
+	HashKeyFile    string `yaml:"hash_key_file"`
+	APITokensFile  string `yaml:"api_tokens_file"`
+	Redis          struct {
 		URL            string   `yaml:"url"`
 		ClusterAddrs   []string `yaml:"cluster_addrs"`
 		SentinelAddrs  []string `yaml:"sentinel_addrs"`
@@ -303,6 +304,7 @@ func (l *loader) build() *Config {
 
 	// Retention.
 	c.Retention = l.duration("SEINTJE_RETENTION", "retention", l.f.Retention, DefaultRetention)
+	c.AuditRetention = l.duration("SEINTJE_AUDIT_RETENTION", "audit_retention", l.f.AuditRetention, DefaultAuditRetention)
 
 	// LogLevel.
 	c.LogLevel, src = l.value("SEINTJE_LOG_LEVEL", "log_level", l.f.LogLevel)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/seintje/seintje/bot/calendar"
 	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/texts"
 )
 
@@ -145,9 +146,13 @@ var (
 const maxChain = 32
 
 // Start enters the flow's first step. c must carry ID, Lang, FirstName,
-// Caseworker and Vars; Start fills in the rest.
+// Caseworker and Vars; Start fills in the rest. A language the flow does not
+// have becomes Dutch (flow.Flow.Lang), so every text of the conversation,
+// Seintje's own included, is in one language; the caller compares c.Lang
+// with the result to tell the case worker.
 func (e *Engine) Start(f *flow.Flow, c Conversation, now time.Time) (Result, error) {
 	c.Flow = f.Ref()
+	c.Lang = f.Lang(c.Lang)
 	c.Status = Waiting
 	c.StartedAt = now
 	c.UpdatedAt = now
@@ -354,11 +359,16 @@ func Data(ct Contact, f *flow.Flow, c Conversation, loc *time.Location) flow.Dat
 	if !ok {
 		hours = ct.Hours[flow.DefaultLang]
 	}
+	number := ct.Number
+	if lang.RTL(c.Lang) {
+		// Keeps "088 123 45 67" in its order inside Arabic text.
+		number = lang.Isolate(number)
+	}
 	d := flow.Data{
 		Agency:         ct.Agency,
 		FirstName:      c.FirstName,
 		Caseworker:     c.Caseworker,
-		CallbackNumber: ct.Number,
+		CallbackNumber: number,
 		CallbackHours:  hours,
 	}
 	if f != nil {

@@ -74,9 +74,12 @@ func TestSystemTextsReportTheLanguageUsed(t *testing.T) {
 	e := testEngine(t)
 	f := parseInline(t, noOtherwise)
 	now := time.Date(2026, 11, 24, 10, 0, 0, 0, e.Location)
-	start, err := e.Start(f, engine.Conversation{ID: "c", Lang: "tr", FirstName: "Ayse", Caseworker: "Anouk de Vries"}, now)
+	start, err := e.Start(f, engine.Conversation{ID: "c", Lang: "fr", FirstName: "Ayse", Caseworker: "Anouk de Vries"}, now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if start.Conv.Lang != "nl" {
+		t.Errorf("conversation language %q, want nl: the flow has no French", start.Conv.Lang)
 	}
 	if s := start.Effects[0].(engine.Send); s.Lang != "nl" {
 		t.Errorf("flow text: Lang = %q, want nl (fallback)", s.Lang)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/seintje/seintje/bot/lang"
 )
 
 // Variable types a flow may declare.
@@ -97,6 +99,9 @@ type Step struct {
 	// Preferred is the recipient's preferred moment for the callback task:
 	// morning, afternoon, self (they call us) or none (no preference given).
 	Preferred string `yaml:"preferred"`
+	// WhatsApp is the approved template per language for this step's
+	// message outside WhatsApp's 24-hour window (whatsapp.go).
+	WhatsApp map[string]ContentTemplate `yaml:"whatsapp"`
 }
 
 // Route sends answers that match one of Match to step Goto.
@@ -215,6 +220,16 @@ func (f *Flow) Languages() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Lang returns the language a conversation requested in code is held in:
+// code's base language ("ar" for "ar-MA") when the flow is written in it,
+// else Dutch.
+func (f *Flow) Lang(code string) string {
+	if base := lang.Base(code); base != "" && slices.Contains(f.Languages(), base) {
+		return base
+	}
+	return DefaultLang
 }
 
 // Waits reports whether the step waits for an answer.

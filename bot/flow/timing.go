@@ -28,6 +28,9 @@ type Reminder struct {
 	Of         string `yaml:"of"`
 	At         string `yaml:"at"` // "10:00"; default 10:00
 	Say        Text   `yaml:"say"`
+	// WhatsApp is the approved template per language for this reminder
+	// (whatsapp.go).
+	WhatsApp map[string]ContentTemplate `yaml:"whatsapp"`
 }
 
 // DefaultReminderAt is the clock time of a reminder without `at`.

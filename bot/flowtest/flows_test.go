@@ -2,22 +2,96 @@ package flowtest_test
 
 import (
 	"flag"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	_ "time/tzdata"
 
+	"github.com/goccy/go-yaml"
+
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/flowtest"
+	"github.com/seintje/seintje/bot/lint"
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 var update = flag.Bool("update", false, "rewrite flows/testdata/*.golden from the current flows and engine")
 
-const flowsDir = "../../flows"
+// shippedDir holds the shipped flows. The tests in this file that read it
+// are generic: they hold for any wording and version a coordinator writes,
+// so an edit to flows/ followed by `seintje flows test --update` keeps
+// `go test ./...` green. Go tests about behaviour use the fixtures in
+// internal/testflows instead.
+const shippedDir = "../../flows"
+
+// TestShippedFlowsPassCheckAndLint: every shipped flow loads without errors
+// or warnings (seintje flows check) and has zero lint warnings (seintje
+// flows lint), and matches flows/flow.schema.json.
+func TestShippedFlowsPassCheckAndLint(t *testing.T) {
+	flows, ds, err := flow.LoadDir(shippedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		t.Errorf("seintje flows check: %s", d)
+	}
+	if len(flows) == 0 {
+		t.Fatal("no shipped flows")
+	}
+	sch := compileSchema(t)
+	for id, f := range flows {
+		t.Run(id, func(t *testing.T) {
+			for _, d := range lint.Lint(f, lint.Default()).Diagnostics {
+				t.Errorf("seintje flows lint: %s", d)
+			}
+			var v any
+			if err := yaml.Unmarshal(f.Source, &v); err != nil {
+				t.Fatal(err)
+			}
+			if err := sch.Validate(v); err != nil {
+				t.Errorf("%s does not match flow.schema.json:\n%v", f.File, err)
+			}
+		})
+	}
+}
+
+// TestEveryShippedFlowHasAConversationTest: each flows/<name>.yaml has a
+// flows/<name>.test.yaml about that flow, with at least one test.
+func TestEveryShippedFlowHasAConversationTest(t *testing.T) {
+	flows, _, err := flow.LoadDir(shippedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := flowtest.TestFiles(shippedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested := map[string]int{}
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tf flowtest.File
+		if err := yaml.Unmarshal(src, &tf); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		tested[tf.Flow] += len(tf.Tests)
+	}
+	for id, f := range flows {
+		if tested[id] == 0 {
+			t.Errorf("%s: flow %q has no conversation test; add %s with at least one test", f.File, id,
+				strings.TrimSuffix(f.File, filepath.Ext(f.File))+".test.yaml")
+		}
+	}
+}
 
 // TestConversationFiles runs every flows/*.test.yaml, the same as
 // `seintje flows test flows`, and compares the transcripts with
 // flows/testdata/*.golden (rewrite them with -update).
 func TestConversationFiles(t *testing.T) {
-	flows, ds, err := flow.LoadDir(flowsDir)
+	flows, ds, err := flow.LoadDir(shippedDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +102,7 @@ func TestConversationFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := flowtest.TestFiles(flowsDir)
+	files, err := flowtest.TestFiles(shippedDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +123,7 @@ func TestConversationFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got == flowtest.GoldenChanged {
-				t.Errorf("transcript differs from %s (run with -update and review git diff)", flowtest.GoldenPath(file))
+				t.Errorf("transcript differs from %s (run seintje flows test --update and review git diff)", flowtest.GoldenPath(file))
 			}
 		})
 	}
@@ -57,10 +131,7 @@ func TestConversationFiles(t *testing.T) {
 
 // A test file whose expectations fail reports file:line:col of the line.
 func TestFailuresHavePositions(t *testing.T) {
-	flows, _, err := flow.LoadDir(flowsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	flows := testflows.Load(t)
 	e, err := flowtest.Engine()
 	if err != nil {
 		t.Fatal(err)

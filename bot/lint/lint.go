@@ -13,17 +13,30 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
+	language "github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/sms"
 )
 
 // DefaultToneWords sound distrustful in a first contact (DOMAIN.md, "How the
-// messages must sound"). A text word matches when it starts with one of
-// them, so "boete" also finds "boetes" and "fraude" finds "fraudeur".
+// messages must sound"), in the six languages of the shipped flows. A text
+// word matches when it starts with one of them, so "boete" also finds
+// "boetes" and "fraude" finds "fraudeur"; Polish and Ukrainian words are
+// stems for the same reason. An Arabic word matches anywhere in a word,
+// because Arabic writes "the" and "and" onto it ("الغرامة").
 var DefaultToneWords = []string{"fraude", "boete", "sanctie", "overtreding", "controle", "handhaving",
-	"straf", "terugvordering", "fraud", "penalty", "sanction", "violation", "enforcement"}
+	"straf", "terugvordering", "fraud", "penalty", "sanction", "violation", "enforcement",
+	// Turkish
+	"dolandırıcı", "sahtekar", "ceza", "yaptırım", "denetim", "kontrol", "ihlal", "icra",
+	// Polish
+	"oszust", "wyłudz", "kara", "kary", "grzywn", "sankcj", "kontrol", "egzekucj", "windykac", "narusz", "nadużyc",
+	// Ukrainian
+	"шахрай", "штраф", "санкці", "контрол", "порушен", "покаранн", "стягнен",
+	// Arabic
+	"احتيال", "غرامة", "عقوبة", "عقوبات", "مخالفة", "رقابة", "تفتيش"}
 
 // DefaultPricePerSegment is an example price per SMS segment in euro (about
 // Twilio's list price for the Netherlands); set your own contract price.
@@ -35,8 +48,12 @@ type Config struct {
 	PricePerSegment float64
 	// ToneWords are words that must not appear in a first message.
 	ToneWords []string
-	// MaxSegments: warn when a rendered text needs more SMS segments.
+	// MaxSegments: warn when a rendered GSM-7 text needs more SMS segments.
 	MaxSegments int
+	// MaxSegmentsUCS2: the same for a text in a language whose letters
+	// need UCS-2 (Turkish, Polish, Ukrainian, Arabic: 67 characters per
+	// part instead of 153), so the same message fits (docs/flows.md).
+	MaxSegmentsUCS2 int
 	// MaxSentenceWords: warn about longer sentences (B1: at most 15).
 	MaxSentenceWords int
 	// MaxWordLetters: warn about longer words.
@@ -69,6 +86,7 @@ func Default() Config {
 		PricePerSegment:  DefaultPricePerSegment,
 		ToneWords:        DefaultToneWords,
 		MaxSegments:      3,
+		MaxSegmentsUCS2:  6,
 		MaxSentenceWords: 15,
 		MaxWordLetters:   20,
 		MinReadingEase:   60,
@@ -79,6 +97,10 @@ func Default() Config {
 				Hours: map[string]string{
 					"nl": "maandag tot en met vrijdag van 9 tot 17 uur",
 					"en": "Monday to Friday, 9am to 5pm",
+					"tr": "Pazartesi - Cuma, 09:00 - 17:00",
+					"pl": "od poniedziałku do piątku, 9:00-17:00",
+					"uk": "з понеділка по пʼятницю, 9:00-17:00",
+					"ar": "من الاثنين إلى الجمعة، من 9 إلى 17",
 				},
 			},
 			FirstName:  "Annemarieke",
@@ -181,14 +203,14 @@ func Lint(f *flow.Flow, cfg Config) Result {
 			}
 			res.Texts = append(res.Texts, t)
 
-			if info.Encoding == sms.UCS2 {
+			if info.Encoding == sms.UCS2 && !language.NeedsUCS2(lang) {
 				warn(l, c, "sms-ucs2", fmt.Sprintf("[%s] %s: %s switches the whole text to UCS-2 (70 characters per SMS, 67 per part): %s, €%.2f",
 					lang, where, quoteRunes(info.Offending), info, t.Cost),
 					"write e instead of ë, i instead of ï, and leave out emoji and curly quotes, if the text allows it")
 			}
-			if cfg.MaxSegments > 0 && info.Segments > cfg.MaxSegments {
+			if max := cfg.segmentCap(info.Encoding); max > 0 && info.Segments > max {
 				warn(l, c, "sms-length", fmt.Sprintf("[%s] %s takes %d SMS segments (%s), €%.2f per message; more than %d",
-					lang, where, info.Segments, info, t.Cost, cfg.MaxSegments),
+					lang, where, info.Segments, info, t.Cost, max),
 					"cut the text into smaller parts (a step per part) or shorten it")
 			}
 			for _, s := range t.Reading.LongSentences(cfg.MaxSentenceWords) {
@@ -209,7 +231,7 @@ func Lint(f *flow.Flow, cfg Config) Result {
 			// A reminder of the first message is still a first contact: the
 			// recipient has not answered yet.
 			if t.First || (r.kind == kindReminder && first[r.step]) {
-				if w := toneWord(rendered, cfg.ToneWords); w != "" {
+				if w := ToneWord(rendered, cfg.ToneWords); w != "" {
 					what := "the first message"
 					if r.kind == kindReminder {
 						what = where + " (still a first contact)"
@@ -319,15 +341,37 @@ func clip(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// toneWord returns the first word of text that starts with one of words.
-func toneWord(text string, words []string) string {
+// ToneWord returns the first word of text that starts with one of words
+// (compared as flow.Normalize writes them, so "kara" finds "karą"); an
+// Arabic word may stand anywhere in a text word.
+func ToneWord(text string, words []string) string {
 	for _, w := range splitWords(flow.Normalize(text)) {
 		for _, tw := range words {
-			tw = strings.ToLower(strings.TrimSpace(tw))
-			if tw != "" && strings.HasPrefix(w, tw) {
+			tw = flow.Normalize(tw)
+			if tw == "" {
+				continue
+			}
+			if strings.HasPrefix(w, tw) || (arabic(tw) && strings.Contains(w, tw)) {
 				return w
 			}
 		}
 	}
 	return ""
+}
+
+func arabic(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Arabic, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// segmentCap is the most SMS segments a text in encoding enc may take.
+func (cfg Config) segmentCap(enc sms.Encoding) int {
+	if enc == sms.UCS2 && cfg.MaxSegmentsUCS2 > 0 {
+		return cfg.MaxSegmentsUCS2
+	}
+	return cfg.MaxSegments
 }

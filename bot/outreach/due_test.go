@@ -40,6 +40,8 @@ func TestKeyword(t *testing.T) {
 	for in, want := range map[string]string{
 		"STOP": "stop", " stop ": "stop", "Stoppen": "stop", "afmelden!": "stop", "UNSUBSCRIBE": "stop",
 		"START": "start", "aanmelden": "start", "HELP": "help", "hulp?": "help", "Info": "help",
+		"Стоп": "stop", "توقف": "stop", "Durdur!": "stop", "wypisz mnie": "stop", "СТАРТ": "start",
+		"Yardım": "help", "pomoc": "help", "допомога": "help", "مساعدة": "help",
 		"ik wil stoppen met werken": "", "2": "", "stop maar met bellen": "",
 	} {
 		if got := Keyword(in); got != want {

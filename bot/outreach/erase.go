@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/seintje/seintje/bot/audit"
+	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -18,16 +20,21 @@ func (s *Service) EraseRecipient(ctx context.Context, ref, by string) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	chatHash := ""
-	if link, err := s.Store.Telegram(ctx, tag); err == nil && link.Chat != "" {
-		chatHash = s.chatHash(link.Chat)
+	addrs := map[channel.Name]string{}
+	if c, err := s.Store.Channels(ctx, tag); err == nil {
+		if chat := c.Get(channel.Telegram).Address; chat != "" {
+			addrs[channel.Telegram] = s.chatHash(chat)
+		}
 	}
-	n, err := s.Store.Erase(ctx, tag, s.refHash(ref), chatHash)
+	n, err := s.Store.Erase(ctx, tag, s.refHash(ref), addrs)
 	if err != nil {
 		return n, fmt.Errorf("erase recipient: %w", err)
 	}
 	// Who erased is worth keeping; whom is not (the reference is personal data).
 	s.Log.InfoContext(ctx, "recipient erased", "by", by, "keys", n)
+	if err := s.audit(ctx, audit.Entry{Action: audit.ActionErase, Subject: tag, Detail: fmt.Sprintf("%d keys", n)}); err != nil {
+		return n, err
+	}
 	return n, nil
 }
 

@@ -11,15 +11,19 @@ import (
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/phone"
+	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
 	"github.com/seintje/seintje/bot/texts"
 )
 
-// Keywords are checked before any flow, as whole messages.
+// Keywords are checked before any flow, as whole messages. Every text
+// names the Latin keywords (STOP, START), which work in every language; the
+// words people of the other shipped languages write themselves work too.
 var (
-	stopWords  = []string{"stop", "stoppen", "afmelden", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
-	startWords = []string{"start", "aanmelden", "unstop"}
-	helpWords  = []string{"help", "hulp", "info"}
+	stopWords = flow.Phrases("stop", "stoppen", "afmelden", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke",
+		"durdur", "wypisz", "wypisz mnie", "стоп", "відписатися", "توقف", "إيقاف")
+	startWords = flow.Phrases("start", "aanmelden", "unstop", "старт", "ابدأ")
+	helpWords  = flow.Phrases("help", "hulp", "info", "yardım", "pomoc", "допомога", "مساعدة")
 )
 
 // Keyword classifies a whole message: "stop", "start", "help" or "".
@@ -82,6 +86,12 @@ func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	} else {
 		s.Log.InfoContext(ctx, "inbound stored", "channel", in.Channel, "from", maskAddr(in.Channel, addr), "msg", msg.ID)
 	}
+	if in.Channel == channel.WhatsApp {
+		// The person wrote: WhatsApp's 24-hour window (re)opens.
+		if err := s.Store.TouchInbound(ctx, tag, channel.WhatsApp, in.ReceivedAt); err != nil {
+			return err
+		}
+	}
 	return s.process(ctx, in.Channel, addr, ib.Message, ib)
 }
 
@@ -116,7 +126,7 @@ func (s *Service) processPending(ctx context.Context, tag, msgID string) error {
 // inboundTag finds the recipient tag of a sender.
 func (s *Service) inboundTag(ctx context.Context, in channel.Inbound) (string, string, error) {
 	switch in.Channel {
-	case channel.SMS:
+	case channel.SMS, channel.WhatsApp: // WhatsApp's address is the phone number
 		if phone.IsE164(in.From) {
 			// Providers send E.164 already: skip the (costly) full parse.
 			return s.tagFor(in.From), in.From, nil
@@ -135,7 +145,7 @@ func (s *Service) inboundTag(ctx context.Context, in channel.Inbound) (string, s
 }
 
 func maskAddr(ch channel.Name, addr string) string {
-	if ch == channel.SMS {
+	if ch == channel.SMS || ch == channel.WhatsApp {
 		return phone.Mask(addr)
 	}
 	return "***"
@@ -158,11 +168,19 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 	switch Keyword(msg.Body) {
 	case "stop":
 		msg.Route, msg.Conv = "(stop)", conv
+		// The trail entry first: a crash before the opt-out is stored
+		// processes the text again (and records it again), never silently.
+		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, true, "recipient", "keyword stop"); err != nil {
+			return err
+		}
 		s.Log.InfoContext(ctx, "recipient opts out", "channel", ch, "msg", msg.ID)
 		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Set: map[string]string{"optout:" + string(ch): strconv.FormatInt(now.UnixMilli(), 10)}},
 			KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
 		msg.Route, msg.Conv = "(start)", conv
+		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, false, "recipient", "keyword start"); err != nil {
+			return err
+		}
 		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Del: "optout:" + string(ch)}, KindSystem, s.system(texts.StartConfirm, lang, caseworker))
 	case "help":
 		msg.Route, msg.Conv = "(help)", conv
@@ -201,8 +219,8 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		in := msg
 		in.Conv, in.Route = n.ID, res.Matched
 		next := *n
-		if ch == channel.Telegram || next.Channel == string(channel.Telegram) {
-			// Answer on the channel the person used (Telegram or SMS).
+		if ch != channel.Name(next.Channel) && (recipient.NeedsConsent(ch) || recipient.NeedsConsent(channel.Name(next.Channel))) {
+			// Answer on the channel the person used (Telegram, WhatsApp or SMS).
 			next.Channel = string(ch)
 		}
 		next.Conversation = res.Conv
@@ -229,6 +247,11 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
 		s.queueCommitted(ctx, ob, w)
+		if next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn {
+			if err := s.recordWhatsAppOptIn(ctx, &next, now); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
@@ -65,6 +66,16 @@ type Service struct {
 	// variable telegram_link (TelegramLinkVar); nil when Telegram is not
 	// configured.
 	Telegram *Telegram
+	// WhatsApp configures the WhatsApp window, template retry and delivery
+	// fallback (whatsapp.go).
+	WhatsApp WhatsAppOptions
+	// Audit records every action on a person's data (nil: no trail).
+	Audit *audit.Log
+}
+
+// audit records entries in the trail; see audit.Log.Record.
+func (s *Service) audit(ctx context.Context, entries ...audit.Entry) error {
+	return s.Audit.Record(ctx, entries...)
 }
 
 // TelegramLinkVar is the flow variable Seintje fills in itself: a flow
@@ -98,6 +109,12 @@ type TriggerRequest struct {
 	Caseworker     string
 	TriggeredBy    string // API token name
 	IdempotencyKey string
+	// Channel asks for one channel ("sms", "telegram", "whatsapp"); empty:
+	// the recipient's preferred channel.
+	Channel string
+	// WhatsAppOptIn records the person's WhatsApp opt-in given to the case
+	// system (source and date) before the nudge is sent.
+	WhatsAppOptIn *ConsentUpdate
 }
 
 // TriggerResult is the nudge created (or found again).
@@ -148,8 +165,11 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	tag := s.tagFor(e164)
 	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: lang}
 	event := eventKey(f.ID, vars, req.IdempotencyKey) // without the link: it is new every time
-	ch := s.channelFor(ctx, tag)                      // Telegram when linked and preferred
-	created := false                                  // a new nudge was stored
+	ch, err := s.triggerChannel(ctx, tag, req, now)
+	if err != nil {
+		return TriggerResult{}, err
+	}
+	created := false // a new nudge was stored
 	if wantsLink {
 		// The token is stored before the nudge, so the message never
 		// carries a link that does not work; it is given back unless this
@@ -204,6 +224,10 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			if err := s.requeue(ctx, tag, cr.Existing); err != nil {
 				return TriggerResult{}, err
 			}
+			if err := s.audit(ctx, audit.Entry{Action: audit.ActionTrigger, Nudge: cr.Existing, Subject: tag, Channel: string(ch),
+				Detail: f.ID + " (same event: existing nudge)"}); err != nil {
+				return TriggerResult{}, err
+			}
 			return TriggerResult{ID: cr.Existing, Status: st, Existing: true}, nil
 		case cr.Active != "":
 			// A new event for a flow that is still waiting: the new nudge
@@ -219,6 +243,13 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			s.logLinkCreated(ctx, tag, f.ID, req.TriggeredBy, now)
 		}
 		s.queueCommitted(ctx, ob, w)
+		// After the nudge and its work are stored: a failed trail write
+		// answers an error, and the caller's retry finds the same event
+		// again and records it then.
+		if err := s.audit(ctx, audit.Entry{Action: audit.ActionTrigger, Nudge: cid, Subject: tag, Channel: string(ch),
+			Detail: f.Ref().String()}); err != nil {
+			return TriggerResult{}, err
+		}
 		return TriggerResult{ID: cid, Status: string(n.Status)}, nil
 	}
 	return TriggerResult{}, fmt.Errorf("trigger: %w", store.ErrConflict)
@@ -246,6 +277,23 @@ func eventKey(flowID string, vars map[string]string, idem string) string {
 
 // supersede ends a waiting nudge because a newer one of the same flow starts.
 func (s *Service) supersede(ctx context.Context, id string, now time.Time) error {
+	return s.updateNudge(ctx, id, func(n *store.Nudge) bool {
+		if n.Status != engine.Waiting {
+			return false
+		}
+		n.Status = engine.Ended
+		n.Outcome = "superseded"
+		n.UpdatedAt = now
+		n.Deadline = time.Time{}
+		n.Notes = append(n.Notes, store.Note{At: now, Code: "superseded", Text: "a newer nudge of the same flow replaced this one"})
+		return true
+	})
+}
+
+// updateNudge loads nudge id, lets change edit it (false: nothing to do)
+// and commits it, reloading on a concurrent change. A nudge that is gone
+// (expired, erased) is not an error.
+func (s *Service) updateNudge(ctx context.Context, id string, change func(n *store.Nudge) bool) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		n, err := s.Store.Nudge(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -254,14 +302,9 @@ func (s *Service) supersede(ctx context.Context, id string, now time.Time) error
 		if err != nil {
 			return err
 		}
-		if n.Status != engine.Waiting {
+		if !change(n) {
 			return nil
 		}
-		n.Status = engine.Ended
-		n.Outcome = "superseded"
-		n.UpdatedAt = now
-		n.Deadline = time.Time{}
-		n.Notes = append(n.Notes, store.Note{At: now, Code: "superseded", Text: "a newer nudge of the same flow replaced this one"})
 		err = s.Store.Commit(ctx, n, nil, nil)
 		if errors.Is(err, store.ErrConflict) {
 			continue

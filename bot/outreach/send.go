@@ -9,6 +9,7 @@ import (
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -25,7 +26,7 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 	if err != nil {
 		return err
 	}
-	if m.Status != nil && m.Status.State != "pending" && m.Status.State != "deferred" {
+	if m.Status != nil && m.Status.State != "pending" && m.Status.State != "deferred" && m.Status.State != StateStandby {
 		if m.Status.State == "failed" && m.Channel == string(channel.SMS) {
 			// A retry after the follow-ups of a failed SMS did not finish
 			// (they are idempotent).
@@ -46,15 +47,14 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		s.Log.InfoContext(ctx, "send suppressed: opted out", "msg", msgID, "channel", ch)
 		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "suppressed", Reason: "recipient opted out (STOP)", At: now})
 	}
-	to := rcp.Phone
-	if a, ok := rcp.Addrs[m.Channel]; ok && to == "" {
-		to = a
-	}
-	if ch == channel.Telegram {
-		var handled bool
-		if to, handled, err = s.telegramAddress(ctx, m, rcp); handled {
+	if m.Status != nil && m.Status.State == StateStandby {
+		if done, err := s.standbyDue(ctx, m); done || err != nil {
 			return err
 		}
+	}
+	to, handled, err := s.addressFor(ctx, m, rcp)
+	if handled {
+		return err
 	}
 	if to == "" {
 		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "error", Reason: "no address for this channel", At: now})
@@ -77,6 +77,12 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 	for _, b := range m.Buttons {
 		out.Buttons = append(out.Buttons, channel.Button{Label: b.Label, Reply: b.Reply})
 	}
+	if ch == channel.WhatsApp {
+		var handled bool
+		if out.Template, handled, err = s.whatsappTemplate(ctx, m, rcp, now); handled || err != nil {
+			return err
+		}
+	}
 	rc, err := sender.Send(ctx, out)
 	if err == nil {
 		st := rc.Status
@@ -84,7 +90,13 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 			st = "sent"
 		}
 		s.Log.InfoContext(ctx, "message sent", "msg", msgID, "channel", ch, "to", maskAddr(ch, to))
-		return s.Store.SetStatus(ctx, tag, msgID, rc.ProviderID, store.Status{State: st, At: s.Now()})
+		if err := s.Store.SetStatus(ctx, tag, msgID, rc.ProviderID, store.Status{State: st, At: s.Now()}); err != nil {
+			return err
+		}
+		if ch == channel.WhatsApp {
+			return s.whatsappSent(ctx, m, rcp)
+		}
+		return nil
 	}
 	var ce *channel.Error
 	errors.As(err, &ce)
@@ -92,19 +104,22 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 	if ce != nil {
 		code = ce.Code
 	}
-	if k := channel.KindOf(err); ch == channel.Telegram && (k == channel.OptedOut || k == channel.Permanent) {
+	if k := channel.KindOf(err); recipient.NeedsConsent(ch) && (k == channel.OptedOut || k == channel.Permanent) {
 		// It never arrived: the slot is free again (an SMS copy takes its own).
 		if m.Proactive {
 			if err := s.Store.ReleaseSendSlot(ctx, tag, msgID); err != nil {
 				return err
 			}
 		}
-		return s.telegramFailed(ctx, m, rcp, err)
+		return s.failedForGood(ctx, m, rcp, err)
 	}
 	switch channel.KindOf(err) {
 	case channel.OptedOut:
 		s.Log.InfoContext(ctx, "provider says opted out", "msg", msgID, "channel", ch, "code", code)
 		if err := s.Store.SetOptOut(ctx, tag, m.Channel, true, now); err != nil {
+			return err
+		}
+		if err := s.auditOptOut(ctx, tag, m.Conv, channel.Name(m.Channel), true, "provider", fmt.Sprintf("provider error %d", code)); err != nil {
 			return err
 		}
 		if err := s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "recipient unsubscribed (opted out at the provider)", At: now}); err != nil {
@@ -168,12 +183,23 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 		return err
 	}
 	if mid != "" && (u.State == "undelivered" || u.State == "failed") {
-		if err := s.undelivered(ctx, tag, mid); err != nil {
-			return err
+		handled := false
+		if u.Channel == channel.WhatsApp {
+			if handled, err = s.whatsappUndelivered(ctx, tag, mid, u.Code, u.Reason); err != nil {
+				return err
+			}
+		}
+		if !handled {
+			if err := s.undelivered(ctx, tag, mid); err != nil {
+				return err
+			}
 		}
 	}
 	if optOut {
 		if err := s.Store.SetOptOut(ctx, tag, string(u.Channel), true, now); err != nil {
+			return err
+		}
+		if err := s.auditOptOut(ctx, tag, "", u.Channel, true, "provider", "delivery report"); err != nil {
 			return err
 		}
 	}

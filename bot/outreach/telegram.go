@@ -12,16 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
-)
-
-// Errors of the Telegram API endpoints.
-var (
-	ErrUnknownRecipient = errors.New("no recipient with this reference")
-	ErrNotLinked        = errors.New("the recipient has not linked Telegram")
 )
 
 // TelegramClient is what the Telegram part needs from the channel.
@@ -107,13 +103,11 @@ func (t *Telegram) text(k, lang string) string {
 // chatHash is the keyed hash of a chat id used in key names.
 func (s *Service) chatHash(chat string) string { return s.Keyer.Hash("tg", chat) }
 
-func (s *Service) refHash(ref string) string { return s.Keyer.Hash("ref", ref) }
-
 // telegramTag finds the recipient linked to a chat. An unlinked chat gets
 // a tag of its own (like an unknown phone number), so what it sends is
 // kept for case workers and answered kindly.
 func (s *Service) telegramTag(ctx context.Context, chat string) (string, string, error) {
-	tag, err := s.Store.TagByChat(ctx, s.chatHash(chat))
+	tag, err := s.Store.TagByAddress(ctx, channel.Telegram, s.chatHash(chat))
 	if errors.Is(err, store.ErrNotFound) {
 		return s.chatHash(chat), chat, nil
 	}
@@ -121,139 +115,6 @@ func (s *Service) telegramTag(ctx context.Context, chat string) (string, string,
 		return "", "", err
 	}
 	return tag, chat, nil
-}
-
-// channelFor picks a new nudge's channel: Telegram when the recipient
-// linked a chat and prefers it (and Telegram is configured), else SMS.
-func (s *Service) channelFor(ctx context.Context, tag string) channel.Name {
-	if _, ok := s.Senders[channel.Telegram]; !ok {
-		return channel.SMS
-	}
-	l, err := s.Store.Telegram(ctx, tag)
-	if err != nil {
-		s.Log.WarnContext(ctx, "telegram state unreadable; using sms", "err", err)
-		return channel.SMS
-	}
-	if l.Linked && l.Chat != "" && l.Pref == store.PrefTelegram {
-		return channel.Telegram
-	}
-	return channel.SMS
-}
-
-// indexRef remembers which recipient a case reference belongs to (for the
-// Telegram link and channel endpoints). Failure is logged, not fatal.
-func (s *Service) indexRef(ctx context.Context, ref, tag string) {
-	if ref == "" {
-		return
-	}
-	if err := s.Store.IndexRef(ctx, s.refHash(ref), tag); err != nil {
-		s.Log.WarnContext(ctx, "index case reference", "err", err)
-	}
-}
-
-// telegramAddress decides where a queued Telegram message goes. handled
-// is true when the message was dealt with (fallen back to SMS or failed).
-func (s *Service) telegramAddress(ctx context.Context, m *store.Message, rcp store.Recipient) (to string, handled bool, err error) {
-	to = rcp.Addrs[string(channel.Telegram)]
-	if !inConversation(m) || m.Kind == KindStopConfirm {
-		// Direct answers (unknown chat, STOP confirmation) go to the chat
-		// that wrote to us.
-		return to, false, nil
-	}
-	l, err := s.Store.Telegram(ctx, m.Tag)
-	if err != nil {
-		return "", true, err
-	}
-	if !l.Linked || to == "" {
-		return "", true, s.fallbackToSMS(ctx, m, rcp, 0, "Telegram is no longer linked")
-	}
-	return to, false, nil
-}
-
-// telegramFailed handles a Telegram send that failed for good: a 403
-// (bot blocked, account deactivated) unlinks the chat; either way the
-// message goes by SMS when a number is known.
-func (s *Service) telegramFailed(ctx context.Context, m *store.Message, rcp store.Recipient, sendErr error) error {
-	code := 0
-	var ce *channel.Error
-	if errors.As(sendErr, &ce) {
-		code = ce.Code
-	}
-	reason := "rejected by Telegram"
-	if channel.KindOf(sendErr) == channel.OptedOut {
-		reason = "Telegram refused: the person blocked the bot or left Telegram"
-		chat := rcp.Addrs[string(channel.Telegram)]
-		if err := s.Store.UnlinkTelegram(ctx, m.Tag, s.chatHash(chat), "telegram answered 403 (bot blocked or account deactivated)", s.Now()); err != nil {
-			return err
-		}
-		s.Log.InfoContext(ctx, "telegram unlinked after 403", "msg", m.ID)
-	} else {
-		s.Log.WarnContext(ctx, "telegram send failed permanently", "msg", m.ID, "code", code, "err", sendErr)
-	}
-	if !inConversation(m) {
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason, At: s.Now()})
-	}
-	return s.fallbackToSMS(ctx, m, rcp, code, reason)
-}
-
-func inConversation(m *store.Message) bool { return m.Conv != "" && m.Conv != "_" }
-
-// fallbackToSMS sends a copy of Telegram message m by SMS, in the same
-// transcript (so both attempts show), and moves the conversation to SMS.
-// The copy has a fixed id (m.ID + "-sms"): a retried fallback never sends
-// twice.
-func (s *Service) fallbackToSMS(ctx context.Context, m *store.Message, rcp store.Recipient, code int, reason string) error {
-	now := s.Now()
-	_, hasSMS := s.Senders[channel.SMS]
-	switch {
-	case m.Kind == KindStopConfirm:
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason, At: now})
-	case rcp.Phone == "" || !hasSMS:
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason + "; no SMS fallback (no number or SMS not configured)", At: now})
-	case rcp.OptedOut(string(channel.SMS)):
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason + "; no SMS fallback (opted out of SMS)", At: now})
-	}
-	cp := *m
-	cp.ID, cp.Channel, cp.At, cp.Buttons, cp.Status, cp.ProviderID = m.ID+"-sms", string(channel.SMS), now, nil, nil, ""
-	if _, err := s.Store.Message(ctx, m.Tag, cp.ID); errors.Is(err, store.ErrNotFound) {
-		if err := s.Store.AddMessages(ctx, m.Tag, m.Conv, cp); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	if err := s.Queue.EnqueueSend(ctx, m.Tag, cp.ID, time.Time{}); err != nil {
-		return err
-	}
-	if err := s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason + "; sent again by SMS", At: now}); err != nil {
-		return err
-	}
-	s.Log.InfoContext(ctx, "telegram message falls back to sms", "msg", m.ID, "copy", cp.ID)
-	return s.moveToSMS(ctx, m.Conv, reason, now)
-}
-
-// moveToSMS switches a conversation's later messages to SMS and notes why.
-func (s *Service) moveToSMS(ctx context.Context, id, reason string, now time.Time) error {
-	for attempt := 0; attempt < 5; attempt++ {
-		n, err := s.Store.Nudge(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if n.Channel == string(channel.SMS) {
-			return nil
-		}
-		n.Channel = string(channel.SMS)
-		n.Notes = append(n.Notes, store.Note{At: now, Code: "fallback_sms", Text: "fallback from telegram: " + reason + "; messages go by SMS"})
-		err = s.Store.Commit(ctx, n, nil, nil)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		return err
-	}
-	return store.ErrConflict
 }
 
 // Link is a one-time Telegram deep link.
@@ -276,7 +137,10 @@ func (t *Telegram) CreateLink(ctx context.Context, ref, by string) (Link, error)
 	if err != nil {
 		return Link{}, err
 	}
-	if err := t.s.Store.LogTelegram(ctx, tag, store.LinkEvent{At: t.s.Now(), Action: "link_created", By: by}); err != nil {
+	if err := t.s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: t.s.Now(), Channel: string(channel.Telegram), Action: "link_created", By: by}); err != nil {
+		return Link{}, err
+	}
+	if err := t.s.audit(ctx, audit.Entry{Action: audit.ActionTelegramLink, Subject: tag, Channel: string(channel.Telegram)}); err != nil {
 		return Link{}, err
 	}
 	return link, nil
@@ -303,8 +167,8 @@ func (t *Telegram) reserveLink(ctx context.Context, tag string) (link Link, toke
 // flowID carries a new link. The nudge is stored already, so a failure is
 // logged, not returned.
 func (s *Service) logLinkCreated(ctx context.Context, tag, flowID, by string, now time.Time) {
-	ev := store.LinkEvent{At: now, Action: "link_created", Reason: "sent in a message of flow " + flowID, By: by}
-	if err := s.Store.LogTelegram(ctx, tag, ev); err != nil {
+	ev := store.ChannelEvent{At: now, Channel: string(channel.Telegram), Action: "link_created", Reason: "sent in a message of flow " + flowID, By: by}
+	if err := s.Store.LogChannel(ctx, tag, ev); err != nil {
 		s.Log.WarnContext(ctx, "log telegram link", "err", err)
 	}
 }
@@ -320,68 +184,6 @@ func (t *Telegram) releaseLink(ctx context.Context, token string) {
 func tokenHash(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
-}
-
-// ChannelState is a recipient's channel settings.
-type ChannelState struct {
-	Preferred string
-	Linked    bool
-	LinkedAt  time.Time
-	OptedOut  []string
-	Events    []store.LinkEvent
-}
-
-// recipientTag resolves a case reference.
-func (s *Service) recipientTag(ctx context.Context, ref string) (string, error) {
-	tag, err := s.Store.TagByRef(ctx, s.refHash(ref))
-	if errors.Is(err, store.ErrNotFound) {
-		return "", ErrUnknownRecipient
-	}
-	return tag, err
-}
-
-// Channels returns the channel settings of a recipient.
-func (s *Service) Channels(ctx context.Context, ref string) (ChannelState, error) {
-	tag, err := s.recipientTag(ctx, ref)
-	if err != nil {
-		return ChannelState{}, err
-	}
-	l, err := s.Store.Telegram(ctx, tag)
-	if err != nil {
-		return ChannelState{}, err
-	}
-	rcp, err := s.Store.Recipient(ctx, tag)
-	if err != nil {
-		return ChannelState{}, err
-	}
-	st := ChannelState{Preferred: l.Pref, Linked: l.Linked, LinkedAt: l.LinkedAt}
-	for ch := range rcp.OptOuts {
-		st.OptedOut = append(st.OptedOut, ch)
-	}
-	st.Events, err = s.Store.TelegramLog(ctx, tag)
-	return st, err
-}
-
-// SetPreferredChannel sets a recipient's preferred channel. Telegram
-// needs a linked chat (ErrNotLinked).
-func (s *Service) SetPreferredChannel(ctx context.Context, ref string, ch channel.Name, by string) error {
-	tag, err := s.recipientTag(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if ch == channel.Telegram {
-		l, err := s.Store.Telegram(ctx, tag)
-		if err != nil {
-			return err
-		}
-		if !l.Linked {
-			return ErrNotLinked
-		}
-	}
-	if err := s.Store.SetPreferred(ctx, tag, string(ch)); err != nil {
-		return err
-	}
-	return s.Store.LogTelegram(ctx, tag, store.LinkEvent{At: s.Now(), Action: "preferred_" + string(ch), By: by})
 }
 
 // HandleUpdate processes one webhook update. Updates are deduplicated by
@@ -433,7 +235,7 @@ func (t *Telegram) handle(ctx context.Context, u telegram.Update) error {
 		if token != "" {
 			return t.start(ctx, chat, ch, token, u)
 		}
-		if _, err := t.s.Store.TagByChat(ctx, ch); errors.Is(err, store.ErrNotFound) {
+		if _, err := t.s.Store.TagByAddress(ctx, channel.Telegram, ch); errors.Is(err, store.ErrNotFound) {
 			t.direct(ctx, chat, KindLink, t.text("notlinked", langHint(u.Lang)), nil)
 			return nil
 		} else if err != nil {
@@ -457,7 +259,7 @@ func (t *Telegram) handle(ctx context.Context, u telegram.Update) error {
 	case "/help", "/hulp":
 		text = "HELP"
 	}
-	tag, err := t.s.Store.TagByChat(ctx, ch)
+	tag, err := t.s.Store.TagByAddress(ctx, channel.Telegram, ch)
 	linked := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -473,7 +275,7 @@ func (t *Telegram) handle(ctx context.Context, u telegram.Update) error {
 	if linked && Keyword(text) == "stop" {
 		// STOP in Telegram: opted out of Telegram (recorded by
 		// HandleInbound) and unlinked; SMS is untouched.
-		return t.s.Store.UnlinkTelegram(ctx, tag, ch, "the person sent /stop", t.s.Now())
+		return t.s.unlinkTelegram(ctx, tag, ch, "the person sent /stop", t.s.Now())
 	}
 	return nil
 }
@@ -504,7 +306,7 @@ func (t *Telegram) start(ctx context.Context, chat, ch, token string, u telegram
 	if err := t.s.Store.PutConsent(ctx, ch, tag, 24*time.Hour); err != nil {
 		return err
 	}
-	if err := t.s.Store.LogTelegram(ctx, tag, store.LinkEvent{At: t.s.Now(), Action: "link_opened"}); err != nil {
+	if err := t.s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: t.s.Now(), Channel: string(channel.Telegram), Action: "link_opened"}); err != nil {
 		return err
 	}
 	t.direct(ctx, chat, KindConsent, t.text("consent", lang), []channel.Button{
@@ -516,7 +318,7 @@ func (t *Telegram) start(ctx context.Context, chat, ch, token string, u telegram
 func (t *Telegram) consent(ctx context.Context, chat, ch string, yes bool, u telegram.Update) error {
 	tag, err := t.s.Store.TakeConsent(ctx, ch)
 	if errors.Is(err, store.ErrNotFound) {
-		if _, err := t.s.Store.TagByChat(ctx, ch); errors.Is(err, store.ErrNotFound) {
+		if _, err := t.s.Store.TagByAddress(ctx, channel.Telegram, ch); errors.Is(err, store.ErrNotFound) {
 			t.direct(ctx, chat, KindLink, t.text("badlink", langHint(u.Lang)), nil)
 		}
 		return nil // a second press on an answered question
@@ -535,26 +337,58 @@ func (t *Telegram) consent(ctx context.Context, chat, ch string, yes bool, u tel
 	}
 	now := t.s.Now()
 	if !yes {
-		if err := t.s.Store.LogTelegram(ctx, tag, store.LinkEvent{At: now, Action: "refused"}); err != nil {
+		if err := t.s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: now, Channel: string(channel.Telegram), Action: "refused"}); err != nil {
 			return err
 		}
 		t.direct(ctx, chat, KindLink, t.text("refused", rcp.Lang), nil)
 		return nil
 	}
-	if l, err := t.s.Store.Telegram(ctx, tag); err != nil {
-		return err
-	} else if l.Linked && l.Chat != "" && l.Chat != chat {
+	if cur := rcp.Channels.Get(channel.Telegram); cur.Consent != nil && cur.Address != "" && cur.Address != chat {
 		// A new chat replaces the old one: the old chat no longer routes here.
-		if err := t.s.Store.UnlinkTelegram(ctx, tag, t.s.chatHash(l.Chat), "replaced by a newly linked chat", now); err != nil {
+		if err := t.s.unlinkTelegram(ctx, tag, t.s.chatHash(cur.Address), "replaced by a newly linked chat", now); err != nil {
 			return err
 		}
 	}
-	if err := t.s.Store.LinkTelegram(ctx, tag, chat, ch, now); err != nil {
+	if err := t.s.linkTelegram(ctx, tag, chat, ch, now); err != nil {
 		return err
 	}
 	t.s.Log.InfoContext(ctx, "telegram linked", "recipient", tag)
 	t.direct(ctx, chat, KindLink, t.text("linked", rcp.Lang), nil)
 	return nil
+}
+
+// linkTelegram links chat to recipient tag after consent: the chat
+// becomes the Telegram address, Telegram the preferred channel, and an
+// earlier Telegram opt-out is cleared (the person chose to connect). A
+// chat linked to another recipient before is moved.
+func (s *Service) linkTelegram(ctx context.Context, tag, chat, chatHash string, at time.Time) error {
+	if prev, err := s.Store.TagByAddress(ctx, channel.Telegram, chatHash); err == nil && prev != tag {
+		if err := s.unlinkTelegram(ctx, prev, chatHash, "linked to another person", at); err != nil {
+			return err
+		}
+	}
+	c := recipient.Consent{At: at, Source: recipient.SourceTelegramLink}
+	if err := s.Store.GrantConsent(ctx, tag, channel.Telegram, chat, c, true); err != nil {
+		return fmt.Errorf("link telegram: %w", err)
+	}
+	if err := s.Store.IndexAddress(ctx, channel.Telegram, chatHash, tag); err != nil {
+		return err
+	}
+	return s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: at, Channel: string(channel.Telegram), Action: "linked"})
+}
+
+// unlinkTelegram ends a link (the person sent /stop, or blocked the bot):
+// the Telegram consent is gone and SMS is preferred again when Telegram
+// was. The chat id stays as the address, so the one STOP confirmation can
+// still be delivered (opt-out rules apply). The event is logged.
+func (s *Service) unlinkTelegram(ctx context.Context, tag, chatHash, reason string, at time.Time) error {
+	if err := s.Store.RevokeConsent(ctx, tag, channel.Telegram); err != nil {
+		return fmt.Errorf("unlink telegram: %w", err)
+	}
+	if err := s.Store.UnindexAddress(ctx, channel.Telegram, chatHash, tag); err != nil {
+		return err
+	}
+	return s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: at, Channel: string(channel.Telegram), Action: "unlinked", Reason: reason})
 }
 
 // direct sends a linking text straight away (not through the queue: the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/store"
 )
@@ -68,6 +69,11 @@ func (s *Service) ClaimCallback(ctx context.Context, id, by string) (*store.Call
 		tag, _ := store.TagOf(id)
 		rcp, err := s.Store.Recipient(ctx, tag)
 		if err != nil {
+			return nil, "", err
+		}
+		// The number is only shown once the view is on the trail.
+		if err := s.audit(ctx, audit.Entry{Action: audit.ActionClaim, Task: id, Nudge: cb.NudgeID, Subject: tag},
+			audit.Entry{Action: audit.ActionViewPhone, Task: id, Nudge: cb.NudgeID, Subject: tag}); err != nil {
 			return nil, "", err
 		}
 		s.Log.InfoContext(ctx, "callback claimed", "callback", id, "by", by)
@@ -155,6 +161,11 @@ func (s *Service) CompleteCallback(ctx context.Context, id, by, outcome, note st
 			if err := s.Store.AddNote(ctx, cb.NudgeID, *nudgeNote); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return cb, err
 			}
+		}
+		tag, _ := store.TagOf(id)
+		if err := s.audit(ctx, audit.Entry{Action: audit.ActionOutcome, Task: id, Nudge: cb.NudgeID, Subject: tag,
+			Detail: outcome + " (task " + cb.Status + ")"}); err != nil {
+			return cb, err
 		}
 		s.Log.InfoContext(ctx, "callback completed", "callback", id, "by", by, "outcome", outcome, "status", cb.Status)
 		return cb, nil

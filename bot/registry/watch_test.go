@@ -20,6 +20,7 @@ import (
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/flowtest"
 	"github.com/seintje/seintje/bot/registry"
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 // TestWatchReload: a valid edit is picked up, an invalid edit is refused
@@ -32,10 +33,7 @@ func TestWatchReload(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../flows/no-show.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := testflows.Source(t, "no-show")
 	path := filepath.Join(dir, "no-show.yaml")
 	write := func(s string) {
 		t.Helper()
@@ -181,10 +179,7 @@ func TestReloadVersionWarning(t *testing.T) {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
-	src, err := os.ReadFile("../../flows/no-show.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := testflows.Source(t, "no-show")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "no-show.yaml")
 	// flowSrc is no-show with version v and a greeting.
@@ -193,7 +188,7 @@ func TestReloadVersionWarning(t *testing.T) {
 		return strings.Replace(s, "We hebben u gemist.", greeting, 1)
 	}
 	if !strings.Contains(string(src), "\nversion: 3\n") || !strings.Contains(string(src), "We hebben u gemist.") {
-		t.Fatal("flows/no-show.yaml changed: adapt flowSrc")
+		t.Fatal("internal/testflows/testdata/no-show.yaml changed: adapt flowSrc")
 	}
 	reg := registry.New(rdb, "test", time.Hour)
 	tests := []struct {

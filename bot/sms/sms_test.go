@@ -84,3 +84,46 @@ func TestInfoString(t *testing.T) {
 		}
 	}
 }
+
+// TestRecipientLanguages counts real texts in the languages of the shipped
+// flows. Turkish and Polish look Latin but ş ğ ı ą ł ż are not GSM-7; a
+// single one makes the whole text UCS-2 (67 characters per part).
+func TestRecipientLanguages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, text string
+		enc        Encoding
+		units      int
+		segments   int
+		first      rune
+	}{
+		{"Dutch", "Stuur 2, dan bellen wij u.", GSM7, 26, 1, 0},
+		{"Turkish", "2 gönderin, sizi arayalım.", UCS2, 26, 1, 'ı'},
+		{"Turkish ş", "Beş", UCS2, 3, 1, 'ş'},
+		{"Turkish ğ", "Ağustos", UCS2, 7, 1, 'ğ'},
+		{"Turkish ö ü are GSM-7, ç is not", "Gönderin, ütü", GSM7, 13, 1, 0},
+		{"Turkish ç", "üç", UCS2, 2, 1, 'ç'},
+		{"Polish", "Proszę wysłać 2, a zadzwonimy.", UCS2, 30, 1, 'ę'},
+		{"Polish ł only", "Zadzwoń do mnie, wysłał", UCS2, 23, 1, 'ń'},
+		{"Ukrainian", "Надішліть 2, і ми Вам зателефонуємо.", UCS2, 36, 1, 'Н'},
+		{"Arabic", "أرسلوا 2 ونحن نتصل بكم.", UCS2, 23, 1, 'أ'},
+		{"Arabic with an isolated number", "اتصلوا بالرقم \u2066088 123 45 67\u2069.", UCS2, 30, 1, 'ا'},
+		// 71 Arabic letters: two parts of 67.
+		{"Arabic 71", strings.Repeat("ب", 71), UCS2, 71, 2, 'ب'},
+		// 402 units fill six parts exactly; 403 need a seventh.
+		{"Polish 402", "ł" + strings.Repeat("a", 401), UCS2, 402, 6, 'ł'},
+		{"Polish 403", "ł" + strings.Repeat("a", 402), UCS2, 403, 7, 'ł'},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Analyze(tt.text)
+			if got.Encoding != tt.enc || got.Units != tt.units || got.Segments != tt.segments {
+				t.Errorf("Analyze(%q) = %s, %d units, %d segments; want %s, %d, %d", tt.text, got.Encoding, got.Units, got.Segments, tt.enc, tt.units, tt.segments)
+			}
+			if tt.first != 0 && (len(got.Offending) == 0 || got.Offending[0] != tt.first) {
+				t.Errorf("Offending = %q, want it to start with %q", got.Offending, tt.first)
+			}
+		})
+	}
+}

@@ -7,15 +7,17 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/channel"
 )
 
 // Erase deletes everything Seintje keeps about one recipient (the right to
 // erasure, AVG/GDPR art. 17): every key under the recipient's hash tag, its
 // entries in the cross-recipient indexes, and the lookups that point to it
-// (refHash and chatHash, when known; pass "" to skip). It returns the number
+// (refHash, and the address lookups in addrs: channel → address hash). It returns the number
 // of keys deleted. On Redis Cluster all the recipient's keys live in one slot,
 // so the scan finds them on the one master that owns it.
-func (s *Store) Erase(ctx context.Context, tag, refHash, chatHash string) (int, error) {
+func (s *Store) Erase(ctx context.Context, tag, refHash string, addrs map[channel.Name]string) (int, error) {
 	pattern := s.key(tag, "*")
 	var (
 		mu   sync.Mutex
@@ -68,7 +70,13 @@ func (s *Store) Erase(ctx context.Context, tag, refHash, chatHash string) (int, 
 			}
 		}
 	}
-	for _, k := range []string{s.gkey("ref", refHash), s.gkey("tgchat", chatHash)} {
+	lookups := []string{s.gkey("ref", refHash)}
+	for ch, h := range addrs {
+		if h != "" {
+			lookups = append(lookups, s.addrKey(ch, h))
+		}
+	}
+	for _, k := range lookups {
 		if strings.HasSuffix(k, ":") {
 			continue
 		}

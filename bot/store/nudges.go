@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seintje/seintje/bot/engine"
+	"github.com/seintje/seintje/bot/recipient"
 )
 
 // Recipient is what Seintje knows of a person: as little as it needs.
@@ -25,6 +26,9 @@ type Recipient struct {
 	// Addrs are reply addresses per channel for senders without a nudge
 	// (an unknown number that texted us).
 	Addrs map[string]string `json:"-"`
+	// Channels is the recipient's channel model (addresses, consent,
+	// opt-outs, preference), read from the same hash.
+	Channels recipient.Channels `json:"-"`
 }
 
 // OptedOut reports whether the recipient opted out of channel ch.
@@ -59,6 +63,7 @@ func recipientFromHash(tag string, h map[string]string) Recipient {
 			r.OptOuts[ch] = time.UnixMilli(n).UTC()
 		}
 	}
+	r.Channels = channelsFromHash(h)
 	return r
 }
 
@@ -98,6 +103,12 @@ type Message struct {
 	Route      string   `json:"route,omitempty"`
 	ProviderID string   `json:"provider_id,omitempty"`
 	Buttons    []Button `json:"buttons,omitempty"`
+	// FallbackOf is the id of the message this one copies on another
+	// channel (a fallback, or a standby SMS for an undelivered WhatsApp).
+	FallbackOf string `json:"fallback_of,omitempty"`
+	// AsTemplate sends the message as the step's approved template
+	// (WhatsApp, after the provider refused free text).
+	AsTemplate bool `json:"as_template,omitempty"`
 	// Status is filled from the status hash on read.
 	Status *Status `json:"status,omitempty"`
 }

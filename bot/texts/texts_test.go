@@ -1,49 +1,73 @@
-package texts
+package texts_test
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/lang"
+	"github.com/seintje/seintje/bot/lint"
 	"github.com/seintje/seintje/bot/sms"
+	"github.com/seintje/seintje/bot/texts"
 )
 
 func TestSystemTexts(t *testing.T) {
 	t.Parallel()
-	c, err := Default()
+	c, err := texts.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := flow.Data{Agency: "gemeente Utrecht", CallbackNumber: "088 123 45 67", CallbackHours: "ma-vr 9-17 uur", Caseworker: "Ahmed"}
-	for _, k := range Keys() {
-		for _, lang := range []string{"nl", "en", "tr"} {
-			out, err := c.Render(k, lang, d)
-			if err != nil || out == "" {
-				t.Fatalf("%s/%s: %q %v", k, lang, out, err)
+	for _, k := range texts.Keys() {
+		for _, l := range lang.Shipped() {
+			if strings.TrimSpace(texts.Source(k)[l]) == "" {
+				t.Errorf("%s has no %s (%s) text", k, l, lang.Name(l))
+				continue
 			}
-			if info := sms.Analyze(out); info.Encoding != sms.GSM7 || info.Segments > 2 {
-				t.Errorf("%s/%s: %s", k, lang, info)
+			out, err := c.Render(k, l, d)
+			if err != nil || out == "" {
+				t.Fatalf("%s/%s: %q %v", k, l, out, err)
+			}
+			info := sms.Analyze(out)
+			// The same message in every language: 2 GSM-7 parts for
+			// Dutch and English, 4 UCS-2 parts for the others.
+			switch {
+			case lang.NeedsUCS2(l) && info.Segments > 4:
+				t.Errorf("%s/%s: %s; at most 4 UCS-2 segments", k, l, info)
+			case !lang.NeedsUCS2(l) && (info.Encoding != sms.GSM7 || info.Segments > 2):
+				t.Errorf("%s/%s: %s; at most 2 GSM-7 segments", k, l, info)
 			}
 			low := strings.ToLower(out)
-			for _, bad := range []string{"fraude", "boete", "sanctie", "overtreding", "controle", "uitkering"} {
+			for _, bad := range []string{"uitkering", "bijstand"} {
 				if strings.Contains(low, bad) {
-					t.Errorf("%s/%s contains %q", k, lang, bad)
+					t.Errorf("%s/%s contains %q", k, l, bad)
 				}
 			}
-			if k != StartConfirm && !strings.Contains(out, "088 123 45 67") {
-				t.Errorf("%s/%s gives no number to call: %q", k, lang, out)
+			if w := lint.ToneWord(out, lint.DefaultToneWords); w != "" {
+				t.Errorf("%s/%s uses %q, which sounds distrustful", k, l, w)
+			}
+			if k != texts.StartConfirm && !strings.Contains(out, "088 123 45 67") {
+				t.Errorf("%s/%s gives no number to call: %q", k, l, out)
+			}
+			if (k == texts.StopConfirm || k == texts.StartConfirm || k == texts.Help) && !strings.Contains(out, "STOP") && !strings.Contains(out, "START") {
+				t.Errorf("%s/%s does not name the keyword (STOP or START) in Latin letters: %q", k, l, out)
+			}
+			if k == texts.Help || k == texts.Simple {
+				if !strings.Contains(out, "2") {
+					t.Errorf("%s/%s does not offer 2 (we call you)", k, l)
+				}
 			}
 		}
-		if _, ok := Source(k)["en"]; !ok {
-			t.Errorf("%s has no English translation", k)
-		}
 	}
-	if tr, _ := c.Render(Help, "tr", d); tr != mustRender(t, c, Help, "nl", d) {
-		t.Error("an unknown language must fall back to Dutch")
+	if fr, _ := c.Render(texts.Help, "fr", d); fr != mustRender(t, c, texts.Help, "nl", d) {
+		t.Error("a language without texts must fall back to Dutch")
+	}
+	if ar, nl := mustRender(t, c, texts.Help, "ar", d), mustRender(t, c, texts.Help, "nl", d); ar == nl {
+		t.Error("Arabic must not fall back to Dutch")
 	}
 }
 
-func mustRender(t *testing.T, c *Catalog, k Key, lang string, d flow.Data) string {
+func mustRender(t *testing.T, c *texts.Catalog, k texts.Key, lang string, d flow.Data) string {
 	t.Helper()
 	s, err := c.Render(k, lang, d)
 	if err != nil {

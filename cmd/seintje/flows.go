@@ -21,7 +21,7 @@ import (
 const flowsUsage = `Usage: seintje flows <command> [flags]
 
   check [dir]                      every error at once, as file:line:col: message; fix: hint
-  lint [dir] [--price 0.08] [--tone-words file] [--max-segments 3] [--texts]
+  lint [dir] [--price 0.08] [--tone-words file] [--max-segments 3] [--max-segments-ucs2 6] [--texts]
                                    warnings about SMS length and cost, readability, tone
   simulate FLOW [--dir flows] [--lang nl] [--var k=v ...] [--start RFC3339]
                                    play a conversation as the recipient
@@ -91,19 +91,46 @@ func load(dir string, stdout, stderr io.Writer) (map[string]*flow.Flow, bool) {
 	for _, d := range ds {
 		fmt.Fprintln(stdout, d)
 	}
-	if n := len(ds.Errors()); n > 0 {
-		fmt.Fprintf(stderr, "%d error(s)\n", n)
-		return flows, false
+	// The summary goes to the same stream as the diagnostics, after them,
+	// so the count always follows the errors it counts.
+	fmt.Fprintln(stdout, summary(flows, ds))
+	return flows, !ds.HasErrors()
+}
+
+// summary is the last line of check: "5 flows OK", or how many errors and
+// warnings were found.
+func summary(flows map[string]*flow.Flow, ds flow.Diagnostics) string {
+	errs := len(ds.Errors())
+	warns := len(ds) - errs
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, one)
+		}
+		return fmt.Sprintf("%d %s", n, many)
 	}
-	return flows, true
+	if errs == 0 {
+		s := plural(len(flows), "flow", "flows") + " OK"
+		if warns > 0 {
+			s += ", " + plural(warns, "warning", "warnings")
+		}
+		return s
+	}
+	files := map[string]bool{}
+	for _, d := range ds.Errors() {
+		files[d.File] = true
+	}
+	s := plural(errs, "error", "errors") + " in " + plural(len(files), "file", "files")
+	if warns > 0 {
+		s += ", " + plural(warns, "warning", "warnings")
+	}
+	return s
 }
 
 func flowsCheck(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("flows check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	fs := newFlagSet("flows check", "seintje flows check [dir]", "", stdout, stderr)
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	if _, ok := load(dirArg(pos), stdout, stderr); !ok {
 		return 1
@@ -113,19 +140,19 @@ func flowsCheck(args []string, stdout, stderr io.Writer) int {
 
 func flowsLint(args []string, stdout, stderr io.Writer) int {
 	cfg := lint.Default()
-	fs := flag.NewFlagSet("flows lint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("flows lint", "seintje flows lint [dir] [flags]", "", stdout, stderr)
 	fs.Float64Var(&cfg.PricePerSegment, "price", cfg.PricePerSegment, "price per SMS segment in euro (default is an example: about Twilio's NL list price)")
 	toneFile := fs.String("tone-words", "", "file with words to avoid in a first message, one a line (# comments); replaces the default list")
-	fs.IntVar(&cfg.MaxSegments, "max-segments", cfg.MaxSegments, "warn when a text takes more SMS segments")
+	fs.IntVar(&cfg.MaxSegments, "max-segments", cfg.MaxSegments, "warn when a GSM-7 text takes more SMS segments")
+	fs.IntVar(&cfg.MaxSegmentsUCS2, "max-segments-ucs2", cfg.MaxSegmentsUCS2, "warn when a UCS-2 text (Turkish, Polish, Ukrainian, Arabic) takes more SMS segments")
 	fs.Float64Var(&cfg.MinReadingEase, "min-ease", cfg.MinReadingEase, "warn below this Flesch-Douma reading ease (Dutch)")
 	fs.IntVar(&cfg.MaxSentenceWords, "max-sentence-words", cfg.MaxSentenceWords, "warn about longer sentences")
 	fs.StringVar(&cfg.Sample.Contact.Number, "callback-number", cfg.Sample.Contact.Number, "callback number used to render the texts")
 	showTexts := fs.Bool("texts", false, "also print every rendered text as the phone shows it")
 	werror := fs.Bool("werror", false, "exit 1 on warnings too")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	if *toneFile != "" {
 		words, err := readWordList(*toneFile)
@@ -214,8 +241,7 @@ func (v varFlags) Set(s string) error {
 }
 
 func flowsSimulate(ctx context.Context, args []string, in io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("flows simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("flows simulate", "seintje flows simulate FLOW [flags]", "", stdout, stderr)
 	dir := fs.String("dir", "flows", "flows directory")
 	lang := fs.String("lang", flow.DefaultLang, "the recipient's language")
 	name := fs.String("name", "Samira", "the recipient's first name")
@@ -223,9 +249,9 @@ func flowsSimulate(ctx context.Context, args []string, in io.Reader, stdout, std
 	start := fs.String("start", "", "clock at the first message, RFC 3339 (default: now)")
 	vars := varFlags{}
 	fs.Var(vars, "var", "a flow variable, name=value (repeatable)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "Usage: seintje flows simulate FLOW [--lang nl] [--var name=value ...]")
@@ -269,13 +295,12 @@ func flowsSimulate(ctx context.Context, args []string, in io.Reader, stdout, std
 }
 
 func flowsTest(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("flows test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("flows test", "seintje flows test [dir] [--update] [-v]", "", stdout, stderr)
 	update := fs.Bool("update", false, "rewrite the golden transcripts (testdata/*.golden); review them with git diff")
 	verbose := fs.Bool("v", false, "print the transcripts")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	dir := dirArg(pos)
 	flows, ok := load(dir, stdout, stderr)
@@ -340,13 +365,12 @@ func flowsTest(args []string, stdout, stderr io.Writer) int {
 }
 
 func flowsGraph(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("flows graph", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("flows graph", "seintje flows graph FLOW [--dir flows] [--format mermaid|dot]", "", stdout, stderr)
 	dir := fs.String("dir", "flows", "flows directory")
 	format := fs.String("format", graph.Mermaid, "mermaid or dot")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, true)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "Usage: seintje flows graph FLOW [--format mermaid|dot]")

@@ -5,6 +5,8 @@
 //	seintje reply <phone> <text...>          answer as a recipient (demo)
 //	seintje flows check|lint|simulate|test|graph   coordinators' tools
 //	seintje telegram set-webhook             register the Telegram webhook
+//	seintje healthcheck [--ready]            probe the local service (containers)
+//	seintje version                          print the version
 package main
 
 import (
@@ -30,6 +32,10 @@ func commands() []command {
 		{"reply", "answer as a recipient in the demo: seintje reply +31612345678 2", runReply},
 		{"flows", "check, lint, simulate, test and draw flow files", runFlows},
 		{"telegram", "telegram set-webhook: register the webhook with Telegram", runTelegram},
+		{"healthcheck", "exit 0 when the local Seintje answers /healthz (container health checks)", runHealthcheck},
+		{"version", "print the version of this binary", func(_ context.Context, args []string, stdout, stderr io.Writer) int {
+			return runVersion(args, stdout, stderr)
+		}},
 	}
 }
 
@@ -41,12 +47,16 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args[0] = "version"
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -62,8 +72,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: seintje <command> [flags]")
 	fmt.Fprintln(w)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Every command takes --help.")
 	fmt.Fprintln(w, "Try it: go run ./cmd/seintje serve --demo")
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,16 +15,12 @@ import (
 // runReply answers as a recipient in the demo: it posts the text to the
 // running demo's console webhook, as if it came in by SMS.
 func runReply(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("reply", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("reply", "seintje reply [--url http://localhost:8080] <phone> <text...>",
+		"Answers as a recipient in the demo. Example: seintje reply +31612345678 2", stdout, stderr)
 	url := fs.String("url", "http://localhost:8080", "the running demo's base URL")
 	token := fs.String("token", os.Getenv("SEINTJE_TOKEN"), "API token (default: $SEINTJE_TOKEN, or the one the demo left in a temp file)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: seintje reply [--url http://localhost:8080] <phone> <text...>")
-		fmt.Fprintln(stderr, "Example: seintje reply +31612345678 2")
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if _, code, ok := parseArgs(fs, args, stdout, false); !ok {
+		return code
 	}
 	if fs.NArg() < 2 {
 		fs.Usage()

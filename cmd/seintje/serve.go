@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,12 +23,12 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", "seintje serve [--demo] [--config file]",
+		"Runs the HTTP service (API, webhooks, health, metrics) and the job worker.", stdout, stderr)
 	demo := fs.Bool("demo", false, "run on an embedded Redis with a console channel; nothing survives a restart")
 	cfgPath := fs.String("config", "", "YAML config file (default: $SEINTJE_CONFIG)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if _, code, ok := parseArgs(fs, args, stdout, false); !ok {
+		return code
 	}
 	cfg, err := config.Load(config.Options{Demo: *demo, Path: *cfgPath})
 	if err != nil {

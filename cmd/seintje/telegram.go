@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -20,18 +19,22 @@ func runTelegram(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "Usage: seintje telegram set-webhook [--config file] [--max-connections 1] [--drop-pending]")
 		fmt.Fprintln(stderr, "Registers <public_url>/webhooks/telegram with Telegram, with the webhook secret and the update types Seintje handles.")
 	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(stdout, "Usage: seintje telegram set-webhook [--config file] [--max-connections 1] [--drop-pending]")
+		fmt.Fprintln(stdout, "Registers <public_url>/webhooks/telegram with Telegram. Flags: seintje telegram set-webhook --help")
+		return 0
+	}
 	if len(args) == 0 || args[0] != "set-webhook" {
 		usage()
 		return 2
 	}
-	fs := flag.NewFlagSet("telegram set-webhook", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("telegram set-webhook", "seintje telegram set-webhook [--config file] [--max-connections 1] [--drop-pending]",
+		"Registers <public_url>/webhooks/telegram with Telegram, with the webhook secret and the update types Seintje handles.", stdout, stderr)
 	cfgPath := fs.String("config", "", "YAML config file (default: $SEINTJE_CONFIG)")
 	maxConn := fs.Int("max-connections", 1, "parallel webhook connections Telegram may open (1 keeps every chat's updates strictly in order across instances)")
 	drop := fs.Bool("drop-pending", false, "drop updates Telegram still holds for the old webhook")
-	fs.Usage = usage
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if _, code, ok := parseArgs(fs, args[1:], stdout, false); !ok {
+		return code
 	}
 	cfg, err := config.Load(config.Options{Path: *cfgPath})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seintje/seintje/bot/app"
+	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/store"
 )
@@ -263,14 +264,34 @@ func TestLateReplyStaysWithItsOwnConversation(t *testing.T) {
 		t.Errorf("older conversation took the late reply: state %v routes %v callbacks %v", o["state"], routesOf(o), o["callbacks"])
 	}
 	// The case worker sees it in the inbox.
-	inbox := h.get("/v1/inbox", tokCaseworker).JSON(t)
 	found := false
-	for _, it := range inbox["messages"].([]any) {
-		if m := it.(map[string]any); m["body"] == "2" {
-			found = true
+	eventually(t, "the late reply in the inbox", func() bool {
+		for _, it := range h.get("/v1/inbox", tokCaseworker).JSON(t)["messages"].([]any) {
+			if m := it.(map[string]any); m["body"] == "2" && m["nudge"] == newer {
+				found = true
+			}
 		}
-	}
-	if !found {
-		t.Errorf("late reply not in the inbox: %v", inbox)
-	}
+		return found
+	})
+}
+
+// waitSMS waits until the fake Twilio accepted n messages and Seintje
+// recorded each as handed over (a reply belongs to a conversation only
+// from then on).
+func (h *harness) waitSMS(t testing.TB, n int, timeout time.Duration) []twiliotest.Request {
+	t.Helper()
+	reqs := h.twilio.WaitForRequests(t, n, timeout)
+	eventually(t, "sent messages recorded", func() bool {
+		for _, r := range reqs {
+			if r.HTTPStatus != http.StatusCreated {
+				continue
+			}
+			mid, err := h.app.Store.MessageOfProvider(context.Background(), h.app.Service.Keyer.Hash("phone", r.To), r.SID)
+			if err != nil || mid == "" {
+				return false
+			}
+		}
+		return true
+	})
+	return reqs
 }

@@ -359,3 +359,16 @@ func (s *Store) Route(ctx context.Context, tag string, now time.Time, late time.
 	}
 	return res[0], n, nil
 }
+
+// MessageOfProvider returns the message id a provider id was recorded for
+// ("" when the send is not recorded yet).
+func (s *Store) MessageOfProvider(ctx context.Context, tag, providerID string) (string, error) {
+	v, err := s.rdb.HGet(ctx, s.psidKey(tag), providerID).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("load provider id: %w", err)
+	}
+	return v, nil
+}

@@ -19,6 +19,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/texts"
 )
 
 // Options tells Load where to read from. Nil functions use the real
@@ -579,6 +581,11 @@ func (l *loader) callback(demo bool) Callback {
 		}
 		if cb.Hours["en"] == "" {
 			cb.Hours["en"] = DemoCallbackHoursEN
+		}
+		for l, h := range texts.ExampleHours() {
+			if cb.Hours[l] == "" {
+				cb.Hours[l] = h
+			}
 		}
 	}
 	if cb.Number == "" {

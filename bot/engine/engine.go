@@ -355,7 +355,7 @@ func (e *Engine) data(f *flow.Flow, c Conversation) flow.Data {
 
 // Data builds template data; exported for previews and system texts.
 func Data(ct Contact, f *flow.Flow, c Conversation, loc *time.Location) flow.Data {
-	hours, ok := ct.Hours[c.Lang]
+	hours, ok := ct.Hours[lang.Base(c.Lang)]
 	if !ok {
 		hours = ct.Hours[flow.DefaultLang]
 	}

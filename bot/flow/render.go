@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seintje/seintje/bot/calendar"
+	"github.com/seintje/seintje/bot/lang"
 )
 
 // Data is what a text template can use.
@@ -281,10 +282,12 @@ func lastOpen(text string, from int) int {
 	return from
 }
 
-// Pick returns the text in lang, falling back to Dutch, and the language used.
-func (t Text) Pick(lang string) (string, string) {
-	if s, ok := t[lang]; ok && strings.TrimSpace(s) != "" {
-		return s, lang
+// Pick returns the text in code's language ("ar" for "ar-MA"), falling back
+// to Dutch, and the language used.
+func (t Text) Pick(code string) (string, string) {
+	l := lang.Base(code)
+	if s, ok := t[l]; ok && strings.TrimSpace(s) != "" {
+		return s, l
 	}
 	return t[DefaultLang], DefaultLang
 }
@@ -373,9 +376,9 @@ func CompileText(name string, t Text) (*Compiled, error) {
 	return c, nil
 }
 
-// Render renders the text in lang (falling back to Dutch).
-func (c *Compiled) Render(lang string, d Data) (string, error) {
-	t, ok := c.texts[lang]
+// Render renders the text in code's language (falling back to Dutch).
+func (c *Compiled) Render(code string, d Data) (string, error) {
+	t, ok := c.texts[lang.Base(code)]
 	if !ok {
 		t = c.texts[DefaultLang]
 	}

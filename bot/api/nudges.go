@@ -132,6 +132,9 @@ func (s *Server) createNudge(c *gin.Context) {
 	if len(res.Notes) > 0 {
 		body["notes"] = res.Notes
 	}
+	if res.Arm != "" {
+		body["arm"] = res.Arm
+	}
 	c.JSON(http.StatusAccepted, body)
 }
 
@@ -224,6 +227,15 @@ func (s *Server) getNudge(c *gin.Context) {
 	if len(cbs) > 0 {
 		out["callback"] = cbs[len(cbs)-1]
 	}
+	if n.Experiment != "" {
+		out["experiment"], out["arm"] = n.Experiment, n.Arm
+	}
+	outcomes, err := s.d.Store.Outcomes(ctx, n.Tag, n.ID)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	out["outcomes"] = outcomes
 	if !n.Deadline.IsZero() {
 		out["wait_until"] = n.Deadline
 	}

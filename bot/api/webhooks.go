@@ -30,7 +30,7 @@ func (s *Server) twilioSMS(c *gin.Context) {
 		problem(c, http.StatusBadRequest, CodeMalformed, err.Error(), "")
 		return
 	}
-	s.d.Metrics.Inbound("sms")
+	s.d.Metrics.Inbound(string(in.Channel))
 	if !accept(c, s.d.Intake, func(ctx context.Context) error { return s.d.Service.HandleInbound(ctx, in) }, RecordSMS, in) {
 		return
 	}
@@ -49,7 +49,7 @@ func (s *Server) twilioStatus(c *gin.Context) {
 		problem(c, http.StatusBadRequest, CodeMalformed, err.Error(), "")
 		return
 	}
-	st := statusRecord{Update: outreach.StatusUpdate{Channel: channel.SMS, ProviderID: u.MessageSid,
+	st := statusRecord{Update: outreach.StatusUpdate{Channel: u.Channel, ProviderID: u.MessageSid,
 		To: u.To, State: u.Status, Code: u.ErrorCode, Reason: u.Reason}, OptOut: twilio.IsOptOutCode(u.ErrorCode)}
 	if !accept(c, s.d.Intake, func(ctx context.Context) error { return s.d.Service.HandleStatus(ctx, st.Update, st.OptOut) }, RecordStatus, st) {
 		return

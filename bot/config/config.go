@@ -70,10 +70,12 @@ type Config struct {
 	Callback       Callback
 	Twilio         Twilio
 	Telegram       Telegram
+	WhatsApp       WhatsApp
 	Sending        Sending
 	Jobs           Jobs
 	Werkplaats     Werkplaats
 	Spool          Spool
+	Console        Console
 
 	// Demo reports whether the configuration was loaded in demo mode.
 	Demo bool

@@ -76,7 +76,8 @@ type fileConfig struct {
 		APIURL            string `yaml:"api_url"`
 		LinkTTL           string `yaml:"link_ttl"`
 	} `yaml:"telegram"`
-	Sending struct {
+	WhatsApp fileWhatsApp `yaml:"whatsapp"`
+	Sending  struct {
 		QuietHours    string `yaml:"quiet_hours"`
 		GoodFriday    *bool  `yaml:"good_friday"`
 		LiberationDay *bool  `yaml:"liberation_day"`
@@ -92,6 +93,7 @@ type fileConfig struct {
 		Dir string `yaml:"dir"`
 		Max *int   `yaml:"max"`
 	} `yaml:"spool"`
+	Console consoleFile `yaml:"console"`
 }
 
 // yamlSecrets are keys that must never hold a secret in the YAML file,
@@ -344,10 +346,12 @@ func (l *loader) build() *Config {
 	c.Callback = l.callback(demo)
 	c.Twilio = l.twilio()
 	c.Telegram = l.telegram()
+	c.WhatsApp = l.whatsapp(c.Twilio)
 	c.Sending = l.sending()
 	c.Jobs = l.jobs()
 	c.Werkplaats = l.werkplaats()
 	c.Spool = l.spool()
+	c.Console = l.console()
 
 	if !demo && !c.Twilio.Configured() && !c.Telegram.Configured() && !l.twilioMentioned() && !l.telegramMentioned() {
 		l.failf("no channel configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID) for SMS, or TELEGRAM_BOT_TOKEN for Telegram")

@@ -219,6 +219,7 @@ func check(f *Flow, pos positions) Diagnostics {
 	}
 
 	checkTiming(f, errAt, compileText, used)
+	checkExperiment(f, pos, errAt, compileText)
 	ds = append(ds, checkWhatsApp(f, pos, declared, false)...)
 
 	for i, v := range f.Variables {
@@ -247,6 +248,11 @@ func check(f *Flow, pos positions) Diagnostics {
 			}
 		}
 		visit(f.Steps[0].ID)
+		if f.Experiment != nil { // an arm may start on another path
+			for _, a := range f.Experiment.Arms {
+				visit(a.Start)
+			}
+		}
 		for i, s := range f.Steps {
 			if !reach[s.ID] {
 				errAt("unreachable-step", fmt.Sprintf("step %q can never be reached from the first step %q", s.ID, f.Steps[0].ID), "point a `goto`, `next`, `otherwise` or `then` at it, or remove it", "steps", i, "id")

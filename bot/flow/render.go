@@ -307,6 +307,10 @@ func (f *Flow) Render(stepID, kind, lang string, d Data) (string, string, error)
 		} else {
 			txt, stepID = f.Simple, ""
 		}
+	case strings.HasPrefix(kind, experimentVariantKind):
+		if a := f.Experiment.Arm(strings.TrimPrefix(kind, experimentVariantKind)); a != nil {
+			txt = a.Say[stepID]
+		}
 	case strings.HasPrefix(kind, "reminder:"):
 		var i int
 		fmt.Sscan(strings.TrimPrefix(kind, "reminder:"), &i)

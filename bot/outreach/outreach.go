@@ -123,6 +123,8 @@ type TriggerResult struct {
 	ID       string
 	Status   string
 	Existing bool // the same event had already created it
+	// Arm is the person's arm when the flow runs an experiment.
+	Arm string
 	// Lang is the language the messages are written in: the requested one,
 	// or Dutch when the flow does not have it (then Notes says so).
 	Lang  string
@@ -214,9 +216,13 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		vars[TelegramLinkVar] = link.URL
 	}
 
+	arm, err := s.armFor(ctx, f, tag, req.Ref) // experiments.go; "" when the flow runs none
+	if err != nil {
+		return TriggerResult{}, err
+	}
 	for attempt := 0; attempt < 4; attempt++ {
 		cid := store.NewScopedID(tag, now)
-		conv := engine.Conversation{ID: cid, Lang: requested, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: vars}
+		conv := engine.Conversation{ID: cid, Lang: requested, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: vars, Arm: arm}
 		res, err := s.Engine.Start(f, conv, now)
 		if err != nil {
 			return TriggerResult{}, fmt.Errorf("start flow %s: %w", f.ID, err)
@@ -245,9 +251,13 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		s.indexRef(ctx, req.Ref, tag)
 		switch {
 		case cr.Existing != "":
-			st := "unknown"
+			st, prevArm := "unknown", arm
 			if prev, err := s.Store.Nudge(ctx, cr.Existing); err == nil {
-				st = string(prev.Status)
+				st, prevArm = string(prev.Status), prev.Arm
+			}
+			// A retry after a failed enrolment finds the same event: enrol now.
+			if err := s.enroll(ctx, f, tag, prevArm, cr.Existing, now); err != nil {
+				return TriggerResult{}, err
 			}
 			// The same event again: if its messages or timers were never
 			// queued (a crash right after it was stored), queue them now.
@@ -258,7 +268,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 				Detail: f.ID + " (same event: existing nudge)"}); err != nil {
 				return TriggerResult{}, err
 			}
-			return TriggerResult{ID: cr.Existing, Status: st, Existing: true}, nil
+			return TriggerResult{ID: cr.Existing, Status: st, Existing: true, Arm: prevArm}, nil
 		case cr.Active != "":
 			// A new event for a flow that is still waiting: the new nudge
 			// replaces the old one (one active conversation per flow).
@@ -273,6 +283,9 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			s.logLinkCreated(ctx, tag, f.ID, req.TriggeredBy, now)
 		}
 		s.queueCommitted(ctx, ob, w)
+		if err := s.enroll(ctx, f, tag, arm, cid, now); err != nil {
+			return TriggerResult{}, err
+		}
 		// After the nudge and its work are stored: a failed trail write
 		// answers an error, and the caller's retry finds the same event
 		// again and records it then.
@@ -280,7 +293,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			Detail: f.Ref().String()}); err != nil {
 			return TriggerResult{}, err
 		}
-		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes}, nil
+		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes, Arm: arm}, nil
 	}
 	return TriggerResult{}, fmt.Errorf("trigger: %w", store.ErrConflict)
 }

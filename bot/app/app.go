@@ -19,6 +19,7 @@ import (
 
 	"github.com/seintje/seintje/bot/api"
 	"github.com/seintje/seintje/bot/audit"
+	"github.com/seintje/seintje/bot/batch"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/channel/twilio"
@@ -67,6 +68,10 @@ type Options struct {
 	RecoverEvery, RecoverGrace time.Duration
 }
 
+// batchRecoverEvery is how often a worker looks for started batches whose
+// run was lost (a crash between a start and its queueing).
+const batchRecoverEvery = 15 * time.Second
+
 // App is a running Seintje.
 type App struct {
 	Config   *config.Config
@@ -74,6 +79,7 @@ type App struct {
 	Store    *store.Store
 	Registry *registry.Registry
 	Service  *outreach.Service
+	Batches  *batch.Service
 	Queue    *jobs.Queue
 	Audit    *audit.Log
 	Console  *console.Console
@@ -87,7 +93,7 @@ type App struct {
 	spoolTemp string // removed on Close (no SEINTJE_SPOOL_DIR)
 
 	worker    *jobs.Worker
-	stopBg    context.CancelFunc
+	stopBg    context.CancelFunc // background loops (recovery passes, spool replay)
 	watcher   *registry.Watcher
 	ownsRedis bool
 	srv       *http.Server
@@ -236,13 +242,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		},
 	}
 
+	a.Batches = batch.New(batch.Options{Redis: a.Redis, Prefix: prefix, Retention: cfg.Retention, Outreach: a.Service,
+		Store: a.Store, Queue: a.Queue, Now: now, Log: a.Log, Audit: a.Audit, SMSRate: smsRate, Location: loc})
+	a.Service.Tally = a.Batches
 	records := &api.Records{Service: a.Service, Seq: telegram.NewSequencer(0)}
 	if err := a.openSpool(cfg, records); err != nil {
 		a.Close()
 		return nil, err
 	}
 	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL, Metrics: metrics.New(),
-		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Intake: a.Intake, Audit: a.Audit}
+		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Intake: a.Intake, Audit: a.Audit, Batches: a.Batches}
 	deps.Metrics.GaugeFunc("spool_records", "Webhook requests waiting in the local inbound spool (Redis did not answer in time).",
 		func() float64 { return float64(a.Intake.Status().Records) })
 	deps.Metrics.GaugeFunc("spool_capacity", "How many webhook requests the local inbound spool holds at most.",
@@ -277,6 +286,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			jo.Log = a.Log
 		}
 		a.worker = jobs.NewWorker(a.Redis, a.Service, jo)
+		a.worker.Handle(batch.TaskType, func(ctx context.Context, p []byte) error { return a.Batches.Run(ctx, string(p)) })
+		a.startBackground(func(ctx context.Context) { a.Batches.RecoverEvery(ctx, batchRecoverEvery) })
 		if err := a.worker.Start(); err != nil {
 			a.Close()
 			return nil, err

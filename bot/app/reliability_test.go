@@ -126,35 +126,35 @@ func TestRecoveryPassProcessesAStrandedText(t *testing.T) {
 	}
 }
 
-// failingQueue fails every enqueue while fail is set: a crash (or a Redis
+// brokenQueue fails every enqueue while fail is set: a crash (or a Redis
 // error) right after a change was stored.
-type failingQueue struct {
+type brokenQueue struct {
 	outreach.Queue
 	fail *atomic.Bool
 }
 
-func (q failingQueue) err() error {
+func (q brokenQueue) err() error {
 	if q.fail.Load() {
 		return fmt.Errorf("injected: queue unavailable")
 	}
 	return nil
 }
 
-func (q failingQueue) EnqueueSend(ctx context.Context, tag, msgID string, at time.Time) error {
+func (q brokenQueue) EnqueueSend(ctx context.Context, tag, msgID string, at time.Time) error {
 	if err := q.err(); err != nil {
 		return err
 	}
 	return q.Queue.EnqueueSend(ctx, tag, msgID, at)
 }
 
-func (q failingQueue) EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []store.IndexOp) error {
+func (q brokenQueue) EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []store.IndexOp) error {
 	if err := q.err(); err != nil {
 		return err
 	}
 	return q.Queue.EnqueueSendIndexed(ctx, tag, msgID, ix)
 }
 
-func (q failingQueue) EnqueueTimerOf(ctx context.Context, tag, cid, kind string, seq, index int, at time.Time) error {
+func (q brokenQueue) EnqueueTimerOf(ctx context.Context, tag, cid, kind string, seq, index int, at time.Time) error {
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func TestStrandedNudgeIsSentByTheRepeatedTriggerOrTheRecoveryPass(t *testing.T) 
 	t.Parallel()
 	var fail atomic.Bool
 	h := newHarness(t, nil, func(h *harness) {
-		h.opts = app.Options{WrapQueue: func(q outreach.Queue) outreach.Queue { return failingQueue{Queue: q, fail: &fail} }}
+		h.opts = app.Options{WrapQueue: func(q outreach.Queue) outreach.Queue { return brokenQueue{Queue: q, fail: &fail} }}
 	})
 	const other = "+31687650001"
 

@@ -175,6 +175,9 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		}
 		s.SystemOutcome(ctx, ib.Nudge, flow.OutcomeOptedOut, now)
 		s.Log.InfoContext(ctx, "recipient opts out", "channel", ch, "msg", msg.ID)
+		if err := s.tallyNudge(ctx, ib.Nudge, ConvEvent{At: now, OptedOut: true}, nil); err != nil {
+			s.Log.WarnContext(ctx, "batch figures not updated", "err", err)
+		}
 		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Set: map[string]string{"optout:" + string(ch): strconv.FormatInt(now.UnixMilli(), 10)}},
 			KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
@@ -245,6 +248,9 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		}
 		if err != nil {
 			return err
+		}
+		if err := s.tallyNudge(ctx, &next, ConvEvent{At: now, Replied: true}, cbs); err != nil {
+			s.Log.WarnContext(ctx, "batch figures not updated", "nudge", next.ID, "err", err)
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
 		s.queueCommitted(ctx, ob, w)

@@ -176,7 +176,7 @@ type Sentinels struct {
 func StartSentinels(dir string, downAfter time.Duration) (*Sentinels, error) {
 	st := &Sentinels{Name: "seintje"}
 	var err error
-	if st.Master, err = Start(dir, "master"); err != nil {
+	if st.Master, err = Start(dir, "master", "--repl-diskless-sync-delay", "0"); err != nil {
 		return nil, err
 	}
 	if st.Replica, err = Start(dir, "replica", "--replicaof", "127.0.0.1", strconv.Itoa(st.Master.Port)); err != nil {
@@ -195,6 +195,20 @@ func StartSentinels(dir string, downAfter time.Duration) (*Sentinels, error) {
 	// replica and the other Sentinels.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	rc := redis.NewClient(&redis.Options{Addr: st.Replica.Addr()})
+	for {
+		info, _ := rc.Info(ctx, "replication").Result()
+		if strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		if ctx.Err() != nil {
+			rc.Close()
+			st.Close()
+			return nil, fmt.Errorf("replica %s does not get in sync", st.Replica.Addr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rc.Close()
 	for _, s := range st.Sentinels {
 		c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr()})
 		for {

@@ -119,7 +119,7 @@ func TestQueueReleaseRescheduleFilters(t *testing.T) {
 	}
 	// Reschedule to tomorrow 10:00.
 	b.Go(s.URL + "/console/queue/" + task)
-	tomorrow := time.Now().Add(24 * time.Hour).Format("2006-01-02") + "T10:00"
+	tomorrow := time.Now().Add(24*time.Hour).Format("2006-01-02") + "T10:00"
 	b.Do(chromedp.SetValue(chromedp.ID("at"), tomorrow))
 	b.ClickNav("#reschedule")
 	_, m := s.API(http.MethodGet, "/v1/callbacks/"+task, tokAdmin, nil)

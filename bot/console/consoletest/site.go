@@ -271,6 +271,12 @@ func (s *Site) CallbackTask(phone, name, ref string) string {
 	nudge := s.Nudge("missing-form", phone, name, ref, map[string]any{"form": "het formulier", "due_date": "2031-01-31"})
 	s.Eventually("first SMS to "+phone, func() bool { return len(s.SentTo(phone)) >= 1 })
 	s.SMS(phone, "2")
+	return s.CallbackOf(nudge)
+}
+
+// CallbackOf waits for the callback task of a nudge and returns its id.
+func (s *Site) CallbackOf(nudge string) string {
+	s.t.Helper()
 	var id string
 	s.Eventually("a callback task", func() bool {
 		_, m := s.API(http.MethodGet, "/v1/nudges/"+nudge, TokCaseworker, nil)

@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -118,7 +120,7 @@ func New(t testing.TB, env map[string]string) *Site {
 		"SEINTJE_API_TOKENS":      "cw:caseworker:" + TokCaseworker + ",wp:werkplaats:" + TokWerkplaats + ",ad:admin:" + TokAdmin,
 		"SEINTJE_CALLBACK_NUMBER": "088 123 45 67",
 		"SEINTJE_CALLBACK_HOURS":  "maandag tot en met vrijdag van 9 tot 17 uur",
-		"SEINTJE_FLOWS_DIR":       testflows.Dir(t),
+		"SEINTJE_FLOWS_DIR":       flowsDir(t),
 		"SEINTJE_QUIET_HOURS":     "off",
 		"SEINTJE_WEEKLY_LIMIT":    "100",
 		"TWILIO_ACCOUNT_SID":      TwilioSID,
@@ -301,4 +303,22 @@ func (s *Site) CallbackOf(nudge string) string {
 		return id != ""
 	})
 	return id
+}
+
+// flowsDir holds the frozen test flows plus the console's own fixtures
+// (bot/console/testdata, e.g. a flow with Arabic texts).
+func flowsDir(t testing.TB) string {
+	dir := testflows.Dir(t)
+	_, file, _, _ := runtime.Caller(0)
+	extra, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "testdata", "*.yaml"))
+	for _, f := range extra {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/seintje/seintje/bot/channel/twilio"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/registry"
+	"github.com/seintje/seintje/bot/spool"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -52,6 +54,9 @@ type Deps struct {
 	Log  *slog.Logger
 	// Metrics, when set, are served at /metrics and fed by every request.
 	Metrics *metrics.Metrics
+	// Intake stores webhook requests durably within a deadline (Redis or
+	// the local spool); nil handles them directly.
+	Intake *spool.Intake
 	// Batches serves /v1/batches (nil: not served).
 	Batches *batch.Service
 	// Audit is the audit trail behind GET /v1/audit (nil: not served).
@@ -218,15 +223,28 @@ func Caller(c *gin.Context) string { return c.GetString("token") }
 func (s *Server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
+	var sp *spool.Status
+	if s.d.Intake != nil {
+		st := s.d.Intake.Status()
+		sp = &st
+	}
 	if err := s.d.Store.Ping(ctx); err != nil {
-		problem(c, http.StatusServiceUnavailable, CodeUnavailable, "redis is not reachable", "")
+		detail := "redis is not reachable"
+		if sp != nil {
+			detail += fmt.Sprintf("; inbound spool %s with %d of %d records (webhooks are still acknowledged while it has room)", sp.State, sp.Records, sp.Max)
+		}
+		problem(c, http.StatusServiceUnavailable, CodeUnavailable, detail, "")
 		return
 	}
 	if s.d.Registry.Len() == 0 {
 		problem(c, http.StatusServiceUnavailable, CodeUnavailable, "no flows loaded", "")
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "flows": s.d.Registry.Len()})
+	out := gin.H{"status": "ready", "flows": s.d.Registry.Len()}
+	if sp != nil {
+		out["spool"] = sp
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // decodeJSON reads a JSON body strictly; it writes the problem itself.

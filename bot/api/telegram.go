@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/spool"
 )
 
 // TelegramDeps are what the Telegram routes need. Bot is nil when
@@ -24,8 +26,11 @@ type TelegramDeps struct {
 	Seq     *telegram.Sequencer
 	Log     *slog.Logger
 	// Timeout bounds the handling of one update (default 25s: Telegram
-	// gives up on a webhook call after about 60s).
+	// gives up on a webhook call after about 60s) when there is no Intake.
 	Timeout time.Duration
+	// Intake stores updates durably within a deadline (Redis or the local
+	// spool); nil handles them directly.
+	Intake *spool.Intake
 }
 
 // TelegramRoutes mounts POST /webhooks/telegram and the recipient channel
@@ -68,6 +73,12 @@ func (d TelegramDeps) webhook(c *gin.Context) {
 	}
 	if u.ChatID == 0 {
 		c.Status(http.StatusOK)
+		return
+	}
+	if d.Intake != nil {
+		if accept(c, d.Intake, nil, RecordTelegram, json.RawMessage(body)) {
+			c.Status(http.StatusOK)
+		}
 		return
 	}
 	// The update is handled to the end even when Telegram hangs up.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -13,8 +14,10 @@ import (
 
 // twilioSMS receives an inbound SMS. The signature is checked against the
 // public URL Twilio called; a forged request gets 403 and changes nothing.
-// The message is stored (deduplicated by MessageSid) before we answer, and
-// the answer is empty TwiML: replies go out through the queue.
+// The message is stored durably before we answer (in Redis, deduplicated
+// by MessageSid, or in the local spool when Redis does not answer within
+// the intake's deadline), and the answer is empty TwiML: replies go out
+// through the queue.
 func (s *Server) twilioSMS(c *gin.Context) {
 	form, err := s.d.Twilio.Validate(c.Request, s.d.PublicURL+"/webhooks/twilio/sms")
 	if err != nil {
@@ -28,10 +31,7 @@ func (s *Server) twilioSMS(c *gin.Context) {
 		return
 	}
 	s.d.Metrics.Inbound(string(in.Channel))
-	if err := s.d.Service.HandleInbound(c.Request.Context(), in); err != nil {
-		// 500 makes Twilio log the failure; the message itself is already
-		// stored when the error came after storing it.
-		s.internal(c, err)
+	if !accept(c, s.d.Intake, func(ctx context.Context) error { return s.d.Service.HandleInbound(ctx, in) }, RecordSMS, in) {
 		return
 	}
 	c.Data(http.StatusOK, "text/xml; charset=utf-8", []byte(twilio.EmptyTwiML))
@@ -49,10 +49,9 @@ func (s *Server) twilioStatus(c *gin.Context) {
 		problem(c, http.StatusBadRequest, CodeMalformed, err.Error(), "")
 		return
 	}
-	err = s.d.Service.HandleStatus(c.Request.Context(), outreach.StatusUpdate{Channel: u.Channel, ProviderID: u.MessageSid,
-		To: u.To, State: u.Status, Code: u.ErrorCode, Reason: u.Reason}, twilio.IsOptOutCode(u.ErrorCode))
-	if err != nil {
-		s.internal(c, err)
+	st := statusRecord{Update: outreach.StatusUpdate{Channel: u.Channel, ProviderID: u.MessageSid,
+		To: u.To, State: u.Status, Code: u.ErrorCode, Reason: u.Reason}, OptOut: twilio.IsOptOutCode(u.ErrorCode)}
+	if !accept(c, s.d.Intake, func(ctx context.Context) error { return s.d.Service.HandleStatus(ctx, st.Update, st.OptOut) }, RecordStatus, st) {
 		return
 	}
 	c.Status(http.StatusNoContent)

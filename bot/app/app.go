@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,6 +21,7 @@ import (
 	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/batch"
 	"github.com/seintje/seintje/bot/channel"
+	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/channel/twilio"
 	"github.com/seintje/seintje/bot/config"
 	"github.com/seintje/seintje/bot/console"
@@ -31,6 +33,7 @@ import (
 	"github.com/seintje/seintje/bot/pace"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/registry"
+	"github.com/seintje/seintje/bot/spool"
 	"github.com/seintje/seintje/bot/store"
 	"github.com/seintje/seintje/bot/texts"
 )
@@ -58,6 +61,11 @@ type Options struct {
 	WatchFlows bool
 	// Mounts adds routes (Telegram, werkplaats) to the HTTP handler.
 	Mounts []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
+	// WrapQueue wraps the job queue (fault tests: a queue that fails).
+	WrapQueue func(outreach.Queue) outreach.Queue
+	// RecoverEvery and RecoverGrace tune the recovery pass that queues work
+	// a crash left unqueued (outreach.Recover); defaults 10s and 30s.
+	RecoverEvery, RecoverGrace time.Duration
 }
 
 // batchRecoverEvery is how often a worker looks for started batches whose
@@ -77,12 +85,18 @@ type App struct {
 	Console  *console.Console
 	Handler  http.Handler
 	Log      *slog.Logger
+	// Intake stores webhook requests in Redis within a deadline, or in the
+	// local spool (bot/spool), and replays the spool.
+	Intake *spool.Intake
+
+	spool     *spool.Spool
+	spoolTemp string // removed on Close (no SEINTJE_SPOOL_DIR)
 
 	worker    *jobs.Worker
+	stopBg    context.CancelFunc // background loops (recovery passes, spool replay)
 	watcher   *registry.Watcher
 	ownsRedis bool
 	srv       *http.Server
-	stopBg    context.CancelFunc // background loops (batch recovery)
 }
 
 // New builds the service. Flow files with errors stop it with every
@@ -209,9 +223,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		o.Jobs.Queue = cfg.Jobs.Queue
 	}
 	a.Queue = jobs.NewQueue(a.Redis, o.Jobs)
+	var queue outreach.Queue = a.Queue
+	if o.WrapQueue != nil {
+		queue = o.WrapQueue(queue)
+	}
 	a.Audit = audit.New(a.Redis, audit.Options{Prefix: prefix, Retention: cfg.AuditRetention})
 	a.Service = &outreach.Service{
-		Store: a.Store, Flows: a.Registry, Keyer: keyer, Senders: senders, Queue: a.Queue, Now: now, Log: a.Log,
+		Store: a.Store, Flows: a.Registry, Keyer: keyer, Senders: senders, Queue: queue, Now: now, Log: a.Log,
 		Engine: &engine.Engine{Contact: engine.Contact{Agency: cfg.Agency, Number: cfg.Callback.Number, Hours: cfg.Callback.Hours},
 			Texts: cat, Location: loc, Calendar: gate.Window},
 		Gate:     gate,
@@ -229,15 +247,26 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.Batches = batch.New(batch.Options{Redis: a.Redis, Prefix: prefix, Retention: cfg.Retention, Outreach: a.Service,
 		Store: a.Store, Queue: a.Queue, Now: now, Log: a.Log, Audit: a.Audit, SMSRate: smsRate, Location: loc})
 	a.Service.Tally = a.Batches
+	records := &api.Records{Service: a.Service, Seq: telegram.NewSequencer(0)}
+	if err := a.openSpool(cfg, records); err != nil {
+		a.Close()
+		return nil, err
+	}
 	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL, Metrics: metrics.New(),
-		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Audit: a.Audit, Batches: a.Batches}
+		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Intake: a.Intake, Audit: a.Audit, Batches: a.Batches}
+	deps.Metrics.GaugeFunc("spool_records", "Webhook requests waiting in the local inbound spool (Redis did not answer in time).",
+		func() float64 { return float64(a.Intake.Status().Records) })
+	deps.Metrics.GaugeFunc("spool_capacity", "How many webhook requests the local inbound spool holds at most.",
+		func() float64 { return float64(a.Intake.Status().Max) })
+	deps.Metrics.GaugeFunc("spool_dead_records", "Spooled requests set aside after failing repeatedly while Redis answered.",
+		func() float64 { return float64(a.Intake.Status().Dead) })
 	for _, t := range cfg.APITokens {
 		deps.Tokens = append(deps.Tokens, api.Token{Name: t.Name, Role: t.Role, Secret: t.Secret})
 	}
 	if cfg.Twilio.AuthToken != "" {
 		deps.Twilio = twilio.NewValidator(cfg.Twilio.AuthToken)
 	}
-	tgRoutes, err := telegramRoutes(a.Service, tg, cfg, a.Log)
+	tgRoutes, err := telegramRoutes(a.Service, tg, cfg, a.Log, records, a.Intake)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -260,14 +289,21 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}
 		a.worker = jobs.NewWorker(a.Redis, a.Service, jo)
 		a.worker.Handle(batch.TaskType, func(ctx context.Context, p []byte) error { return a.Batches.Run(ctx, string(p)) })
-		var bg context.Context
-		bg, a.stopBg = context.WithCancel(context.Background())
-		go a.Batches.RecoverEvery(bg, batchRecoverEvery)
+		a.startBackground(func(ctx context.Context) { a.Batches.RecoverEvery(ctx, batchRecoverEvery) })
 		if err := a.worker.Start(); err != nil {
 			a.Close()
 			return nil, err
 		}
+		every, grace := o.RecoverEvery, o.RecoverGrace
+		if every <= 0 {
+			every = 10 * time.Second
+		}
+		if grace <= 0 {
+			grace = 30 * time.Second
+		}
+		a.startBackground(func(ctx context.Context) { a.Service.RunRecovery(ctx, every, grace) })
 	}
+	a.startBackground(func(ctx context.Context) { a.Intake.Run(ctx, 0) })
 	return a, nil
 }
 
@@ -290,6 +326,49 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
+// openSpool opens the inbound spool and starts replaying it.
+func (a *App) openSpool(cfg *config.Config, records *api.Records) error {
+	dir := cfg.Spool.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "seintje-spool-")
+		if err != nil {
+			return fmt.Errorf("inbound spool: %w", err)
+		}
+		dir, a.spoolTemp = tmp, tmp
+		if !cfg.Demo {
+			a.Log.Warn("SEINTJE_SPOOL_DIR is not set: the inbound spool is in a temporary directory and does not survive a reboot; set it to a directory on persistent storage", "dir", dir)
+		}
+	}
+	sp, err := spool.Open(dir, cfg.Spool.Max)
+	if err != nil {
+		return err
+	}
+	a.spool = sp
+	a.Intake = spool.NewIntake(sp, records.Handle, spool.IntakeOptions{Ping: a.Store.Ping, Log: a.Log.With("component", "spool")})
+	if sp.Len() > 0 {
+		a.Log.Warn("inbound spool holds requests from before the restart; replaying them", "records", sp.Len())
+	}
+	return nil
+}
+
+// startBackground runs fn until Close.
+func (a *App) startBackground(fn func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	prevStop := a.stopBg
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	a.stopBg = func() {
+		cancel()
+		<-done
+		if prevStop != nil {
+			prevStop()
+		}
+	}
+}
+
 // Close stops the worker and releases Redis (when this App opened it).
 func (a *App) Close() {
 	if a.stopBg != nil {
@@ -305,6 +384,16 @@ func (a *App) Close() {
 	if a.worker != nil {
 		a.worker.Shutdown()
 		a.worker = nil
+	}
+	if a.spool != nil {
+		if err := a.spool.Close(); err != nil {
+			a.Log.Warn("close inbound spool", "err", err)
+		}
+		a.spool = nil
+	}
+	if a.spoolTemp != "" {
+		os.RemoveAll(a.spoolTemp)
+		a.spoolTemp = ""
 	}
 	if a.ownsRedis && a.Redis != nil {
 		a.Redis.Close()

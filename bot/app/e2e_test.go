@@ -22,7 +22,7 @@ func TestTriggerSMSReplyCallback(t *testing.T) {
 	h := newHarness(t, nil)
 	id := h.nudge("no-show", "06 12345678", noShowVars())
 
-	reqs := h.twilio.WaitForRequests(t, 1, 5*time.Second)
+	reqs := h.waitSMS(t, 1, 5*time.Second)
 	first := reqs[0]
 	if first.To != phoneSanne || first.From != testFrom {
 		t.Fatalf("sent to %q from %q", first.To, first.From)
@@ -45,7 +45,7 @@ func TestTriggerSMSReplyCallback(t *testing.T) {
 		!strings.Contains(string(r.Body), "<Response></Response>") {
 		t.Fatalf("webhook: %d %s", r.Status, r.Body)
 	}
-	reqs = h.twilio.WaitForRequests(t, 2, 5*time.Second)
+	reqs = h.waitSMS(t, 2, 5*time.Second)
 	if !strings.Contains(reqs[1].Body, "bellen u") {
 		t.Errorf("confirmation = %q", reqs[1].Body)
 	}
@@ -100,12 +100,12 @@ func TestStopThenNothingMoreAnd409(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	id := h.nudge("no-show", phoneSanne, noShowVars())
-	h.twilio.WaitForRequests(t, 1, 5*time.Second)
+	h.waitSMS(t, 1, 5*time.Second)
 
 	if r := h.sms(phoneSanne, "Stop", "SM00000000000000000000000000000002"); r.Status != http.StatusOK {
 		t.Fatalf("STOP webhook: %d", r.Status)
 	}
-	reqs := h.twilio.WaitForRequests(t, 2, 5*time.Second)
+	reqs := h.waitSMS(t, 2, 5*time.Second)
 	if !strings.Contains(reqs[1].Body, "START") {
 		t.Errorf("STOP confirmation = %q", reqs[1].Body)
 	}
@@ -133,7 +133,7 @@ func TestStopThenNothingMoreAnd409(t *testing.T) {
 	}
 	// START opts in again.
 	h.sms(phoneSanne, "START", "SM00000000000000000000000000000004")
-	h.twilio.WaitForRequests(t, 3, 5*time.Second)
+	h.waitSMS(t, 3, 5*time.Second)
 	if r := h.postJSON("/v1/nudges", tokCaseworker, nudgeBody("hobby-income", phoneSanne, nil), nil); r.Status != http.StatusAccepted {
 		t.Fatalf("trigger after START: %d %s", r.Status, r.Body)
 	}
@@ -143,7 +143,7 @@ func TestForgedSignatureChangesNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	id := h.nudge("no-show", phoneSanne, noShowVars())
-	h.twilio.WaitForRequests(t, 1, 5*time.Second)
+	h.waitSMS(t, 1, 5*time.Second)
 	before := h.keys()
 	for name, sig := range map[string]string{"forged": "dGhpcyBpcyBmb3JnZWQ=", "missing": ""} {
 		if r := h.sms(phoneSanne, "2", "SM00000000000000000000000000000009", sig); r.Status != http.StatusForbidden ||
@@ -164,13 +164,13 @@ func TestDuplicateMessageSidProcessedOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	id := h.nudge("no-show", phoneSanne, noShowVars())
-	h.twilio.WaitForRequests(t, 1, 5*time.Second)
+	h.waitSMS(t, 1, 5*time.Second)
 	for i := 0; i < 3; i++ {
 		if r := h.sms(phoneSanne, "2", "SM0000000000000000000000000000000d"); r.Status != http.StatusOK {
 			t.Fatalf("delivery %d: %d", i, r.Status)
 		}
 	}
-	h.twilio.WaitForRequests(t, 2, 5*time.Second)
+	h.waitSMS(t, 2, 5*time.Second)
 	time.Sleep(150 * time.Millisecond)
 	if n := len(h.twilio.Requests()); n != 2 {
 		t.Errorf("Twilio requests = %d, want 2", n)
@@ -193,7 +193,7 @@ func TestConcurrentRepliesOneTransition(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	id := h.nudge("no-show", phoneSanne, noShowVars())
-	h.twilio.WaitForRequests(t, 1, 5*time.Second)
+	h.waitSMS(t, 1, 5*time.Second)
 	const n = 8
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -239,11 +239,11 @@ func TestRestartBetweenTriggerAndReply(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	id := h.nudge("no-show", phoneSanne, noShowVars())
-	h.twilio.WaitForRequests(t, 1, 5*time.Second)
+	h.waitSMS(t, 1, 5*time.Second)
 	h.stop()
 	h.start()
 	h.sms(phoneSanne, "bel mij terug", "SM00000000000000000000000000000010")
-	h.twilio.WaitForRequests(t, 2, 5*time.Second)
+	h.waitSMS(t, 2, 5*time.Second)
 	if v := h.nudgeView(id); v["state"] != "ended" || v["callback"] == nil {
 		t.Errorf("after restart: %v", v)
 	}
@@ -273,7 +273,7 @@ func TestIdempotentTrigger(t *testing.T) {
 	if v := h.nudgeView(a); v["state"] != "ended" || v["outcome"] != "superseded" {
 		t.Errorf("old nudge: %v %v", v["state"], v["outcome"])
 	}
-	h.twilio.WaitForRequests(t, 3, 5*time.Second)
+	h.waitSMS(t, 3, 5*time.Second)
 }
 
 func TestUnknownSenderAndHelp(t *testing.T) {
@@ -281,7 +281,7 @@ func TestUnknownSenderAndHelp(t *testing.T) {
 	h := newHarness(t, nil)
 	const stranger = "+31611111111"
 	h.sms(stranger, "Hallo, wie is dit?", "SM00000000000000000000000000000020")
-	reqs := h.twilio.WaitForRequests(t, 1, 5*time.Second)
+	reqs := h.waitSMS(t, 1, 5*time.Second)
 	if reqs[0].To != stranger || !strings.Contains(reqs[0].Body, "088 123 45 67") {
 		t.Fatalf("generic reply = %+v", reqs[0])
 	}
@@ -301,7 +301,7 @@ func TestUnknownSenderAndHelp(t *testing.T) {
 		t.Errorf("inbox = %d", len(inbox))
 	}
 	h.sms(stranger, "HULP", "SM00000000000000000000000000000022")
-	reqs = h.twilio.WaitForRequests(t, 2, 5*time.Second)
+	reqs = h.waitSMS(t, 2, 5*time.Second)
 	if !strings.Contains(reqs[1].Body, "gemeente Utrecht") || !strings.Contains(reqs[1].Body, "STOP") {
 		t.Errorf("HELP answer = %q", reqs[1].Body)
 	}
@@ -345,7 +345,7 @@ func TestTwilioErrors(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, nil)
 		id := h.nudge("no-show", phoneSanne, noShowVars())
-		req := h.twilio.WaitForRequests(t, 1, 5*time.Second)[0]
+		req := h.waitSMS(t, 1, 5*time.Second)[0]
 		eventually(t, "queued", func() bool { return messagesOf(h.nudgeView(id))[0]["status"] == "queued" })
 		h.status(req.SID, phoneSanne, "undelivered", 30003)
 		m := messagesOf(h.nudgeView(id))[0]

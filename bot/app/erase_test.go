@@ -12,10 +12,10 @@ func TestEraseRecipient(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	id := h.nudge("no-show", phoneSanne, noShowVars())
-	h.twilio.WaitForRequests(t, 1, 5*time.Second)
+	h.waitSMS(t, 1, 5*time.Second)
 	h.sms(phoneSanne, "2", "SM00000000000000000000000000000e01")
 	h.sms(phoneSanne, "Ik heb een vraag", "SM00000000000000000000000000000e02")
-	h.twilio.WaitForRequests(t, 3, 5*time.Second)
+	h.waitSMS(t, 3, 5*time.Second)
 	other := h.nudge("no-show", "+31687654321", noShowVars())
 
 	// The case worker can list what Seintje did for this person.

@@ -82,6 +82,7 @@ type harness struct {
 	twilio *twiliotest.Server
 	clock  *clock
 	log    *slog.Logger // nil: discard
+	opts   app.Options  // extra options (fault injection)
 	// httpClient, when set, is used for provider APIs.
 	httpClient *http.Client
 	// noWorker starts the app without its job worker (work piles up).
@@ -102,8 +103,9 @@ func randHex(n int) string {
 func newHarness(t testing.TB, env map[string]string, opts ...func(*harness)) *harness {
 	t.Helper()
 	cluster := env["REDIS_CLUSTER_ADDRS"]
-	ru := ""
-	if cluster == "" {
+	ru := env["REDIS_URL"] // a Redis the test started itself
+	sentinels := env["REDIS_SENTINEL_ADDRS"]
+	if cluster == "" && ru == "" && sentinels == "" {
 		ru = redisURL(t)
 	}
 	h := &harness{t: t, prefix: "t" + randHex(6), clock: &clock{}}
@@ -130,10 +132,14 @@ func newHarness(t testing.TB, env map[string]string, opts ...func(*harness)) *ha
 	for k, v := range env {
 		h.env[k] = v
 	}
-	if cluster != "" {
+	switch {
+	case cluster != "":
 		delete(h.env, "REDIS_URL")
 		h.rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(cluster, ",")})
-	} else {
+	case sentinels != "":
+		delete(h.env, "REDIS_URL")
+		h.rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: env["REDIS_SENTINEL_MASTER"], SentinelAddrs: strings.Split(sentinels, ",")})
+	default:
 		opt, _ := redis.ParseURL(ru)
 		h.rdb = redis.NewClient(opt)
 	}
@@ -161,13 +167,13 @@ func (h *harness) config() *config.Config {
 // start builds the app (again, after stop: a restart on the same Redis).
 func (h *harness) start() {
 	h.t.Helper()
-	a, err := app.New(context.Background(), h.config(), app.Options{
-		Now:        h.clock.Now,
-		Log:        h.log,
-		HTTPClient: h.httpClient,
-		NoWorker:   h.noWorker,
-		Jobs:       jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
-	})
+	o := h.opts
+	o.Now, o.Log, o.HTTPClient, o.NoWorker = h.clock.Now, h.log, h.httpClient, h.noWorker
+	if o.Log == nil && os.Getenv("SEINTJE_TEST_LOG") != "" {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	o.Jobs = jobs.Options{Queue: h.prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}
+	a, err := app.New(context.Background(), h.config(), o)
 	if err != nil {
 		h.t.Fatalf("app.New: %v", err)
 	}

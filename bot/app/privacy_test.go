@@ -15,10 +15,10 @@ func TestPrivacyKeyNamesAndTTL(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	id := h.nudge("no-show", "06 12345678", noShowVars())
-	h.twilio.WaitForRequests(t, 1, 5*time.Second)
+	h.waitHandedOver(id) // a reply belongs to a conversation once its message was handed over
 	h.sms(phoneSanne, "Ik ben ziek, kan het later?", "SM00000000000000000000000000000p01")
 	h.sms("+31699999999", "wie is dit", "SM00000000000000000000000000000p02")
-	h.twilio.WaitForRequests(t, 3, 5*time.Second)
+	h.waitSMS(t, 3, 5*time.Second)
 	eventually(t, "answered", func() bool { return h.nudgeView(id)["state"] == "ended" })
 
 	ctx := context.Background()
@@ -74,12 +74,12 @@ func TestLogsHoldNoPhoneNumbersOrBodies(t *testing.T) {
 		h.log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	id := h.nudge("no-show", "06 12345678", noShowVars())
-	req := h.twilio.WaitForRequests(t, 1, 5*time.Second)[0]
+	req := h.waitSMS(t, 1, 5*time.Second)[0]
 	h.status(req.SID, phoneSanne, "undelivered", 30003)
 	h.sms(phoneSanne, "Mijn dochter is ziek geworden", "SM00000000000000000000000000000p11")
 	h.sms("+31699999999", "Geheim bericht van onbekende", "SM00000000000000000000000000000p12")
 	h.sms(phoneSanne, "STOP", "SM00000000000000000000000000000p13")
-	h.twilio.WaitForRequests(t, 3, 5*time.Second)
+	h.waitSMS(t, 3, 5*time.Second)
 	eventually(t, "answered", func() bool { return h.nudgeView(id)["state"] == "ended" })
 	time.Sleep(100 * time.Millisecond)
 	logs := buf.String()

@@ -10,6 +10,7 @@ import (
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/config"
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/spool"
 )
 
 // TelegramRate is the overall Telegram send rate (messages per second);
@@ -33,14 +34,16 @@ func newTelegramClient(cfg *config.Config, o Options, log *slog.Logger) (*telegr
 
 // telegramRoutes builds the Telegram routes: the webhook (when configured)
 // and the recipient channel endpoints (always; 422 without Telegram).
-func telegramRoutes(svc *outreach.Service, client *telegram.Client, cfg *config.Config, log *slog.Logger) (func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc), error) {
-	d := api.TelegramDeps{Service: svc, Secret: cfg.Telegram.Secret, Log: log}
+func telegramRoutes(svc *outreach.Service, client *telegram.Client, cfg *config.Config, log *slog.Logger,
+	records *api.Records, intake *spool.Intake) (func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc), error) {
+	d := api.TelegramDeps{Service: svc, Secret: cfg.Telegram.Secret, Log: log, Seq: records.Seq, Intake: intake}
 	if client != nil {
 		bot, err := outreach.NewTelegram(svc, client, cfg.Telegram.BotUsername, cfg.Telegram.LinkTTL)
 		if err != nil {
 			return nil, err
 		}
 		d.Bot = bot
+		records.Telegram = bot
 		svc.Telegram = bot // links for flows that declare telegram_link; set before serving
 	}
 	return api.TelegramRoutes(d), nil

@@ -66,9 +66,7 @@ func TestTelegramInviteBySMS(t *testing.T) {
 	}
 	body, qid := h.tg.CallbackUpdate(0, tgChat, consent.MessageID, "c:yes")
 	h.mustWebhook(body)
-	if !h.tg.Answered(qid) {
-		t.Error("consent button press not answered")
-	}
+	eventually(t, "consent button press answered", func() bool { return h.tg.Answered(qid) })
 	if ok := h.waitSent(tgChat, 2); !strings.Contains(ok.Text, "Gelukt") {
 		t.Fatalf("link confirmation: %q", ok.Text)
 	}

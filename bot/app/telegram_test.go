@@ -89,9 +89,7 @@ func (h *tgHarness) link(chat int64) {
 	}
 	body, qid := h.tg.CallbackUpdate(0, chat, consent.MessageID, "c:yes")
 	h.mustWebhook(body)
-	if !h.tg.Answered(qid) {
-		h.t.Error("consent button press not answered")
-	}
+	eventually(h.t, "consent button press answered", func() bool { return h.tg.Answered(qid) })
 	if ok := h.waitSent(chat, before+2); !strings.Contains(ok.Text, "Gelukt") {
 		h.t.Fatalf("link confirmation: %q", ok.Text)
 	}
@@ -131,9 +129,7 @@ func TestTelegramLinkConsentButtonsAdvanceFlow(t *testing.T) {
 	}
 	body, qid := h.tg.CallbackUpdate(0, tgChat, nudge.MessageID, "r:1")
 	h.mustWebhook(body)
-	if !h.tg.Answered(qid) {
-		t.Error("callback query not answered")
-	}
+	eventually(t, "callback query answered", func() bool { return h.tg.Answered(qid) })
 	next := h.waitSent(tgChat, 4)
 	if !strings.Contains(next.Text, "Wat geeft u door?") || len(next.Keyboard) != 2 {
 		t.Fatalf("after the button: %q %v", next.Text, next.Keyboard)

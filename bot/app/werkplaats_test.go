@@ -413,7 +413,7 @@ func TestWeeklyLimitReleasesSlotOfFailedMessage(t *testing.T) {
 			sent:   2},
 		{name: "delivery report undelivered (30003)",
 			after: func(t *testing.T, h *harness, id, phone string) {
-				req := h.twilio.WaitForRequests(t, 1, 5*time.Second)[0]
+				req := h.waitSMS(t, 1, 5*time.Second)[0]
 				eventually(t, "queued", func() bool { return messagesOf(h.nudgeView(id))[0]["status"] == "queued" })
 				if r := h.status(req.SID, phone, "undelivered", 30003); r.Status >= 300 {
 					t.Fatalf("status callback: %d %s", r.Status, r.Body)

@@ -75,6 +75,7 @@ type Config struct {
 	Experiments    Experiments
 	Jobs           Jobs
 	Werkplaats     Werkplaats
+	Spool          Spool
 	Console        Console
 
 	// Demo reports whether the configuration was loaded in demo mode.
@@ -178,6 +179,17 @@ type Jobs struct {
 	Queue string
 }
 
+// Spool holds the settings of the local inbound spool (bot/spool).
+type Spool struct {
+	// Dir is where webhook requests are kept while Redis does not answer
+	// (SEINTJE_SPOOL_DIR, yaml spool.dir): on persistent storage, one per
+	// instance. Empty: a temporary directory (demo; lost on reboot).
+	Dir string
+	// Max is the most requests it holds (SEINTJE_SPOOL_MAX, yaml
+	// spool.max); when full, webhooks answer 503.
+	Max int
+}
+
 // Werkplaats holds the settings of the callback queue.
 type Werkplaats struct {
 	// ClaimTTL is how long a claim on a callback task lasts before it
@@ -269,6 +281,7 @@ func (c Config) LogValue() slog.Value {
 		),
 		slog.Group("jobs", slog.String("queue", c.Jobs.Queue)),
 		slog.Group("werkplaats", slog.Duration("claim_ttl", c.Werkplaats.ClaimTTL)),
+		slog.Group("spool", slog.String("dir", c.Spool.Dir), slog.Int("max", c.Spool.Max)),
 	)
 }
 

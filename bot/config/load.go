@@ -92,6 +92,10 @@ type fileConfig struct {
 	Werkplaats struct {
 		ClaimTTL string `yaml:"claim_ttl"`
 	} `yaml:"werkplaats"`
+	Spool struct {
+		Dir string `yaml:"dir"`
+		Max *int   `yaml:"max"`
+	} `yaml:"spool"`
 	Console consoleFile `yaml:"console"`
 }
 
@@ -350,6 +354,7 @@ func (l *loader) build() *Config {
 	c.Experiments = l.experiments()
 	c.Jobs = l.jobs()
 	c.Werkplaats = l.werkplaats()
+	c.Spool = l.spool()
 	c.Console = l.console()
 
 	if !demo && !c.Twilio.Configured() && !c.Telegram.Configured() && !l.twilioMentioned() && !l.telegramMentioned() {
@@ -828,4 +833,27 @@ func (l *loader) werkplaats() Werkplaats {
 		return Werkplaats{ClaimTTL: DefaultClaimTTL}
 	}
 	return Werkplaats{ClaimTTL: d}
+}
+
+// DefaultSpoolMax is the default bound of the inbound spool.
+const DefaultSpoolMax = 100_000
+
+func (l *loader) spool() Spool {
+	dir, _ := l.value("SEINTJE_SPOOL_DIR", "spool.dir", l.f.Spool.Dir)
+	sp := Spool{Dir: dir, Max: DefaultSpoolMax}
+	yml := ""
+	if l.f.Spool.Max != nil {
+		yml = strconv.Itoa(*l.f.Spool.Max)
+	}
+	s, src := l.value("SEINTJE_SPOOL_MAX", "spool.max", yml)
+	if s == "" {
+		return sp
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 100 || n > 10_000_000 {
+		l.failf("%s %q must be a number from 100 to 10000000 (how many webhook requests the local spool holds while Redis is away), e.g. 100000", src, s)
+		return sp
+	}
+	sp.Max = n
+	return sp
 }

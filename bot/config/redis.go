@@ -125,17 +125,22 @@ func (r Redis) NewClient() (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Deadlines on a request's context bound every Redis call, so a
+		// stalled Redis cannot hold a webhook past its deadline.
+		o.ContextTimeoutEnabled = true
 		return redis.NewClient(o), nil
 	case len(r.ClusterAddrs) > 0:
 		return redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs:    append([]string(nil), r.ClusterAddrs...),
-			Password: r.Password,
+			Addrs:                 append([]string(nil), r.ClusterAddrs...),
+			Password:              r.Password,
+			ContextTimeoutEnabled: true,
 		}), nil
 	case len(r.SentinelAddrs) > 0:
 		return redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName:    r.SentinelMaster,
-			SentinelAddrs: append([]string(nil), r.SentinelAddrs...),
-			Password:      r.Password,
+			MasterName:            r.SentinelMaster,
+			SentinelAddrs:         append([]string(nil), r.SentinelAddrs...),
+			Password:              r.Password,
+			ContextTimeoutEnabled: true,
 		}), nil
 	default:
 		return nil, ErrRedisNotConfigured

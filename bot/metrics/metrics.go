@@ -80,3 +80,12 @@ func (m *Metrics) Rejected(channel string) {
 	}
 	m.rejected.WithLabelValues(channel).Inc()
 }
+
+// GaugeFunc registers a gauge read from fn at every scrape (e.g. the
+// inbound spool's size). name gets the "seintje_" namespace.
+func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "seintje", Name: name, Help: help}, fn))
+}

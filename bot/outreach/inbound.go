@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/seintje/seintje/bot/channel"
@@ -48,9 +49,19 @@ const (
 	KindSystem      = "system"
 )
 
+// LateReplyWindow is how long after a conversation ended a reply to it is
+// still filed there (as a late reply for the case worker) instead of being
+// treated as a new question. See docs/reliability.md, "How replies are
+// routed".
+const LateReplyWindow = 24 * time.Hour
+
 // HandleInbound stores and processes one received message. It is
-// idempotent per provider message id: a duplicate is ignored. The message
-// is stored before anything else happens, so nothing received is lost.
+// idempotent per provider message id: a text whose processing committed is
+// a duplicate and ignored; a text that was stored but not processed (a
+// crash, a Redis error half-way) is processed now, once. The message is
+// stored before anything else happens, so nothing received is lost; until
+// its processing commits it stays pending, and the recovery pass
+// (Recover) processes it if this call does not get that far.
 func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	now := s.Now()
 	if in.ReceivedAt.IsZero() {
@@ -62,7 +73,7 @@ func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	}
 	msg := store.Message{ID: store.NewID(now), Tag: tag, Dir: "in", Channel: string(in.Channel), At: in.ReceivedAt,
 		Body: in.Body, Kind: "reply", ProviderID: in.ProviderID}
-	ib, err := s.Store.StoreInbound(ctx, msg)
+	ib, err := s.Store.StoreInbound(ctx, msg, addr, now, LateReplyWindow)
 	if errors.Is(err, store.ErrDuplicate) {
 		s.Log.InfoContext(ctx, "duplicate inbound ignored", "channel", in.Channel, "provider_id", in.ProviderID)
 		return nil
@@ -70,24 +81,46 @@ func (s *Service) HandleInbound(ctx context.Context, in channel.Inbound) error {
 	if err != nil {
 		return err
 	}
-	s.Log.InfoContext(ctx, "inbound stored", "channel", in.Channel, "from", maskAddr(in.Channel, addr), "msg", msg.ID)
+	if ib.Resumed {
+		s.Log.InfoContext(ctx, "inbound stored earlier, processing it now", "channel", in.Channel, "msg", ib.Message.ID)
+	} else {
+		s.Log.InfoContext(ctx, "inbound stored", "channel", in.Channel, "from", maskAddr(in.Channel, addr), "msg", msg.ID)
+	}
 	if in.Channel == channel.WhatsApp {
 		// The person wrote: WhatsApp's 24-hour window (re)opens.
 		if err := s.Store.TouchInbound(ctx, tag, channel.WhatsApp, in.ReceivedAt); err != nil {
 			return err
 		}
 	}
-	if err := s.process(ctx, in.Channel, addr, msg, ib); err != nil {
-		// The text is stored; make sure a person sees it even though it
-		// could not be routed (it may count as a report to the agency).
-		msg.Route = "(unprocessed)"
-		if ierr := s.Store.AddMessages(ctx, msg.Tag, "", msg); ierr == nil {
-			_ = s.Store.AddToInbox(ctx, msg.Tag, msg.ID, msg.At)
-		}
-		s.Log.ErrorContext(ctx, "inbound not processed; kept in the inbox", "msg", msg.ID, "err", err)
+	return s.process(ctx, in.Channel, addr, ib.Message, ib)
+}
+
+// processPending processes a stored text whose processing never finished
+// (the recovery pass).
+func (s *Service) processPending(ctx context.Context, tag, msgID string) error {
+	p, err := s.Store.InboundPending(ctx, tag, msgID)
+	if err != nil || p == nil {
 		return err
 	}
-	return nil
+	m, err := s.Store.Message(ctx, tag, msgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	kind, n, err := s.Store.Route(ctx, tag, now, LateReplyWindow)
+	if err != nil {
+		return err
+	}
+	rcp, err := s.Store.Recipient(ctx, tag)
+	if err != nil {
+		return err
+	}
+	m.Status = nil
+	s.Log.InfoContext(ctx, "processing a stored inbound text", "msg", msgID)
+	return s.process(ctx, channel.Name(p.Channel), p.From, *m, store.Inbound{Message: *m, Recipient: rcp, Route: kind, Nudge: n})
 }
 
 // inboundTag finds the recipient tag of a sender.
@@ -118,70 +151,62 @@ func maskAddr(ch channel.Name, addr string) string {
 	return "***"
 }
 
-// process handles a stored inbound message. Errors leave the message stored.
+// process handles a stored inbound message. Every path ends in one atomic
+// write that marks the text processed together with what it changed and
+// the work it queues (store.CommitWork, store.FinishInbound); errors leave
+// the text pending for a later attempt.
 func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg store.Message, ib store.Inbound) error {
 	now := s.Now()
 	rcp := ib.Recipient
 	lang := rcp.Lang
 	caseworker := ""
-	if ib.Nudge != nil {
-		caseworker = ib.Nudge.Caseworker
-	}
 	conv := ""
 	if ib.Nudge != nil {
-		conv = ib.Nudge.ID
+		caseworker, conv = ib.Nudge.Caseworker, ib.Nudge.ID
 	}
 
 	switch Keyword(msg.Body) {
 	case "stop":
 		msg.Route, msg.Conv = "(stop)", conv
-		if err := s.Store.SetOptOut(ctx, msg.Tag, string(ch), true, now); err != nil {
-			return err
-		}
+		// The trail entry first: a crash before the opt-out is stored
+		// processes the text again (and records it again), never silently.
 		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, true, "recipient", "keyword stop"); err != nil {
 			return err
 		}
 		s.SystemOutcome(ctx, ib.Nudge, flow.OutcomeOptedOut, now)
-		s.Log.InfoContext(ctx, "recipient opted out", "channel", ch, "msg", msg.ID)
+		s.Log.InfoContext(ctx, "recipient opts out", "channel", ch, "msg", msg.ID)
 		if err := s.tallyNudge(ctx, ib.Nudge, ConvEvent{At: now, OptedOut: true}, nil); err != nil {
 			s.Log.WarnContext(ctx, "batch figures not updated", "err", err)
 		}
-		return s.reply(ctx, ch, addr, msg, KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
+		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Set: map[string]string{"optout:" + string(ch): strconv.FormatInt(now.UnixMilli(), 10)}},
+			KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
 		msg.Route, msg.Conv = "(start)", conv
-		if err := s.Store.SetOptOut(ctx, msg.Tag, string(ch), false, now); err != nil {
-			return err
-		}
 		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, false, "recipient", "keyword start"); err != nil {
 			return err
 		}
-		return s.reply(ctx, ch, addr, msg, KindSystem, s.system(texts.StartConfirm, lang, caseworker))
+		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Del: "optout:" + string(ch)}, KindSystem, s.system(texts.StartConfirm, lang, caseworker))
 	case "help":
 		msg.Route, msg.Conv = "(help)", conv
-		return s.reply(ctx, ch, addr, msg, KindSystem, s.system(texts.Help, lang, caseworker))
+		return s.finish(ctx, ch, addr, msg, store.FinishInbound{}, KindSystem, s.system(texts.Help, lang, caseworker))
 	}
 
 	if !rcp.Known() {
 		// A number we do not know: keep the text for case workers and
 		// answer kindly, once a day (an auto-responder must not loop).
 		msg.Route = "(unknown sender)"
-		if err := s.Store.AddToInbox(ctx, msg.Tag, msg.ID, msg.At); err != nil {
-			return err
-		}
-		first, err := s.Store.Once(ctx, msg.Tag, "unknown-reply", 24*time.Hour)
-		if err != nil {
-			return err
-		}
-		if !first {
-			return s.Store.AddMessages(ctx, msg.Tag, "", msg)
-		}
-		return s.reply(ctx, ch, addr, msg, KindSystem, s.system(texts.UnknownSender, flow.DefaultLang, ""))
+		return s.finish(ctx, ch, addr, msg, store.FinishInbound{OnceKey: "unknown-reply", OnceTTL: 24 * time.Hour,
+			Work: store.Work{Ix: []store.IndexOp{store.InboxIndexOp(msg.Tag, msg.ID, msg.At)}}},
+			KindSystem, s.system(texts.UnknownSender, flow.DefaultLang, ""))
 	}
 
-	n := ib.Nudge
+	kind, n := ib.Route, ib.Nudge
 	for attempt := 0; ; attempt++ {
 		if n == nil {
-			return s.noConversation(ctx, ch, addr, msg, rcp)
+			return s.noConversation(ctx, ch, addr, msg, rcp, nil)
+		}
+		if kind == "late" {
+			return s.noConversation(ctx, ch, addr, msg, rcp, n)
 		}
 		f, err := s.Flows.Version(ctx, n.Flow)
 		if err != nil {
@@ -207,11 +232,16 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		for _, cb := range cbs {
 			next.CallbackIDs = append(next.CallbackIDs, cb.ID)
 		}
-		ops, err := s.Store.CommitDeferIndex(ctx, &next, msgs, cbs)
+		ob := store.InboundOutbox(msg.Tag, msg.ID, now)
+		w := s.workOf(&next, res.Effects, msgs)
+		err = s.Store.CommitWork(ctx, &next, msgs, cbs, ob, w, msg.ID)
+		if errors.Is(err, store.ErrDuplicate) {
+			return nil // processed by a concurrent delivery of the same text
+		}
 		if errors.Is(err, store.ErrConflict) && attempt < 8 {
 			// Another reply advanced the conversation first: route this one
 			// against the new state.
-			if n, err = s.Store.WaitingNudge(ctx, msg.Tag); err != nil {
+			if kind, n, err = s.Store.Route(ctx, msg.Tag, now, LateReplyWindow); err != nil {
 				return err
 			}
 			continue
@@ -223,6 +253,7 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			s.Log.WarnContext(ctx, "batch figures not updated", "nudge", next.ID, "err", err)
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
+		s.queueCommitted(ctx, ob, w)
 		s.SystemOutcome(ctx, &next, flow.OutcomeReplied, now)
 		for _, e := range res.Effects {
 			if cb, ok := e.(engine.Callback); ok && cb.Kind == engine.CallbackRequested {
@@ -235,41 +266,48 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 				return err
 			}
 		}
-		return s.dispatchIndexed(ctx, &next, res.Effects, msgs, ops)
+		return nil
 	}
 }
 
 // noConversation handles a text from a known recipient with no waiting
 // conversation: a question for the case worker, acknowledged once a day.
-func (s *Service) noConversation(ctx context.Context, ch channel.Name, addr string, msg store.Message, rcp store.Recipient) error {
+// With late set, the text is a late reply to that conversation (it ended
+// within LateReplyWindow): filed in its transcript for the case worker,
+// never routed into another conversation.
+func (s *Service) noConversation(ctx context.Context, ch channel.Name, addr string, msg store.Message, rcp store.Recipient, late *store.Nudge) error {
 	msg.Route = "(forward)"
-	if err := s.Store.AddToInbox(ctx, msg.Tag, msg.ID, msg.At); err != nil {
-		return err
+	if late != nil {
+		msg.Route, msg.Conv = "(late)", late.ID
+		s.Log.InfoContext(ctx, "late reply filed", "nudge", late.ID, "msg", msg.ID)
 	}
-	first, err := s.Store.Once(ctx, msg.Tag, "ack", 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	if !first {
-		return s.Store.AddMessages(ctx, msg.Tag, "", msg)
-	}
-	return s.reply(ctx, ch, addr, msg, KindSystem, s.system(texts.Ack, rcp.Lang, ""))
+	return s.finish(ctx, ch, addr, msg, store.FinishInbound{OnceKey: "ack", OnceTTL: 24 * time.Hour,
+		Work: store.Work{Ix: []store.IndexOp{store.InboxIndexOp(msg.Tag, msg.ID, msg.At)}}},
+		KindSystem, s.system(texts.Ack, rcp.Lang, ""))
 }
 
-// reply stores the inbound message with a direct answer (not proactive) on
-// the same channel and queues the answer.
-func (s *Service) reply(ctx context.Context, ch channel.Name, addr string, in store.Message, kind, body string) error {
+// finish ends the processing of a text that does not advance a
+// conversation, with a direct answer (not proactive) on the same channel:
+// one atomic write (store.FinishInbound), then the answer is queued.
+func (s *Service) finish(ctx context.Context, ch channel.Name, addr string, in store.Message, f store.FinishInbound, kind, body string) error {
 	now := s.Now()
 	out := store.Message{ID: store.NewID(now), Tag: in.Tag, Conv: in.Conv, Dir: "out", Channel: string(ch), At: now,
 		Body: body, Kind: kind}
-	if err := s.Store.AddMessages(ctx, in.Tag, in.Conv, in, out); err != nil {
-		return err
-	}
+	f.In, f.Out = in, &out
 	if in.Conv == "" {
 		// Loose messages need the address: the recipient may be unknown.
-		if err := s.Store.SetLooseAddress(ctx, in.Tag, string(ch), addr); err != nil {
-			return err
+		if f.Set == nil {
+			f.Set = map[string]string{}
 		}
+		f.Set["addr:"+string(ch)] = addr
 	}
-	return s.Queue.EnqueueSend(ctx, in.Tag, out.ID, time.Time{})
+	w, err := s.Store.FinishInbound(ctx, f)
+	if errors.Is(err, store.ErrDuplicate) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.queueCommitted(ctx, store.InboundOutbox(in.Tag, in.ID, now), w)
+	return nil
 }

@@ -219,7 +219,9 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		if len(cbs) > 0 {
 			return TriggerResult{}, fmt.Errorf("flow %s requests a callback in its first step; not supported at start", f.ID)
 		}
-		cr, err := s.Store.Create(ctx, rcp, n, msgs)
+		ob := store.NewOutbox(tag, now)
+		w := s.workOf(n, res.Effects, msgs)
+		cr, err := s.Store.Create(ctx, rcp, n, msgs, ob, w)
 		if errors.Is(err, store.ErrOptedOut) {
 			return TriggerResult{}, ErrOptedOut
 		}
@@ -235,6 +237,11 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			}
 			// A retry after a failed enrolment finds the same event: enrol now.
 			if err := s.enroll(ctx, f, tag, prevArm, cr.Existing, now); err != nil {
+				return TriggerResult{}, err
+			}
+			// The same event again: if its messages or timers were never
+			// queued (a crash right after it was stored), queue them now.
+			if err := s.requeue(ctx, tag, cr.Existing); err != nil {
 				return TriggerResult{}, err
 			}
 			if err := s.audit(ctx, audit.Entry{Action: audit.ActionTrigger, Nudge: cr.Existing, Subject: tag, Channel: string(ch),
@@ -255,9 +262,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		if wantsLink {
 			s.logLinkCreated(ctx, tag, f.ID, req.TriggeredBy, now)
 		}
-		if err := s.dispatch(ctx, n, res.Effects, msgs); err != nil {
-			return TriggerResult{}, err
-		}
+		s.queueCommitted(ctx, ob, w)
 		if err := s.enroll(ctx, f, tag, arm, cid, now); err != nil {
 			return TriggerResult{}, err
 		}
@@ -368,49 +373,81 @@ func (s *Service) effects(n *store.Nudge, effs []engine.Effect, in *store.Messag
 	return msgs, cbs
 }
 
-// dispatch queues the messages and timers of a committed transition and
-// lists forwarded replies for the case worker.
-func (s *Service) dispatch(ctx context.Context, n *store.Nudge, effs []engine.Effect, msgs []store.Message) error {
-	return s.dispatchIndexed(ctx, n, effs, msgs, nil)
-}
-
-// dispatchIndexed is dispatch with the transition's index entries (from
-// store.CommitDeferIndex). When the transition queues a message, the entries
-// ride on its durable send task, saving the webhook a round trip; otherwise
-// they are written here.
-func (s *Service) dispatchIndexed(ctx context.Context, n *store.Nudge, effs []engine.Effect, msgs []store.Message, ops []store.IndexOp) error {
-	var errs []error
+// workOf lists the work a committed transition queues: its outgoing
+// messages, its timers, and forwarded replies for the case workers' inbox
+// (callback queue entries are added by store.CommitWork).
+func (s *Service) workOf(n *store.Nudge, effs []engine.Effect, msgs []store.Message) *store.Work {
+	w := &store.Work{Conv: n.ID}
 	for _, e := range effs {
-		if _, ok := e.(engine.Forward); ok {
+		switch e := e.(type) {
+		case engine.Forward:
 			for _, m := range msgs {
 				if m.Dir == "in" {
-					ops = append(ops, store.InboxIndexOp(n.Tag, m.ID, m.At))
+					w.Ix = append(w.Ix, store.InboxIndexOp(n.Tag, m.ID, m.At))
 				}
 			}
+		case engine.Timer:
+			w.Timers = append(w.Timers, store.TimerWork{Kind: e.Kind, Seq: e.Seq, Index: e.Index, At: e.At})
 		}
 	}
-	carried := len(ops) == 0
 	for _, m := range msgs {
-		if m.Dir != "out" {
-			continue
-		}
-		if !carried {
-			errs = append(errs, s.Queue.EnqueueSendIndexed(ctx, n.Tag, m.ID, ops))
-			carried = true
-			continue
-		}
-		errs = append(errs, s.Queue.EnqueueSend(ctx, n.Tag, m.ID, time.Time{}))
-	}
-	if !carried {
-		errs = append(errs, s.Store.ApplyIndex(ctx, ops))
-	}
-	for _, e := range effs {
-		if t, ok := e.(engine.Timer); ok {
-			errs = append(errs, s.Queue.EnqueueTimerOf(ctx, n.Tag, n.ID, t.Kind, t.Seq, t.Index, t.At))
+		if m.Dir == "out" {
+			w.Sends = append(w.Sends, m.ID)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("dispatch: %w", err)
+	return w
+}
+
+// queueWork queues the work of outbox entry ob and then removes the entry.
+// Queueing is idempotent (task ids come from message and timer ids), so
+// running it again after a crash half-way is harmless. The index entries
+// ride on the first send task when there is one (one round trip fewer).
+func (s *Service) queueWork(ctx context.Context, ob store.Outbox, w *store.Work) error {
+	if !w.Empty() {
+		var errs []error
+		ix := w.Ix
+		for _, id := range w.Sends {
+			if len(ix) > 0 {
+				errs = append(errs, s.Queue.EnqueueSendIndexed(ctx, ob.Tag, id, ix))
+				ix = nil
+				continue
+			}
+			errs = append(errs, s.Queue.EnqueueSend(ctx, ob.Tag, id, time.Time{}))
+		}
+		if len(ix) > 0 {
+			errs = append(errs, s.Store.ApplyIndex(ctx, ix))
+		}
+		for _, t := range w.Timers {
+			errs = append(errs, s.Queue.EnqueueTimerOf(ctx, ob.Tag, w.Conv, t.Kind, t.Seq, t.Index, t.At))
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("queue work: %w", err)
+		}
+	}
+	return s.Store.OutboxDone(ctx, ob)
+}
+
+// queueCommitted queues the work of a change that is already committed.
+// A failure is logged, not returned: the work is durable in the outbox and
+// the recovery pass (Recover) queues it.
+func (s *Service) queueCommitted(ctx context.Context, ob store.Outbox, w *store.Work) {
+	if err := s.queueWork(ctx, ob, w); err != nil {
+		s.Log.WarnContext(ctx, "work stays in the outbox for the recovery pass", "outbox", ob.ID, "err", err)
+	}
+}
+
+// requeue queues any outbox entry of conversation cid that was never
+// queued.
+func (s *Service) requeue(ctx context.Context, tag, cid string) error {
+	entries, err := s.Store.OutboxOf(ctx, tag, cid)
+	if err != nil {
+		return err
+	}
+	for ob, w := range entries {
+		s.Log.InfoContext(ctx, "queueing stranded work", "nudge", cid, "outbox", ob.ID)
+		if err := s.queueWork(ctx, ob, &w); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -211,11 +211,13 @@ func (t *Telegram) HandleUpdate(ctx context.Context, u telegram.Update) error {
 	if u.ChatID == 0 || !u.Private {
 		return nil // groups, channels and other update kinds are not for Seintje
 	}
-	first, err := t.s.Store.FirstUpdate(ctx, u.ID)
+	// The update is marked done only after it was handled: a crash in
+	// between makes the re-delivery (or the spool's replay) handle it.
+	seen, err := t.s.Store.UpdateDone(ctx, u.ID)
 	if err != nil {
 		return err
 	}
-	if !first {
+	if seen {
 		t.s.Log.InfoContext(ctx, "duplicate telegram update ignored", "update", u.ID)
 		return nil
 	}
@@ -229,12 +231,9 @@ func (t *Telegram) HandleUpdate(ctx context.Context, u telegram.Update) error {
 		}()
 	}
 	if err := t.handle(ctx, u); err != nil {
-		if ferr := t.s.Store.ForgetUpdate(ctx, u.ID); ferr != nil {
-			t.s.Log.WarnContext(ctx, "forget failed telegram update", "err", ferr)
-		}
 		return err
 	}
-	return nil
+	return t.s.Store.MarkUpdateDone(ctx, u.ID)
 }
 
 func (t *Telegram) handle(ctx context.Context, u telegram.Update) error {

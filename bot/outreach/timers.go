@@ -65,7 +65,9 @@ func (s *Service) transition(ctx context.Context, cid, what string,
 			next.CallbackIDs = append(next.CallbackIDs, cb.ID)
 			next.Notes = append(next.Notes, store.Note{At: now, Code: "callback_" + cb.Kind, Text: "werkplaats task created: " + cb.Reason})
 		}
-		err = s.Store.Commit(ctx, &next, msgs, cbs)
+		ob := store.NewOutbox(next.Tag, now)
+		w := s.workOf(&next, res.Effects, msgs)
+		err = s.Store.CommitWork(ctx, &next, msgs, cbs, ob, w, "")
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -76,7 +78,8 @@ func (s *Service) transition(ctx context.Context, cid, what string,
 			s.Log.WarnContext(ctx, "batch figures not updated", "nudge", cid, "err", err)
 		}
 		s.Log.InfoContext(ctx, what+" fired", "nudge", cid, "step", next.Step, "status", next.Status, "callbacks", len(cbs))
-		return s.dispatch(ctx, &next, res.Effects, msgs)
+		s.queueCommitted(ctx, ob, w)
+		return nil
 	}
 	return store.ErrConflict
 }

@@ -172,10 +172,11 @@ type CreateResult struct {
 	Active   string // id of a waiting conversation of the same flow
 }
 
-// Create stores a new nudge with its first messages, atomically: nothing is
-// stored when the recipient opted out (ErrOptedOut), when the same event
-// already created one (Existing), or when the flow is active (Active).
-func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Message) (CreateResult, error) {
+// Create stores a new nudge with its first messages and the work it queues
+// (in outbox entry ob), atomically: nothing is stored when the recipient
+// opted out (ErrOptedOut), when the same event already created one
+// (Existing), or when the flow is active (Active).
+func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Message, ob Outbox, w *Work) (CreateResult, error) {
 	tag := rcp.Tag
 	n.Rev = 1
 	state, err := json.Marshal(n)
@@ -183,8 +184,12 @@ func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Mess
 		return CreateResult{}, fmt.Errorf("encode nudge: %w", err)
 	}
 	keys := []string{s.rcpKey(tag), s.eventKey(tag, n.EventKey), s.activeKey(tag), s.convKey(tag, n.ID),
-		s.convsKey(tag), s.msgsKey(tag), s.indexKey(tag, n.ID), s.historyKey(tag)}
-	args := []any{"optout:" + n.Channel, n.Flow.ID, n.ID, state, string(n.Status), n.UpdatedAt.UnixMilli(), ms(s.retention)}
+		s.convsKey(tag), s.msgsKey(tag), s.indexKey(tag, n.ID), s.historyKey(tag), s.outboxKey(tag)}
+	work, err := encodeWork(w)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	args := []any{"optout:" + n.Channel, n.Flow.ID, n.ID, state, string(n.Status), n.UpdatedAt.UnixMilli(), ms(s.retention), ob.ID, work}
 	fields := [][2]string{{"phone", rcp.Phone}, {"ref", rcp.Ref}, {"name", rcp.Name}, {"lang", rcp.Lang}}
 	args = append(args, len(fields))
 	for _, f := range fields {
@@ -194,9 +199,20 @@ func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Mess
 	if err != nil {
 		return CreateResult{}, err
 	}
-	res, err := createScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	var pointer *Outbox
+	if work != "" {
+		pointer = &ob
+	}
+	cmd, err := s.runPointed(ctx, pointer, createScript, keys, args...)
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create nudge: %w", err)
+	}
+	res, err := cmd.StringSlice()
+	if err != nil {
+		return CreateResult{}, fmt.Errorf("create nudge: %w", err)
+	}
+	if res[0] != "ok" && pointer != nil {
+		s.dropPointer(ctx, ob)
 	}
 	switch res[0] {
 	case "optedout":
@@ -229,15 +245,12 @@ func appendMessages(args []any, msgs []Message) ([]any, error) {
 // a conversation by Commit without rewriting it.
 func IndexOnly(id string) Message { return Message{ID: id, Dir: "in"} }
 
-// Commit writes a transition of nudge n, read at revision n.Rev, and then
-// lists its callbacks in the werkplaats queue. It returns ErrConflict when
-// another transition won; the caller reloads and retries.
+// Commit writes a transition of nudge n, read at revision n.Rev, that
+// queues no work (an administrative change: superseded, a note). It
+// returns ErrConflict when another transition won; the caller reloads and
+// retries.
 func (s *Store) Commit(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback) error {
-	ops, err := s.CommitDeferIndex(ctx, n, msgs, cbs)
-	if err != nil {
-		return err
-	}
-	return s.ApplyIndex(ctx, ops)
+	return s.CommitWork(ctx, n, msgs, cbs, Outbox{}, nil, "")
 }
 
 // IndexOp is one entry for a cross-recipient index (the callback queue, the
@@ -283,49 +296,71 @@ func (s *Store) ApplyIndex(ctx context.Context, ops []IndexOp) error {
 	return nil
 }
 
-// CommitDeferIndex is Commit without the index writes: it returns them for
-// the caller to apply (the hot reply path hands them to the durable send
-// task, saving a round trip).
-func (s *Store) CommitDeferIndex(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback) ([]IndexOp, error) {
+// CommitWork writes a transition of nudge n, read at revision n.Rev, with
+// its callbacks, and the work it queues in outbox entry ob, atomically.
+// inMsg is the received text that caused it ("" for none): the text is
+// marked processed in the same script, and ErrDuplicate is returned when
+// it already was. ErrConflict means another transition won; the caller
+// reloads and retries. The callback queue entries go into w.Ix.
+func (s *Store) CommitWork(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string) error {
 	tag := n.Tag
 	expected := n.Rev
 	n.Rev = expected + 1
+	fail := func(err error) error {
+		n.Rev = expected
+		return err
+	}
 	state, err := json.Marshal(n)
 	if err != nil {
-		n.Rev = expected
-		return nil, fmt.Errorf("encode nudge: %w", err)
+		return fail(fmt.Errorf("encode nudge: %w", err))
+	}
+	if w != nil {
+		for _, cb := range cbs {
+			w.Ix = append(w.Ix, CallbackIndexOp(cb))
+		}
+	}
+	work, err := encodeWork(w)
+	if err != nil {
+		return fail(err)
 	}
 	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.activeKey(tag), s.msgsKey(tag),
-		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag)}
-	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention)}
+		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag)}
+	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention),
+		inMsg, ob.ID, work}
 	args, err = appendMessages(args, msgs)
 	if err != nil {
-		n.Rev = expected
-		return nil, err
+		return fail(err)
 	}
 	args = append(args, len(cbs))
 	for _, cb := range cbs {
 		b, err := json.Marshal(cb)
 		if err != nil {
-			n.Rev = expected
-			return nil, fmt.Errorf("encode callback: %w", err)
+			return fail(fmt.Errorf("encode callback: %w", err))
 		}
 		args = append(args, cb.ID, b)
 	}
-	ok, err := commitScript.Run(ctx, s.rdb, keys, args...).Int()
+	var pointer *Outbox
+	if work != "" && ob.Kind == KindOutbox {
+		pointer = &ob // a received text's pointer was written with the text
+	}
+	cmd, err := s.runPointed(ctx, pointer, commitScript, keys, args...)
 	if err != nil {
-		n.Rev = expected
-		return nil, fmt.Errorf("commit nudge: %w", err)
+		return fail(fmt.Errorf("commit nudge: %w", err))
 	}
-	if ok != 1 {
-		n.Rev = expected
-		return nil, ErrConflict
+	ok, err := cmd.Int()
+	if err != nil {
+		return fail(fmt.Errorf("commit nudge: %w", err))
 	}
-	ops := make([]IndexOp, 0, len(cbs))
-	for _, cb := range cbs {
-		ops = append(ops, CallbackIndexOp(cb))
+	switch ok {
+	case 1:
+		return nil
+	case -1:
+		return fail(ErrDuplicate)
 	}
-	return ops, nil
+	if pointer != nil {
+		s.dropPointer(ctx, ob)
+	}
+	return fail(ErrConflict)
 }
 
 // Nudge loads a nudge by id.
@@ -419,34 +454,67 @@ func (s *Store) Message(ctx context.Context, tag, id string) (*Message, error) {
 
 // Inbound is the routing context returned by StoreInbound.
 type Inbound struct {
+	// Message is the stored text: the one given, or the one stored by an
+	// earlier delivery of the same provider id whose processing did not
+	// finish (Resumed).
+	Message   Message
+	Resumed   bool
 	Recipient Recipient
-	Nudge     *Nudge // most recently active waiting nudge, nil if none
+	// Route says where the reply goes: "wait" (into Nudge), "late" (Nudge
+	// ended within the late window: filed there as a late reply) or ""
+	// (no conversation).
+	Route string
+	Nudge *Nudge
 }
 
 // StoreInbound stores a received message, deduplicated by the provider's
-// message id, and returns the recipient and its waiting nudge. A duplicate
-// returns ErrDuplicate and stores nothing.
-func (s *Store) StoreInbound(ctx context.Context, m Message) (Inbound, error) {
+// message id, and returns the recipient and the conversation it belongs
+// to (routeLua). The text stays pending until a finishing script
+// (CommitWork with its id, FinishInbound) marks it processed. A processed
+// duplicate returns ErrDuplicate and stores nothing; a duplicate whose
+// processing never finished is returned again (Resumed).
+func (s *Store) StoreInbound(ctx context.Context, m Message, from string, now time.Time, late time.Duration) (Inbound, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return Inbound{}, fmt.Errorf("encode message: %w", err)
 	}
+	p, err := json.Marshal(PendingInbound{Channel: m.Channel, From: from})
+	if err != nil {
+		return Inbound{}, fmt.Errorf("encode pending: %w", err)
+	}
 	tag := m.Tag
-	keys := []string{s.dedupeKey(tag, m.Channel, m.ProviderID), s.msgsKey(tag), s.rcpKey(tag), s.convsKey(tag)}
-	res, err := inboundScript.Run(ctx, s.rdb, keys, m.ID, b, ms(s.retention), ms(s.dedupeTTL), s.convKey(tag, "")).StringSlice()
+	ob := InboundOutbox(tag, m.ID, now)
+	keys := []string{s.dedupeKey(tag, m.Channel, m.ProviderID), s.msgsKey(tag), s.rcpKey(tag), s.seenKey(tag), s.inPendingKey(tag)}
+	cmd, err := s.runPointed(ctx, &ob, inboundScript, keys, m.ID, b, ms(s.retention), ms(s.dedupeTTL), s.convKey(tag, ""),
+		now.UnixMilli(), ms(late), p)
+	if err != nil {
+		return Inbound{}, fmt.Errorf("store inbound: %w", err)
+	}
+	res, err := cmd.StringSlice()
 	if err != nil {
 		return Inbound{}, fmt.Errorf("store inbound: %w", err)
 	}
 	if res[0] == "dup" {
+		s.dropPointer(ctx, ob)
 		return Inbound{}, ErrDuplicate
 	}
+	in := Inbound{Message: m, Route: res[2]}
+	if res[0] == "resume" {
+		s.dropPointer(ctx, ob)
+		in.Resumed = true
+		var stored Message
+		if err := json.Unmarshal([]byte(res[1]), &stored); err == nil && stored.ID != "" {
+			stored.Tag = tag
+			in.Message = stored
+		}
+	}
 	h := map[string]string{}
-	for i := 4; i+1 < len(res); i += 2 {
+	for i := 6; i+1 < len(res); i += 2 {
 		h[res[i]] = res[i+1]
 	}
-	in := Inbound{Recipient: recipientFromHash(tag, h)}
-	if res[1] != "" {
-		n, err := decodeNudge(tag, res[2], res[3])
+	in.Recipient = recipientFromHash(tag, h)
+	if res[3] != "" {
+		n, err := decodeNudge(tag, res[4], res[5])
 		if err != nil {
 			return Inbound{}, err
 		}
@@ -493,23 +561,6 @@ func (s *Store) NudgesOf(ctx context.Context, tag string, limit int64) ([]*Nudge
 	return out, nil
 }
 
-// WaitingNudge reloads the most recently active waiting nudge (after a
-// conflict).
-func (s *Store) WaitingNudge(ctx context.Context, tag string) (*Nudge, error) {
-	ids, err := s.rdb.ZRevRange(ctx, s.convsKey(tag), 0, 0).Result()
-	if err != nil {
-		return nil, fmt.Errorf("load waiting nudge: %w", err)
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	n, err := s.Nudge(ctx, ids[0])
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	return n, err
-}
-
 // AddMessages appends messages to a nudge's transcript, or to the
 // recipient's loose messages when conv is "" (unknown sender, no
 // conversation).
@@ -544,8 +595,8 @@ func (s *Store) Loose(ctx context.Context, tag string) ([]Message, error) {
 // SetStatus records a message's delivery status set by Seintje itself
 // (pending, deferred, suppressed, error) or after a send (providerID set).
 func (s *Store) SetStatus(ctx context.Context, tag, msgID, providerID string, st Status) error {
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag)}
-	if err := sentScript.Run(ctx, s.rdb, keys, providerID, msgID, encodeStatus(st), ms(s.retention)).Err(); err != nil {
+	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag)}
+	if err := sentScript.Run(ctx, s.rdb, keys, providerID, msgID, encodeStatus(st), ms(s.retention), st.State, st.At.UnixMilli()).Err(); err != nil {
 		return fmt.Errorf("set status: %w", err)
 	}
 	return nil
@@ -555,8 +606,8 @@ func (s *Store) SetStatus(ctx context.Context, tag, msgID, providerID string, st
 // message id ("" when the send is not recorded yet; the status is then
 // applied when it is).
 func (s *Store) ProviderStatus(ctx context.Context, tag, providerID string, st Status) (string, error) {
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag)}
-	mid, err := statusScript.Run(ctx, s.rdb, keys, providerID, encodeStatus(st), rank(st.State), ms(s.retention)).Text()
+	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag)}
+	mid, err := statusScript.Run(ctx, s.rdb, keys, providerID, encodeStatus(st), rank(st.State), ms(s.retention), st.State, st.At.UnixMilli()).Text()
 	if err != nil {
 		return "", fmt.Errorf("provider status: %w", err)
 	}

@@ -10,11 +10,15 @@ import "github.com/redis/go-redis/v9"
 // createScript starts a conversation unless the recipient opted out, the
 // same event already started one (idempotent), or one is active for the flow.
 //
+// The work the new nudge queues (its sends and timers) is written to the
+// recipient's outbox in the same script: a crash before it is queued leaves
+// the outbox entry for the recovery pass (outbox.go).
+//
 // KEYS: 1 rcp, 2 event, 3 active, 4 conv, 5 convs, 6 msgs, 7 index, 8 all
-// nudges of the recipient (history, newest last)
+// nudges of the recipient (history, newest last), 9 outbox
 // ARGV: 1 optout field, 2 flow id, 3 cid, 4 state json, 5 status,
-// 6 score ms, 7 ttl ms, 8 n recipient field pairs, then pairs,
-// then n message pairs (id, json).
+// 6 score ms, 7 ttl ms, 8 outbox id, 9 outbox json (empty: none),
+// 10 n recipient field pairs, then pairs, then n message pairs (id, json).
 var createScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {'optedout'} end
 local ex = redis.call('GET', KEYS[2])
@@ -22,8 +26,8 @@ if ex then return {'exists', ex} end
 local act = redis.call('HGET', KEYS[3], ARGV[2])
 if act then return {'active', act} end
 local ttl = tonumber(ARGV[7])
-local i = 9
-local nf = tonumber(ARGV[8])
+local i = 11
+local nf = tonumber(ARGV[10])
 for _ = 1, nf do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1])
   i = i + 2
@@ -35,13 +39,16 @@ for _ = 1, nm do
   i = i + 2
 end
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ttl)
-redis.call('HSET', KEYS[4], 'rev', '1', 'state', ARGV[4])
+redis.call('HSET', KEYS[4], 'rev', '1', 'state', ARGV[4], 'st', ARGV[5])
 redis.call('ZADD', KEYS[8], ARGV[6], ARGV[3])
 if ARGV[5] == 'waiting' then
   redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
   redis.call('ZADD', KEYS[5], ARGV[6], ARGV[3])
+else
+  redis.call('HSET', KEYS[4], 'end', ARGV[6])
 end
-for k = 1, 8 do
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[9], ARGV[8], ARGV[9]) end
+for k = 1, 9 do
   if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 return {'ok'}
@@ -49,25 +56,36 @@ return {'ok'}
 
 // commitScript applies one transition if the conversation is still at the
 // revision the caller read (optimistic concurrency: two replies at once
-// cannot both advance the same step).
+// cannot both advance the same step). The work the transition queues
+// (sends, timers, index entries) goes to the recipient's outbox in the same
+// script. A transition caused by a received text also marks that text
+// processed (removes it from the pending hash): if it already was, nothing
+// is written and -1 is returned, so a text is processed exactly once.
 //
-// KEYS: 1 conv, 2 convs, 3 active, 4 msgs, 5 index, 6 cb, 7 rcp
+// KEYS: 1 conv, 2 convs, 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox,
+// 9 inbound pending
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
-// 6 score ms, 7 ttl ms, 8 n message pairs (id, json|"" to only index),
-// then pairs, then n callback pairs (id, json).
+// 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
+// 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
+// index), then pairs, then n callback pairs (id, json).
 var commitScript = redis.NewScript(`
+if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[9], ARGV[8]) == 0 then return -1 end
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[7])
-redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'state', ARGV[2])
+redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'state', ARGV[2], 'st', ARGV[3])
 if ARGV[3] == 'waiting' then
   redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])
+  redis.call('HDEL', KEYS[1], 'end')
 else
   redis.call('ZREM', KEYS[2], ARGV[5])
   if redis.call('HGET', KEYS[3], ARGV[4]) == ARGV[5] then
     redis.call('HDEL', KEYS[3], ARGV[4])
   end
+  if redis.call('HEXISTS', KEYS[1], 'end') == 0 then redis.call('HSET', KEYS[1], 'end', ARGV[6]) end
 end
-local i = 8
+if ARGV[8] ~= '' then redis.call('HDEL', KEYS[9], ARGV[8]) end
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[8], ARGV[9], ARGV[10]) end
+local i = 11
 local nm = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nm do
   if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[4], ARGV[i], ARGV[i+1]) end
@@ -79,70 +97,183 @@ for _ = 1, nc do
   redis.call('HSET', KEYS[6], ARGV[i], ARGV[i+1])
   i = i + 2
 end
-for k = 1, 7 do
+for k = 1, 8 do
   if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 return 1
 `)
 
-// inboundScript stores a received message (deduplicated by the provider's
-// id) and returns what routing needs: the recipient and the most recently
-// active waiting conversation.
+// routeLua picks the conversation a reply belongs to: the one whose last
+// proactive message handed to the provider (sent, delivered, read) is the
+// most recent. Messages held back (quiet hours, weekly limit) or refused
+// never enter the "seen" hash, so they do not count. A waiting conversation
+// gets the reply; one that ended within the late window gets it as a late
+// reply; older ended ones are skipped. Returns {kind, cid, rev, state} with
+// kind 'wait', 'late' or empty.
 //
-// KEYS: 1 dedupe, 2 msgs, 3 rcp, 4 convs
-// ARGV: 1 msg id, 2 json, 3 ttl ms, 4 dedupe ttl ms, 5 conv key prefix
-// Returns {'dup', msgid} or {'ok', cid, rev, state, rcp field/value ...}.
-var inboundScript = redis.NewScript(`
-local prev = redis.call('GET', KEYS[1])
-if prev then return {'dup', prev} end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[4]))
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))
-local out = {'ok', '', '', ''}
-local top = redis.call('ZREVRANGE', KEYS[4], 0, 0)
-if top[1] then
-  local h = redis.call('HMGET', ARGV[5] .. top[1], 'rev', 'state')
-  if h[1] then
-    out[2] = top[1]; out[3] = h[1]; out[4] = h[2]
-  else
-    redis.call('ZREM', KEYS[4], top[1])
+// Uses: seenKey (cid → "ms|msgid"), convPrefix, nowms, latems.
+const routeLua = `
+local function route(seenKey, convPrefix, nowms, latems)
+  local seen = redis.call('HGETALL', seenKey)
+  local cands = {}
+  for j = 1, #seen, 2 do
+    local at = tonumber(string.match(seen[j+1], '^(%d+)|'))
+    if at then table.insert(cands, {seen[j], at}) end
   end
+  table.sort(cands, function(a, b) return a[2] > b[2] end)
+  for _, c in ipairs(cands) do
+    local h = redis.call('HMGET', convPrefix .. c[1], 'rev', 'state', 'st', 'end')
+    if not h[1] then
+      redis.call('HDEL', seenKey, c[1])
+    else
+      local st = h[3]
+      if not st then st = cjson.decode(h[2]).status end
+      if st == 'waiting' then return {'wait', c[1], h[1], h[2]} end
+      local e = tonumber(h[4])
+      if e and nowms - e <= latems then return {'late', c[1], h[1], h[2]} end
+    end
+  end
+  return {'', '', '', ''}
 end
+`
+
+// inboundScript stores a received message (deduplicated by the provider's
+// id) and returns what routing needs: the recipient and the conversation
+// the person saw (routeLua). The text is listed as pending until the
+// script that finishes its processing removes it; a re-delivery of a text
+// that is stored but still pending is handed back for processing
+// ('resume'), one that was processed is a duplicate ('dup').
+//
+// KEYS: 1 dedupe, 2 msgs, 3 rcp, 4 seen, 5 inbound pending
+// ARGV: 1 msg id, 2 json, 3 ttl ms, 4 dedupe ttl ms, 5 conv key prefix,
+// 6 now ms, 7 late window ms, 8 pending json (where to answer)
+// Returns {'dup', msgid} or {'ok'|'resume', msg json, kind, cid, rev,
+// state, rcp field/value ...}.
+var inboundScript = redis.NewScript(routeLua + `
+local prev = redis.call('GET', KEYS[1])
+local res = 'ok'
+local msg = ARGV[2]
+if prev then
+  if redis.call('HEXISTS', KEYS[5], prev) == 0 then return {'dup', prev} end
+  res = 'resume'
+  msg = redis.call('HGET', KEYS[2], prev) or ''
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[4]))
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))
+  redis.call('HSET', KEYS[5], ARGV[1], ARGV[8])
+  redis.call('PEXPIRE', KEYS[5], tonumber(ARGV[4]))
+end
+local r = route(KEYS[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]))
+local out = {res, msg, r[1], r[2], r[3], r[4]}
 local rcp = redis.call('HGETALL', KEYS[3])
 for _, v in ipairs(rcp) do table.insert(out, v) end
 return out
 `)
 
+// routeScript runs routeLua alone (after a conflict).
+//
+// KEYS: 1 seen
+// ARGV: 1 conv key prefix, 2 now ms, 3 late window ms
+var routeScript = redis.NewScript(routeLua + `
+return route(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+`)
+
+// finishInboundScript ends the processing of a received text that does not
+// advance a conversation (STOP, START, HELP, an unknown sender, a late
+// reply, a text with no conversation): in one step it files the text,
+// changes recipient fields (opt-out, answer address), stores the answer (at
+// most once per "once" period when asked), writes the work to queue to the
+// outbox, and marks the text processed. Returns 'dup' when it already was,
+// else 'ok' (answer stored) or 'ok-noanswer'.
+//
+// KEYS: 1 inbound pending, 2 msgs, 3 transcript list, 4 rcp, 5 once, 6 outbox
+// ARGV: 1 in msg id, 2 in json, 3 ttl ms, 4 once ttl ms (empty: always),
+// 5 answer id (empty: none), 6 answer json, 7 outbox id, 8 outbox json with the
+// answer, 9 outbox json without it (empty: none), 10 rcp field to delete (empty: none),
+// 11 n rcp field pairs to set, then pairs
+var finishInboundScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'dup' end
+local ttl = tonumber(ARGV[3])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('RPUSH', KEYS[3], ARGV[1])
+if ARGV[10] ~= '' then redis.call('HDEL', KEYS[4], ARGV[10]) end
+local i = 12
+for _ = 1, tonumber(ARGV[11]) do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i+1])
+  i = i + 2
+end
+local answer = ARGV[5] ~= ''
+if answer and ARGV[4] ~= '' then
+  answer = redis.call('SET', KEYS[5], '1', 'NX', 'PX', tonumber(ARGV[4]))
+end
+local res = 'ok-noanswer'
+local ob = ARGV[9]
+if answer then
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
+  redis.call('RPUSH', KEYS[3], ARGV[5])
+  ob = ARGV[8]
+  res = 'ok'
+end
+if ob ~= '' then redis.call('HSET', KEYS[6], ARGV[7], ob) end
+for k = 2, 6 do
+  if k ~= 5 and redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ttl) end
+end
+return res
+`)
+
+// seenLua keeps the "seen" hash (cid → "ms|msgid"): the last proactive
+// message of each conversation that was handed to the provider. A later
+// delivery report does not take it out: carriers' reports are not always
+// right, and a reply shows the person got it.
+const seenLua = `
+local function seen(msgsKey, seenKey, mid, state, atms, ttl)
+  local raw = redis.call('HGET', msgsKey, mid)
+  if not raw then return end
+  local ok, m = pcall(cjson.decode, raw)
+  if not ok or not m.proactive or not m.conv or m.conv == '' or m.conv == '_' then return end
+  if state == 'accepted' or state == 'queued' or state == 'sending' or state == 'sent' or state == 'delivered' or state == 'read' then
+    local cur = redis.call('HGET', seenKey, m.conv)
+    if cur and string.match(cur, '|(.*)$') == mid then return end
+    redis.call('HSET', seenKey, m.conv, atms .. '|' .. mid)
+    redis.call('PEXPIRE', seenKey, ttl)
+  end
+end
+`
+
 // sentScript records the provider id and status of a sent message, and
 // applies a delivery status that arrived before we knew the id.
 //
-// KEYS: 1 psid, 2 mst, 3 pending
-// ARGV: 1 provider id, 2 msg id, 3 status value, 4 ttl ms
-var sentScript = redis.NewScript(`
+// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen
+// ARGV: 1 provider id, 2 msg id, 3 status value, 4 ttl ms, 5 state, 6 at ms
+var sentScript = redis.NewScript(seenLua + `
 local ttl = tonumber(ARGV[4])
 if ARGV[1] ~= '' then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
-local cur = redis.call('HGET', KEYS[2], ARGV[2])
 local val = ARGV[3]
+local state = ARGV[5]
 local early = ARGV[1] ~= '' and redis.call('HGET', KEYS[3], ARGV[1])
 if early then
   val = early
+  state = string.match(early, '^%d+|([^|]*)|') or state
   redis.call('HDEL', KEYS[3], ARGV[1])
 end
 redis.call('HSET', KEYS[2], ARGV[2], val)
 redis.call('PEXPIRE', KEYS[2], ttl)
+seen(KEYS[4], KEYS[5], ARGV[2], state, ARGV[6], ttl)
 return 1
 `)
 
 // statusScript records a delivery status from the provider's callback,
 // never moving a message back from a final status.
 //
-// KEYS: 1 psid, 2 mst, 3 pending
-// ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms
-// Returns the message id, or ” when parked as pending.
-var statusScript = redis.NewScript(`
+// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen
+// ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms, 5 state, 6 at ms
+// Returns the message id, or empty when parked as pending.
+var statusScript = redis.NewScript(seenLua + `
 local ttl = tonumber(ARGV[4])
 local mid = redis.call('HGET', KEYS[1], ARGV[1])
 if not mid then
@@ -157,5 +288,6 @@ if cur then
 end
 redis.call('HSET', KEYS[2], mid, ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ttl)
+seen(KEYS[4], KEYS[5], mid, ARGV[5], ARGV[6], ttl)
 return mid
 `)

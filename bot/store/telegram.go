@@ -98,16 +98,19 @@ func (s *Store) HasConsent(ctx context.Context, chatHash string) (bool, error) {
 	return n == 1, nil
 }
 
-// FirstUpdate returns true the first time an update id is seen (7 days).
-func (s *Store) FirstUpdate(ctx context.Context, updateID int64) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, s.gkey("tgupd", strconv.FormatInt(updateID, 10)), 1, s.dedupeTTL).Result()
+// UpdateDone reports whether an update id was handled (7 days).
+func (s *Store) UpdateDone(ctx context.Context, updateID int64) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.gkey("tgupd", strconv.FormatInt(updateID, 10))).Result()
 	if err != nil {
 		return false, fmt.Errorf("dedupe update: %w", err)
 	}
-	return ok, nil
+	return n == 1, nil
 }
 
-// ForgetUpdate removes an update id so Telegram's retry is processed.
-func (s *Store) ForgetUpdate(ctx context.Context, updateID int64) error {
-	return s.rdb.Del(ctx, s.gkey("tgupd", strconv.FormatInt(updateID, 10))).Err()
+// MarkUpdateDone records that an update id was handled.
+func (s *Store) MarkUpdateDone(ctx context.Context, updateID int64) error {
+	if err := s.rdb.Set(ctx, s.gkey("tgupd", strconv.FormatInt(updateID, 10)), 1, s.dedupeTTL).Err(); err != nil {
+		return fmt.Errorf("dedupe update: %w", err)
+	}
+	return nil
 }

@@ -225,9 +225,24 @@ func (s *Site) Nudge(flowID, phone, name, ref string, vars map[string]any) strin
 	return m["id"].(string)
 }
 
-// SMS posts an inbound SMS webhook, signed as Twilio signs it.
+// SMS posts an inbound SMS webhook, signed as Twilio signs it. It first
+// waits until Seintje recorded every message the fake Twilio accepted for
+// the sender: a reply belongs to a conversation only once its message was
+// handed over (docs/reliability.md, "How replies are routed").
 func (s *Site) SMS(from, body string) {
 	s.t.Helper()
+	s.Eventually("sent messages recorded", func() bool {
+		for _, r := range s.Twilio.Requests() {
+			if r.To != from || r.HTTPStatus != http.StatusCreated {
+				continue
+			}
+			mid, err := s.App.Store.MessageOfProvider(context.Background(), s.App.Service.Keyer.Hash("phone", r.To), r.SID)
+			if err != nil || mid == "" {
+				return false
+			}
+		}
+		return true
+	})
 	form := url.Values{"MessageSid": {"SM" + randHex(16)}, "AccountSid": {TwilioSID}, "From": {from}, "To": {TwilioFrom},
 		"Body": {body}, "NumMedia": {"0"}}
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/webhooks/twilio/sms", strings.NewReader(form.Encode()))

@@ -29,6 +29,7 @@ func t3Callback(t *testing.T, h *harness, phone string) (nudge, cb string) {
 	t.Helper()
 	nudge = h.nudge("missing-form", phone, map[string]any{"form": "het formulier", "due_date": "2031-01-31"})
 	eventually(t, "first SMS", func() bool { return len(h.sentTo(phone)) == 1 })
+	h.waitHandedOver(nudge) // a reply routes to a message the person saw
 	if r := h.sms(phone, "2", "SM"+randHex(16)); r.Status != http.StatusOK && r.Status != http.StatusNoContent {
 		t.Fatalf("inbound: %d %s", r.Status, r.Body)
 	}

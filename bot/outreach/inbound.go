@@ -178,14 +178,16 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		if err := s.tallyNudge(ctx, ib.Nudge, ConvEvent{At: now, OptedOut: true}, nil); err != nil {
 			s.Log.WarnContext(ctx, "batch figures not updated", "err", err)
 		}
-		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Set: map[string]string{"optout:" + string(ch): strconv.FormatInt(now.UnixMilli(), 10)}},
+		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Set: map[string]string{"optout:" + string(ch): strconv.FormatInt(now.UnixMilli(), 10)},
+			Work: store.Work{Ix: []store.IndexOp{store.OptOutIndexOp(msg.Tag, string(ch), true, now)}}},
 			KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
 		msg.Route, msg.Conv = "(start)", conv
 		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, false, "recipient", "keyword start"); err != nil {
 			return err
 		}
-		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Del: "optout:" + string(ch)}, KindSystem, s.system(texts.StartConfirm, lang, caseworker))
+		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Del: "optout:" + string(ch),
+			Work: store.Work{Ix: []store.IndexOp{store.OptOutIndexOp(msg.Tag, string(ch), false, now)}}}, KindSystem, s.system(texts.StartConfirm, lang, caseworker))
 	case "help":
 		msg.Route, msg.Conv = "(help)", conv
 		return s.finish(ctx, ch, addr, msg, store.FinishInbound{}, KindSystem, s.system(texts.Help, lang, caseworker))

@@ -258,7 +258,7 @@ func (s *Store) Commit(ctx context.Context, n *Nudge, msgs []Message, cbs []Call
 // script on Redis Cluster (another slot), so they are applied after it;
 // applying one twice is harmless.
 type IndexOp struct {
-	Index  string `json:"i"` // "callbacks:<status>" or "inbox"
+	Index  string `json:"i"` // "callbacks:<status>", "inbox", "optouts" or "optouts:del"
 	Member string `json:"m"`
 	Score  int64  `json:"s"`
 }
@@ -271,6 +271,16 @@ func CallbackIndexOp(cb Callback) IndexOp {
 // InboxIndexOp lists a message in the case workers' inbox.
 func InboxIndexOp(tag, msgID string, at time.Time) IndexOp {
 	return IndexOp{Index: "inbox", Member: tag + "|" + msgID, Score: at.UnixMilli()}
+}
+
+// OptOutIndexOp lists (on) or unlists (off) a person's opt-out on a channel
+// in the admins' opt-out list.
+func OptOutIndexOp(tag, channel string, on bool, at time.Time) IndexOp {
+	op := IndexOp{Index: "optouts", Member: tag + "|" + channel, Score: at.UnixMilli()}
+	if !on {
+		op.Index = "optouts:del"
+	}
+	return op
 }
 
 // ApplyIndex writes index entries in one round trip.
@@ -286,6 +296,10 @@ func (s *Store) ApplyIndex(ctx context.Context, ops []IndexOp) error {
 			pipe.ZRemRangeByScore(ctx, s.inboxKey(), "-inf", fmt.Sprint(op.Score-s.retention.Milliseconds()))
 		case strings.HasPrefix(op.Index, "callbacks:"):
 			pipe.ZAdd(ctx, s.callbacksKey(strings.TrimPrefix(op.Index, "callbacks:")), redis.Z{Score: float64(op.Score), Member: op.Member})
+		case op.Index == "optouts":
+			pipe.ZAdd(ctx, s.optOutsKey(), redis.Z{Score: float64(op.Score), Member: op.Member})
+		case op.Index == "optouts:del":
+			pipe.ZRem(ctx, s.optOutsKey(), op.Member)
 		default:
 			return fmt.Errorf("unknown index %q", op.Index)
 		}

@@ -12,6 +12,7 @@ type NavItem struct {
 var menu = []NavItem{
 	{Path: "/console/", Key: "nav.home"},
 	{Path: "/console/queue", Key: "nav.queue", Roles: []string{RoleWerkplaats, RoleAdmin}},
+	{Path: "/console/batches", Key: "nav.batches", Roles: []string{RoleCaseworker, RoleAdmin}},
 	{Path: "/console/admin/audit", Key: "nav.audit", Roles: []string{RoleAdmin}},
 }
 

@@ -690,7 +690,7 @@ func (s *Service) Previews(ctx context.Context, id string, n int) ([]Preview, er
 		for k, v := range r.Vars {
 			vars[k] = v
 		}
-		msgs, err := s.out.Preview(outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
+		msgs, err := s.out.PreviewFirst(outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
 			Vars: vars, Caseworker: r.Caseworker})
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -210,5 +211,46 @@ func TestProtectedTerms(t *testing.T) {
 		if got := flow.ProtectedTerm(name); got != want {
 			t.Errorf("ProtectedTerm(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestBoundedInputs: inputs that could make the parser or the checks slow
+// are refused up front with one plain error (issue 8: no file can stall
+// flows check, serve or a hot reload).
+func TestBoundedInputs(t *testing.T) {
+	var steps strings.Builder
+	steps.WriteString("id: t\nversion: 1\nsteps:\n")
+	for i := 0; i <= flow.MaxSteps; i++ {
+		fmt.Fprintf(&steps, "  - id: s%d\n    next: s%d\n", i, i+1)
+	}
+	laughs := "id: t\nversion: 1\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		laughs += n + ": &" + n + " [*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + "]\n"
+		prev = n
+	}
+	for _, tc := range []struct {
+		name, src, code string
+	}{
+		{"too many steps", steps.String(), "too-many-items"},
+		{"billion laughs", laughs, "yaml-anchor"},
+		{"deep block lists", "id: t\nversion: 1\nsteps:\n" + strings.Repeat("- ", 5000) + "x\n", "too-deep"},
+		{"deep flow lists", "id: t\nversion: 1\nsteps: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n", "too-deep"},
+		{"deep indentation", "id: t\nversion: 1\n" + func() string {
+			var b strings.Builder
+			for i := 0; i < 200; i++ {
+				b.WriteString(strings.Repeat(" ", i) + "a:\n")
+			}
+			return b.String()
+		}(), "too-deep"},
+		{"too many actions", strings.Replace(diagBase, "Hallo {{.FirstName}}.", "Hallo "+strings.Repeat("{{.FirstName}}", flow.MaxTemplateActions+1), 1), "template"},
+		{"text too long", strings.Replace(diagBase, "Hallo {{.FirstName}}.", strings.Repeat("Hallo. ", flow.MaxTextBytes/7+1), 1), "text-too-long"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ds := flow.Parse("t.yaml", []byte(tc.src))
+			if !slices.ContainsFunc(ds, func(d flow.Diagnostic) bool { return d.Code == tc.code }) {
+				t.Errorf("want %s, got %v", tc.code, ds)
+			}
+		})
 	}
 }

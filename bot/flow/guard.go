@@ -217,21 +217,30 @@ func structuralErrors(ds Diagnostics) bool {
 // reported as unknown-step and counts as a way out here, so one mistake
 // gives one error.
 func trapped(f *Flow) []int {
+	// Walk backwards from the steps that end, over reversed edges: linear
+	// in the number of steps and routes, whatever the file's size.
+	from := map[string][]string{} // step → the steps that lead to it
 	canEnd := map[string]bool{}
-	for changed := true; changed; {
-		changed = false
-		for i := range f.Steps {
-			s := &f.Steps[i]
-			if canEnd[s.ID] {
-				continue
-			}
-			ok := s.Ends()
-			for _, t := range s.Targets() {
-				ok = ok || canEnd[t] || f.steps[t] == nil
-			}
-			if ok {
-				canEnd[s.ID] = true
-				changed = true
+	var queue []string
+	for i := range f.Steps {
+		s := &f.Steps[i]
+		ok := s.Ends()
+		for _, t := range s.Targets() {
+			from[t] = append(from[t], s.ID)
+			ok = ok || f.steps[t] == nil
+		}
+		if ok && !canEnd[s.ID] {
+			canEnd[s.ID] = true
+			queue = append(queue, s.ID)
+		}
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, prev := range from[id] {
+			if !canEnd[prev] {
+				canEnd[prev] = true
+				queue = append(queue, prev)
 			}
 		}
 	}

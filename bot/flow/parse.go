@@ -169,7 +169,7 @@ func Parse(file string, src []byte) (*Flow, Diagnostics) {
 	}
 	if l, c, ok := tooDeep(src); ok {
 		add(l, c, "too-deep", fmt.Sprintf("the file nests lists and mappings more than %d levels deep here", MaxDepth),
-			"a flow needs at most 6 levels (steps, a step, replies, a route, a label, a text); check the brackets")
+			"a flow needs at most 6 levels (steps, a step, replies, a route, a label, a text); check the indentation and the brackets")
 		return nil, ds
 	}
 	astFile, err := parser.ParseBytes(src, 0)
@@ -192,7 +192,9 @@ func Parse(file string, src []byte) (*Flow, Diagnostics) {
 		return nil, ds
 	}
 	sh := &shape{file: file}
-	sh.walk(astFile.Docs[0].Body, reflect.TypeOf(Flow{}), "", 0)
+	if !sh.refuseSpecial(astFile.Docs[0].Body) {
+		sh.walk(astFile.Docs[0].Body, reflect.TypeOf(Flow{}), "", 0)
+	}
 	if len(sh.ds) > 0 {
 		sh.ds.Sort()
 		return nil, sh.ds
@@ -319,16 +321,32 @@ func docLine(d *ast.DocumentNode) int {
 }
 
 // tooDeep finds brackets nested deeper than MaxDepth (outside quotes and
-// comments) before the YAML parser sees them, and returns where.
+// comments), or a line indented more than MaxIndent (spaces and "- "),
+// before the YAML parser sees them, and returns where.
 func tooDeep(src []byte) (line, col int, deep bool) {
 	depth, line, col := 0, 1, 0
 	var quote byte
 	comment := false
-	for _, b := range src {
+	indent, atStart := 0, true
+	for i, b := range src {
 		col++
+		if atStart {
+			switch {
+			case b == ' ':
+				indent++
+			case b == '-' && i+1 < len(src) && (src[i+1] == ' ' || src[i+1] == '\t'):
+				indent++
+			default:
+				atStart = false
+			}
+			if indent > MaxIndent && quote == 0 {
+				return line, col, true
+			}
+		}
 		switch {
 		case b == '\n':
 			line, col, comment = line+1, 0, false
+			indent, atStart = 0, true
 			if quote == '\'' || quote == '"' {
 				continue // quoted texts may span lines
 			}

@@ -25,6 +25,13 @@ const (
 	MaxTextBytes = 4000
 	// MaxTemplateActions is the most {{ }} parts in one text.
 	MaxTemplateActions = 40
+	// MaxSteps is the most steps in one flow (a shipped flow has ~10).
+	MaxSteps = 200
+	// MaxListItems is the longest list (routes, matches, variables, ...).
+	MaxListItems = 300
+	// MaxIndent is the deepest indentation of a line, in characters
+	// (spaces and "- "); a shipped flow needs about 16.
+	MaxIndent = 64
 )
 
 var (
@@ -57,6 +64,34 @@ func fieldName(key string) string {
 		return "this value"
 	}
 	return "`" + key + "`"
+}
+
+// special finds the first YAML anchor, alias or tag anywhere in the file,
+// also under keys the shape pass does not know: they are refused before
+// anything is decoded, so an alias can never be expanded.
+type special struct{ found ast.Node }
+
+func (v *special) Visit(n ast.Node) ast.Visitor {
+	if v.found != nil {
+		return nil
+	}
+	switch n.(type) {
+	case *ast.AnchorNode, *ast.AliasNode, *ast.TagNode:
+		v.found = n
+		return nil
+	}
+	return v
+}
+
+// refuseSpecial reports the first anchor, alias or tag in body.
+func (sh *shape) refuseSpecial(body ast.Node) bool {
+	v := &special{}
+	ast.Walk(v, body)
+	if v.found == nil {
+		return false
+	}
+	sh.walk(v.found, reflect.TypeOf(""), "", 0) // reports it in plain words
+	return true
 }
 
 // walk checks node n against type t. key is the mapping key that holds n.
@@ -152,6 +187,15 @@ func (sh *shape) walk(n ast.Node, t reflect.Type, key string, depth int) {
 				example = "write a list, e.g. [\"1\", \"ja\"]"
 			}
 			sh.errAt(n.GetToken(), "not-a-list", fmt.Sprintf("%s must be a list, not %s", fieldName(key), describeNode(n)), example)
+			return
+		}
+		limit := MaxListItems
+		if key == "steps" {
+			limit = MaxSteps
+		}
+		if len(seq.Values) > limit {
+			sh.errAt(seq.Values[limit].GetToken(), "too-many-items", fmt.Sprintf("%s has %d items; at most %d are allowed", fieldName(key), len(seq.Values), limit),
+				"split the flow into smaller flows")
 			return
 		}
 		for _, el := range seq.Values {
@@ -388,6 +432,9 @@ func closest(s string, names []string) string {
 		if d < bestD || (d == bestD && n < best) {
 			best, bestD = n, d
 		}
+	}
+	if utf8.RuneCountInString(s) < 3 {
+		return "" // too short to tell a typo from another word
 	}
 	limit := max(1, (utf8.RuneCountInString(s)+2)/3)
 	if bestD <= limit {

@@ -326,7 +326,11 @@ func checkTone(f *Flow, pos positions, ds Diagnostics) Diagnostics {
 	}
 	langs := map[string]bool{}
 	for id := range first {
-		for l := range f.Step(id).Say {
+		s := f.Step(id)
+		if s == nil {
+			continue // a step without an id: reported as missing-step-id
+		}
+		for l := range s.Say {
 			langs[l] = true
 		}
 	}

@@ -123,7 +123,9 @@ func TestConversationFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got == flowtest.GoldenChanged {
-				t.Errorf("transcript differs from %s (run seintje flows test --update and review git diff)", flowtest.GoldenPath(file))
+				old, _ := os.ReadFile(flowtest.GoldenPath(file))
+				t.Errorf("transcript differs from %s (run seintje flows test --update and review git diff):\n%s",
+					flowtest.GoldenPath(file), flowtest.GoldenDiff(string(old), res.Transcript))
 			}
 		})
 	}
@@ -148,7 +150,7 @@ tests:
     script:
       - say: "2"
       - expect: {step: ask}
-`, []string{`x.test.yaml:8:17: t: expected step "ask", the conversation is at "done"`}},
+`, []string{`x.test.yaml:8:17: t: at step "done", after the reply "2": expected step "ask", the conversation is at "done"`}},
 		{"unknown flow", "flow: nope\ntests: []\n", []string{`x.test.yaml:1:7: there is no flow "nope"`}},
 		{"missing var", `flow: no-show
 tests:
@@ -163,7 +165,7 @@ tests:
     script:
       - say: "1"
       - expect: {callback: true}
-`, []string{`x.test.yaml:8:17: t: expected callback task: true, got false`}},
+`, []string{`x.test.yaml:8:17: t: at step "done", after the reply "1": expected callback task: true, got false`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,4 +195,44 @@ func itoa(n int) string {
 		s = string(rune('0'+n%10)) + s
 	}
 	return s
+}
+
+// TestGoldenDiffNamesThePlace: a changed text is reported with its test,
+// its step, the reply that led there and the changed words marked, for
+// every place that changed, not only the first line.
+func TestGoldenDiffNamesThePlace(t *testing.T) {
+	flows := testflows.Load(t)
+	e, err := flowtest.Engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `flow: no-show
+tests:
+  - name: callback please
+    vars: {appointment_at: "2026-11-23T09:00:00+01:00"}
+    start: "2026-11-23T10:00:00+01:00"
+    script:
+      - say: "2"
+`
+	res := flowtest.Run(e, flows, "x.test.yaml", []byte(src))
+	if len(res.Failures) > 0 {
+		t.Fatal(res.Failures)
+	}
+	// The golden has older wording in two places.
+	golden := strings.Replace(res.Transcript, "We hebben u gemist.", "Wij hebben u gemist.", 1)
+	golden = strings.Replace(golden, "Wij bellen u", "Wij bellen u graag", 1)
+	if golden == res.Transcript || strings.Count(golden, "graag") == strings.Count(res.Transcript, "graag") {
+		t.Fatal("fixture wording changed: adapt the test")
+	}
+	got := flowtest.GoldenDiff(golden, res.Transcript)
+	for _, want := range []string{
+		`test "callback please", step ask, after start`,
+		"[-Wij-] {+We+} hebben u gemist.",
+		`after say "2"`,
+		"Wij bellen u [-graag-]",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("diff does not say %q:\n%s", want, got)
+		}
+	}
 }

@@ -162,6 +162,9 @@ func runCase(e *engine.Engine, f *flow.Flow, c Case, tr *bytes.Buffer, fail func
 	}
 	writeTurn(tr, turn)
 	last := []Turn{turn}
+	// after says what led to the conversation's current place, for
+	// failure messages: the last reply or wait.
+	after := "the first message"
 	for j, l := range c.Script {
 		path := []any{"script", j}
 		switch {
@@ -173,6 +176,7 @@ func runCase(e *engine.Engine, f *flow.Flow, c Case, tr *bytes.Buffer, fail func
 			}
 			writeTurn(tr, turn)
 			last = []Turn{turn}
+			after = fmt.Sprintf("the reply %q", *l.Say)
 		case l.Wait != "":
 			d, err := flow.ParseDuration(l.Wait)
 			if err != nil {
@@ -192,9 +196,10 @@ func runCase(e *engine.Engine, f *flow.Flow, c Case, tr *bytes.Buffer, fail func
 				tr.WriteString("(nothing happens)\n")
 			}
 			last = turns
+			after = "waiting " + l.Wait
 		case l.Expect != nil:
 			for _, msg := range check(*l.Expect, p, last) {
-				fail(msg, append(path, "expect")...)
+				fail(fmt.Sprintf("at step %q, after %s: %s", p.Conv.Step, after, msg), append(path, "expect")...)
 			}
 		default:
 			fail("a script line needs say, wait or expect", path...)
@@ -329,23 +334,4 @@ func Golden(res Result, update bool) (string, error) {
 		return "", fmt.Errorf("write golden transcript: %w", err)
 	}
 	return GoldenWritten, nil
-}
-
-// Diff returns the first differing lines of two transcripts, for a failure
-// message.
-func Diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d:\n  golden: %s\n  now:    %s", i+1, a, b)
-		}
-	}
-	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/lang"
@@ -41,6 +42,10 @@ func (s *Service) Validate(req TriggerRequest) (Valid, error) {
 			return Valid{}, &FieldError{Field: "vars." + TelegramLinkVar, Code: "invalid_var",
 				Message: "Seintje fills in telegram_link itself; leave it out"}
 		}
+	}
+	if asksWhatsAppOptIn(f) && !s.configured(channel.WhatsApp) {
+		return Valid{}, &FieldError{Field: "flow", Code: "whatsapp_not_configured",
+			Message: fmt.Sprintf("flow %q asks for WhatsApp, but WhatsApp is not configured on this Seintje (set TWILIO_WHATSAPP_FROM)", f.ID)}
 	}
 	vars, verr := f.CheckVars(req.Vars)
 	if verr != nil {
@@ -194,9 +199,9 @@ func (s *Service) Redispatch(ctx context.Context, id string) error {
 	return nil
 }
 
-// Preview renders the first messages a request would send, with the same
+// PreviewFirst renders the first messages a request would send, with the same
 // engine and templates as the real send, without storing anything.
-func (s *Service) Preview(req TriggerRequest) ([]string, error) {
+func (s *Service) PreviewFirst(req TriggerRequest) ([]string, error) {
 	v, err := s.Validate(req)
 	if err != nil {
 		return nil, err

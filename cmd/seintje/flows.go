@@ -357,8 +357,8 @@ func flowsTest(args []string, stdout, stderr io.Writer) int {
 				failed++
 			case g == flowtest.GoldenChanged:
 				old, _ := os.ReadFile(flowtest.GoldenPath(file))
-				fmt.Fprintf(stdout, "%s: transcript differs from %s at %s\n  (intended? run seintje flows test --update and review git diff)\n",
-					file, flowtest.GoldenPath(file), flowtest.Diff(string(old), res.Transcript))
+				fmt.Fprintf(stdout, "%s: transcript differs from %s:\n%s\n  (intended? run seintje flows test --update and review git diff)\n",
+					file, flowtest.GoldenPath(file), indentLines(flowtest.GoldenDiff(string(old), res.Transcript), "  "))
 				status = "FAIL"
 				failed++
 			case g == flowtest.GoldenWritten:
@@ -409,4 +409,12 @@ func sortedIDs(flows map[string]*flow.Flow) []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+func indentLines(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -146,7 +146,7 @@ func New(d Deps) http.Handler {
 
 func limitBody(c *gin.Context) {
 	limit := int64(maxBody)
-	if c.Request.Method == http.MethodPost && c.Request.URL.Path == "/v1/batches" {
+	if c.Request.Method == http.MethodPost && (c.Request.URL.Path == "/v1/batches" || c.Request.URL.Path == "/console/batches") {
 		limit = MaxBatchBody // a spreadsheet of up to 100,000 people
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)

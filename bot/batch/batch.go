@@ -657,3 +657,45 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(ks)
 	return ks
 }
+
+// Preview is the first message one row gets.
+type Preview struct {
+	Row      int
+	Ref      string
+	Name     string
+	Messages []string
+}
+
+// Previews renders the first message for the first n valid rows, with the
+// renderer of the real send.
+func (s *Service) Previews(ctx context.Context, id string, n int) ([]Preview, error) {
+	b, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.rdb.LIndex(ctx, s.key(id, "items"), 0).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("batch %s rows: %w", id, err)
+	}
+	var rows []Row
+	if err := json.Unmarshal([]byte(raw), &rows); err != nil {
+		return nil, fmt.Errorf("batch %s rows: %w", id, err)
+	}
+	var out []Preview
+	for _, r := range rows[:min(n, len(rows))] {
+		vars := make(map[string]any, len(r.Vars))
+		for k, v := range r.Vars {
+			vars[k] = v
+		}
+		msgs, err := s.out.PreviewFirst(outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
+			Vars: vars, Caseworker: r.Caseworker})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Preview{Row: r.Row, Ref: r.Ref, Name: r.Name, Messages: msgs})
+	}
+	return out, nil
+}

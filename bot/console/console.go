@@ -24,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seintje/seintje/bot/audit"
+	"github.com/seintje/seintje/bot/batch"
 	"github.com/seintje/seintje/bot/config"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/registry"
@@ -47,9 +48,11 @@ type Deps struct {
 	Store    *store.Store
 	Registry *registry.Registry
 	Audit    *audit.Log
-	Redis    redis.UniversalClient
-	Prefix   string // Redis key prefix
-	Config   config.Console
+	// Batches serves the batch screens (nil: not offered).
+	Batches *batch.Service
+	Redis   redis.UniversalClient
+	Prefix  string // Redis key prefix
+	Config  config.Console
 	// PublicURL is where browsers reach Seintje (the OIDC redirect URL is
 	// PublicURL + /console/auth/callback).
 	PublicURL string

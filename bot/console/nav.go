@@ -15,6 +15,7 @@ var menu = []NavItem{
 	{Path: "/console/inbox", Key: "nav.inbox", Roles: []string{RoleCaseworker, RoleAdmin}},
 	{Path: "/console/experiments", Key: "nav.experiments", Roles: []string{RoleCoordinator, RoleCaseworker, RoleAdmin}},
 	{Path: "/console/queue", Key: "nav.queue", Roles: []string{RoleWerkplaats, RoleAdmin}},
+	{Path: "/console/batches", Key: "nav.batches", Roles: []string{RoleCaseworker, RoleAdmin}},
 	{Path: "/console/search", Key: "nav.search", Roles: []string{RoleCaseworker, RoleWerkplaats, RoleAdmin}},
 	{Path: "/console/admin/optouts", Key: "nav.optouts", Roles: []string{RoleAdmin}},
 	{Path: "/console/admin/audit", Key: "nav.audit", Roles: []string{RoleAdmin}},

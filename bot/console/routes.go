@@ -38,8 +38,18 @@ func (c *Console) routes() {
 	c.private("POST /console/queue/{id}/release", wp, c.callbackRelease)
 	c.private("POST /console/queue/{id}/reschedule", wp, c.callbackReschedule)
 
-	// Case workers: send a nudge.
+	// Case workers: batches (a spreadsheet of people at once).
 	cw := []string{RoleCaseworker, RoleAdmin}
+	c.private("GET /console/batches", cw, c.batchList)
+	c.private("POST /console/batches", cw, c.batchUpload)
+	c.private("GET /console/batches/template", cw, c.batchTemplate)
+	c.private("GET /console/batches/{id}", cw, c.batchShow)
+	c.private("GET /console/batches/{id}/progress", cw, c.batchProgress)
+	c.private("POST /console/batches/{id}/start", cw, c.batchStart)
+	c.private("POST /console/batches/{id}/cancel", cw, c.batchCancel)
+	c.private("GET /console/batches/{id}/results.csv", cw, c.batchResults)
+
+	// Case workers: send a nudge.
 	c.private("GET /console/send", cw, c.sendShow)
 	c.private("POST /console/send/preview", cw, c.sendPreview)
 	c.private("POST /console/send", cw, c.sendSubmit)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seintje/seintje/bot/channel"
@@ -196,4 +197,29 @@ func (s *Service) Redispatch(ctx context.Context, id string) error {
 		}
 	}
 	return nil
+}
+
+// PreviewFirst renders the first messages a request would send, with the same
+// engine and templates as the real send, without storing anything.
+func (s *Service) PreviewFirst(req TriggerRequest) ([]string, error) {
+	v, err := s.Validate(req)
+	if err != nil {
+		return nil, err
+	}
+	if v.Flow.Var(TelegramLinkVar) != nil {
+		v.Vars[TelegramLinkVar] = "https://t.me/…"
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(req.Name), " ")
+	conv := engine.Conversation{ID: "preview", Lang: v.Lang, FirstName: first, Caseworker: req.Caseworker, Vars: v.Vars}
+	res, err := s.Engine.Start(v.Flow, conv, s.Now())
+	if err != nil {
+		return nil, fmt.Errorf("preview flow %s: %w", v.Flow.ID, err)
+	}
+	var out []string
+	for _, e := range res.Effects {
+		if m, ok := e.(engine.Send); ok {
+			out = append(out, m.Text)
+		}
+	}
+	return out, nil
 }

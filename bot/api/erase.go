@@ -40,7 +40,7 @@ func (s *Server) recipientNudges(c *gin.Context) {
 	for _, n := range ns {
 		out = append(out, gin.H{"id": n.ID, "flow": n.Flow.ID, "flow_version": n.Flow.Version, "state": n.Status,
 			"step": n.Step, "outcome": n.Outcome, "channel": n.Channel, "triggered_by": n.TriggeredBy,
-			"created_at": n.StartedAt, "updated_at": n.UpdatedAt})
+			"created_at": n.StartedAt, "updated_at": n.UpdatedAt, "experiment": n.Experiment, "arm": n.Arm})
 	}
 	c.JSON(http.StatusOK, gin.H{"ref": c.Param("ref"), "nudges": out})
 }

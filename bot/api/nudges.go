@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/store"
@@ -30,9 +31,6 @@ type nudgeRequest struct {
 		Name string `json:"name"`
 	} `json:"caseworker"`
 }
-
-var languages = map[string]bool{"nl": true, "en": true, "tr": true, "ar": true, "pl": true, "uk": true, "fr": true, "de": true,
-	"es": true, "pt": true, "so": true, "ti": true, "fa": true, "ro": true, "bg": true, "ru": true, "zh": true, "pap": true}
 
 func (s *Server) createNudge(c *gin.Context) {
 	var req nudgeRequest
@@ -66,9 +64,11 @@ func (s *Server) createNudge(c *gin.Context) {
 		field("caseworker.name", "caseworker.name is longer than 100 characters")
 		return
 	}
-	lang := strings.ToLower(strings.TrimSpace(req.Recipient.Language))
-	if lang != "" && !languages[lang] {
-		field("recipient.language", "recipient.language must be a language code such as nl, en, tr, ar or pl")
+	// Any well-formed language code is taken; a flow without that
+	// language sends Dutch and says so in a note on the nudge.
+	language := lang.Canon(req.Recipient.Language)
+	if language != "" && !lang.Valid(language) {
+		field("recipient.language", "recipient.language must be a language code such as nl, en, tr, pl, uk or ar (ISO 639, optionally with a region: ar-MA)")
 		return
 	}
 	idem := c.GetHeader("Idempotency-Key")
@@ -77,7 +77,7 @@ func (s *Server) createNudge(c *gin.Context) {
 		return
 	}
 	res, err := s.d.Service.Trigger(c.Request.Context(), outreach.TriggerRequest{
-		Flow: req.Flow, Ref: req.Recipient.Ref, Phone: req.Recipient.Phone, Name: strings.TrimSpace(req.Recipient.Name), Lang: lang,
+		Flow: req.Flow, Ref: req.Recipient.Ref, Phone: req.Recipient.Phone, Name: strings.TrimSpace(req.Recipient.Name), Lang: language,
 		Vars: req.Vars, Caseworker: strings.TrimSpace(req.Caseworker.Name), TriggeredBy: Caller(c), IdempotencyKey: idem,
 		Channel: req.Channel, WhatsAppOptIn: req.Recipient.WhatsAppOptIn.update(),
 	})
@@ -125,7 +125,17 @@ func (s *Server) createNudge(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/v1/nudges/"+res.ID)
-	c.JSON(http.StatusAccepted, gin.H{"id": res.ID, "status": res.Status, "existing": res.Existing})
+	body := gin.H{"id": res.ID, "status": res.Status, "existing": res.Existing}
+	if res.Lang != "" {
+		body["language"] = res.Lang
+	}
+	if len(res.Notes) > 0 {
+		body["notes"] = res.Notes
+	}
+	if res.Arm != "" {
+		body["arm"] = res.Arm
+	}
+	c.JSON(http.StatusAccepted, body)
 }
 
 type messageView struct {
@@ -217,6 +227,15 @@ func (s *Server) getNudge(c *gin.Context) {
 	if len(cbs) > 0 {
 		out["callback"] = cbs[len(cbs)-1]
 	}
+	if n.Experiment != "" {
+		out["experiment"], out["arm"] = n.Experiment, n.Arm
+	}
+	outcomes, err := s.d.Store.Outcomes(ctx, n.Tag, n.ID)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	out["outcomes"] = outcomes
 	if !n.Deadline.IsZero() {
 		out["wait_until"] = n.Deadline
 	}

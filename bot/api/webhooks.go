@@ -27,7 +27,7 @@ func (s *Server) twilioSMS(c *gin.Context) {
 		problem(c, http.StatusBadRequest, CodeMalformed, err.Error(), "")
 		return
 	}
-	s.d.Metrics.Inbound("sms")
+	s.d.Metrics.Inbound(string(in.Channel))
 	if err := s.d.Service.HandleInbound(c.Request.Context(), in); err != nil {
 		// 500 makes Twilio log the failure; the message itself is already
 		// stored when the error came after storing it.
@@ -49,7 +49,7 @@ func (s *Server) twilioStatus(c *gin.Context) {
 		problem(c, http.StatusBadRequest, CodeMalformed, err.Error(), "")
 		return
 	}
-	err = s.d.Service.HandleStatus(c.Request.Context(), outreach.StatusUpdate{Channel: channel.SMS, ProviderID: u.MessageSid,
+	err = s.d.Service.HandleStatus(c.Request.Context(), outreach.StatusUpdate{Channel: u.Channel, ProviderID: u.MessageSid,
 		To: u.To, State: u.Status, Code: u.ErrorCode, Reason: u.Reason}, twilio.IsOptOutCode(u.ErrorCode))
 	if err != nil {
 		s.internal(c, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/twilio"
 	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/console"
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/jobs"
@@ -67,6 +68,7 @@ type App struct {
 	Service  *outreach.Service
 	Queue    *jobs.Queue
 	Audit    *audit.Log
+	Console  *console.Console
 	Handler  http.Handler
 	Log      *slog.Logger
 
@@ -169,6 +171,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		paceKey[channel.Telegram] = "telegram"
 		limiter.Set("telegram", TelegramRate)
 	}
+	if cfg.WhatsApp.Configured() {
+		wa, err := newWhatsApp(cfg, o)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		senders[channel.WhatsApp] = wa
+		paceKey[channel.WhatsApp] = "whatsapp:" + cfg.Twilio.AccountSID
+		limiter.Set(paceKey[channel.WhatsApp], cfg.Twilio.Rate)
+	}
 	for _, s := range o.Senders {
 		senders[s.Name()] = s
 	}
@@ -196,6 +208,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Gate:     gate,
 		ClaimTTL: cfg.Werkplaats.ClaimTTL,
 		Audit:    a.Audit,
+		WhatsApp: outreach.WhatsAppOptions{RetryAsTemplate: cfg.WhatsApp.RetryAsTemplate, DeliveryTimeout: cfg.WhatsApp.DeliveryTimeout},
 		Pace: func(ctx context.Context, ch channel.Name) error {
 			if k, ok := paceKey[ch]; ok {
 				return limiter.Wait(ctx, k)
@@ -218,6 +231,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	deps.Extra = append(deps.Extra[:len(deps.Extra):len(deps.Extra)], tgRoutes)
+	a.Console, err = console.New(console.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, Audit: a.Audit,
+		Redis: a.Redis, Prefix: prefix, Config: cfg.Console, PublicURL: cfg.PublicURL, Demo: cfg.Demo, Log: a.Log, Now: now,
+		HTTPClient: o.HTTPClient})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	deps.Extra = append(deps.Extra, a.Console.Mount)
 	a.Handler = api.New(deps)
 
 	if !o.NoWorker {

@@ -70,9 +70,11 @@ type Config struct {
 	Callback       Callback
 	Twilio         Twilio
 	Telegram       Telegram
+	WhatsApp       WhatsApp
 	Sending        Sending
 	Jobs           Jobs
 	Werkplaats     Werkplaats
+	Console        Console
 
 	// Demo reports whether the configuration was loaded in demo mode.
 	Demo bool

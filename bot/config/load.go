@@ -19,6 +19,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/texts"
 )
 
 // Options tells Load where to read from. Nil functions use the real
@@ -74,7 +76,8 @@ type fileConfig struct {
 		APIURL            string `yaml:"api_url"`
 		LinkTTL           string `yaml:"link_ttl"`
 	} `yaml:"telegram"`
-	Sending struct {
+	WhatsApp fileWhatsApp `yaml:"whatsapp"`
+	Sending  struct {
 		QuietHours    string `yaml:"quiet_hours"`
 		GoodFriday    *bool  `yaml:"good_friday"`
 		LiberationDay *bool  `yaml:"liberation_day"`
@@ -86,6 +89,7 @@ type fileConfig struct {
 	Werkplaats struct {
 		ClaimTTL string `yaml:"claim_ttl"`
 	} `yaml:"werkplaats"`
+	Console consoleFile `yaml:"console"`
 }
 
 // yamlSecrets are keys that must never hold a secret in the YAML file,
@@ -338,9 +342,11 @@ func (l *loader) build() *Config {
 	c.Callback = l.callback(demo)
 	c.Twilio = l.twilio()
 	c.Telegram = l.telegram()
+	c.WhatsApp = l.whatsapp(c.Twilio)
 	c.Sending = l.sending()
 	c.Jobs = l.jobs()
 	c.Werkplaats = l.werkplaats()
+	c.Console = l.console()
 
 	if !demo && !c.Twilio.Configured() && !c.Telegram.Configured() && !l.twilioMentioned() && !l.telegramMentioned() {
 		l.failf("no channel configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID) for SMS, or TELEGRAM_BOT_TOKEN for Telegram")
@@ -574,6 +580,11 @@ func (l *loader) callback(demo bool) Callback {
 		}
 		if cb.Hours["en"] == "" {
 			cb.Hours["en"] = DemoCallbackHoursEN
+		}
+		for l, h := range texts.ExampleHours() {
+			if cb.Hours[l] == "" {
+				cb.Hours[l] = h
+			}
 		}
 	}
 	if cb.Number == "" {

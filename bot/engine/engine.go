@@ -53,7 +53,15 @@ type Conversation struct {
 	Reminded []int `json:"reminded,omitempty"`
 	// Rev is bumped on every transition (optimistic concurrency in the store).
 	Rev int64 `json:"rev"`
+	// Experiment and Arm: the experiment of the flow this nudge is part of
+	// and the person's arm in it (chosen by the caller, see bot/experiment).
+	Experiment string `json:"experiment,omitempty"`
+	Arm        string `json:"arm,omitempty"`
 }
+
+// OutcomeHeldOut ends a nudge of a person in an experiment's hold-out arm:
+// no message is sent, the assignment is recorded.
+const OutcomeHeldOut = "held_out"
 
 // Effect is something the caller must do after a transition.
 type Effect interface{ effect() }
@@ -146,18 +154,30 @@ var (
 const maxChain = 32
 
 // Start enters the flow's first step. c must carry ID, Lang, FirstName,
-// Caseworker and Vars; Start fills in the rest. A language the flow does not
-// have becomes Dutch (flow.Flow.Lang), so every text of the conversation,
-// Seintje's own included, is in one language; the caller compares c.Lang
-// with the result to tell the case worker.
+// Caseworker and Vars, and Arm when the flow runs an experiment; Start
+// fills in the rest. A hold-out arm ends at once without a message. A
+// language the flow does not have becomes Dutch (flow.Flow.Lang), so every
+// text of the conversation, Seintje's own included, is in one language; the
+// caller compares c.Lang with the result to tell the case worker.
 func (e *Engine) Start(f *flow.Flow, c Conversation, now time.Time) (Result, error) {
 	c.Flow = f.Ref()
 	c.Lang = f.Lang(c.Lang)
 	c.Status = Waiting
 	c.StartedAt = now
 	c.UpdatedAt = now
+	if c.Arm != "" {
+		arm := f.Experiment.Arm(c.Arm)
+		if arm == nil {
+			return Result{}, fmt.Errorf("flow %s has no experiment arm %q", f.ID, c.Arm)
+		}
+		c.Experiment = f.Experiment.ID
+		if arm.Holdout {
+			c.Status, c.Outcome, c.Step = Ended, OutcomeHeldOut, ""
+			return Result{Conv: c, Effects: []Effect{End{Outcome: OutcomeHeldOut}}}, nil
+		}
+	}
 	r := Result{Conv: c}
-	if err := e.enter(f, &r, f.Start().ID, true, now); err != nil {
+	if err := e.enter(f, &r, f.StartFor(c.Arm).ID, true, now); err != nil {
 		return Result{}, err
 	}
 	if f.Expire != nil && r.Conv.Status == Waiting {
@@ -267,7 +287,7 @@ func (e *Engine) enter(f *flow.Flow, r *Result, id string, proactive bool, now t
 			c.Outcome = step.Outcome
 		}
 		if len(step.Say) > 0 {
-			msg, lang, err := f.Render(step.ID, "say", c.Lang, e.data(f, *c))
+			msg, lang, err := f.Render(step.ID, f.SayKind(c.Arm, step.ID), c.Lang, e.data(f, *c))
 			if err != nil {
 				return err
 			}
@@ -355,7 +375,7 @@ func (e *Engine) data(f *flow.Flow, c Conversation) flow.Data {
 
 // Data builds template data; exported for previews and system texts.
 func Data(ct Contact, f *flow.Flow, c Conversation, loc *time.Location) flow.Data {
-	hours, ok := ct.Hours[c.Lang]
+	hours, ok := ct.Hours[lang.Base(c.Lang)]
 	if !ok {
 		hours = ct.Hours[flow.DefaultLang]
 	}

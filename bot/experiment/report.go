@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -294,4 +295,25 @@ func FormatWindow(w time.Duration) string {
 		return fmt.Sprintf("%dd", w/(24*time.Hour))
 	}
 	return w.String()
+}
+
+type measureJSON struct {
+	Outcome       string `json:"outcome"`
+	Within        string `json:"within"`
+	WithinSeconds int64  `json:"within_seconds"`
+}
+
+// MarshalJSON writes the window as "14d" and in seconds.
+func (m Measure) MarshalJSON() ([]byte, error) {
+	return json.Marshal(measureJSON{Outcome: m.Outcome, Within: FormatWindow(m.Window), WithinSeconds: int64(m.Window / time.Second)})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (m *Measure) UnmarshalJSON(b []byte) error {
+	var v measureJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	m.Outcome, m.Window = v.Outcome, time.Duration(v.WithinSeconds)*time.Second
+	return nil
 }

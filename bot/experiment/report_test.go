@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,20 @@ func TestAnalyzeFigures(t *testing.T) {
 	}
 	if r.Arms[2].Share != 20 || r.Arms[2].People != 40 {
 		t.Errorf("hold-out arm: %+v", r.Arms[2])
+	}
+}
+
+func TestDesignRoundTrip(t *testing.T) {
+	d := design()
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"within":"14d","within_seconds":1209600`) {
+		t.Errorf("json: %s", b)
+	}
+	var back Design
+	if err := json.Unmarshal(b, &back); err != nil || back.Primary != d.Primary || back.Secondary[0] != d.Secondary[0] || back.SmallestEffect != d.SmallestEffect {
+		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }

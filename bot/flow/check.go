@@ -29,6 +29,11 @@ func check(f *Flow, pos positions) Diagnostics {
 		l, c := pos.at(path...)
 		ds = append(ds, Diagnostic{Severity: Warning, File: pos.name, Line: l, Col: c, Code: code, Message: msg, Hint: hint})
 	}
+	// errInText points at byte offset off inside the text at path.
+	errInText := func(off int, code, msg, hint string, path ...any) {
+		l, c := pos.inText(off, path...)
+		ds = append(ds, Diagnostic{Severity: Error, File: pos.name, Line: l, Col: c, Code: code, Message: msg, Hint: hint})
+	}
 
 	if f.ID == "" {
 		errAt("missing-id", "the flow has no id", "add a line `id: my-flow` (lower case letters, digits and dashes)")
@@ -111,24 +116,38 @@ func check(f *Flow, pos positions) Diagnostics {
 		for _, lang := range langs {
 			p := append(append([]any{}, path...), lang)
 			if !langRe.MatchString(lang) {
-				errAt("bad-language", fmt.Sprintf("%q is not a language code", lang), "use a two-letter code such as nl, en, tr, ar, pl", p...)
+				l, c := pos.key(p...)
+				ds = append(ds, Diagnostic{Severity: Error, File: pos.name, Line: l, Col: c, Code: "bad-language",
+					Message: fmt.Sprintf("%q is not a language code", lang), Hint: "use a two-letter code in lower case, such as nl, en, tr, ar, pl, uk"})
 				continue
 			}
 			tt, err := compile(fmt.Sprintf("%s/%s/%s", stepID, kind, lang), lang, t[lang])
 			if err != nil {
-				errAt("template", "text template error: "+templateErr(err), "check the {{ }} parts; e.g. {{.FirstName}} or {{date .Vars.due_date}}", p...)
+				te, ok := err.(*TextError)
+				if !ok {
+					te = &TextError{Offset: -1, Msg: "this {{ }} part is not valid", Hint: textHint}
+				}
+				errInText(te.Offset, "template", te.Msg, te.Hint, p...)
 				continue
 			}
 			vars, fields := varRefs(tt)
 			for _, v := range vars {
-				used[v] = true
-				if !declared[v] {
-					errAt("undefined-variable", fmt.Sprintf("the text uses .Vars.%s, but the flow declares no variable %q", v, v), "declare it under `variables:` or correct the name", p...)
+				used[v.name] = true
+				if !declared[v.name] {
+					hint := "declare it under `variables:` or correct the name"
+					if s := closest(v.name, declaredNames(f)); s != "" {
+						hint = fmt.Sprintf("did you mean .Vars.%s?", s)
+					}
+					errInText(v.offset, "undefined-variable", fmt.Sprintf("the text uses .Vars.%s, but the flow declares no variable %q", v.name, v.name), hint, p...)
 				}
 			}
 			for _, fl := range fields {
-				if !slices.Contains(dataFields, fl) {
-					errAt("unknown-field", fmt.Sprintf("the text uses .%s, which does not exist", fl), "use .Agency, .FirstName, .Caseworker, .CallbackNumber, .CallbackHours or .Vars.<name>", p...)
+				if !slices.Contains(dataFields, fl.name) {
+					hint := "use .Agency, .FirstName, .Caseworker, .CallbackNumber, .CallbackHours or .Vars.<name>"
+					if s := closest(fl.name, dataFields); s != "" {
+						hint = fmt.Sprintf("did you mean .%s?", s)
+					}
+					errInText(fl.offset, "unknown-field", fmt.Sprintf("the text uses .%s, which does not exist", fl.name), hint, p...)
 				}
 			}
 			f.templates[tmplKey{stepID, kind, lang}] = tt
@@ -200,6 +219,7 @@ func check(f *Flow, pos positions) Diagnostics {
 	}
 
 	checkTiming(f, errAt, compileText, used)
+	checkExperiment(f, pos, errAt, compileText)
 	ds = append(ds, checkWhatsApp(f, pos, declared, false)...)
 
 	for i, v := range f.Variables {
@@ -228,6 +248,11 @@ func check(f *Flow, pos positions) Diagnostics {
 			}
 		}
 		visit(f.Steps[0].ID)
+		if f.Experiment != nil { // an arm may start on another path
+			for _, a := range f.Experiment.Arms {
+				visit(a.Start)
+			}
+		}
 		for i, s := range f.Steps {
 			if !reach[s.ID] {
 				errAt("unreachable-step", fmt.Sprintf("step %q can never be reached from the first step %q", s.ID, f.Steps[0].ID), "point a `goto`, `next`, `otherwise` or `then` at it, or remove it", "steps", i, "id")
@@ -248,11 +273,10 @@ func check(f *Flow, pos positions) Diagnostics {
 	return guard(f, pos, ds)
 }
 
-func templateErr(err error) string {
-	s := err.Error()
-	// "template: name:1: function "x" not defined" → keep the part after the name.
-	if i := strings.Index(s, ": "); i >= 0 && strings.HasPrefix(s, "template:") {
-		s = s[i+2:]
+func declaredNames(f *Flow) []string {
+	out := make([]string, 0, len(f.Variables))
+	for _, v := range f.Variables {
+		out = append(out, v.Name)
 	}
-	return s
+	return out
 }

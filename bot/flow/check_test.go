@@ -36,9 +36,9 @@ func TestChecks(t *testing.T) {
 	}{
 		{"unknown step", "goto: done", "goto: dne", "12:15 unknown-step"},
 		{"unreachable step", "  - id: done\n    action: end\n", "  - id: done\n    action: end\n  - id: lost\n    action: end\n", "18:9 unreachable-step"},
-		{"undefined variable", "{{date .Vars.due_date}}", "{{date .Vars.due}}", "9:11 undefined-variable"},
+		{"undefined variable", "{{date .Vars.due_date}}", "{{date .Vars.due}}", "9:51 undefined-variable"},
 		{"unused variable", "{{date .Vars.due_date}}", "morgen", "4:11 unused-variable"},
-		{"template syntax", "{{.FirstName}}", "{{.FirstName}", "9:11 template"},
+		{"template syntax", "{{.FirstName}}", "{{.FirstName}", "9:18 template"},
 		{"missing Dutch", "      nl: \"Hallo", "      en: \"Hallo", "9:9 missing-dutch"},
 		{"never matches", `match: ["1"]`, `match: ["!!"]`, "11:17 empty-match"},
 		{"protected variable", "name: due_date", "name: nationaliteit", "4:11 protected-variable"},

@@ -47,6 +47,10 @@ type Flow struct {
 	Escalate *Escalate `yaml:"escalate"`
 	// Callbacks is the werkplaats policy for callback tasks of this flow.
 	Callbacks *CallbackPolicy `yaml:"callbacks"`
+	// Outcomes the case system can report for a nudge (experiment.go).
+	Outcomes []Outcome `yaml:"outcomes"`
+	// Experiment compares variants of this flow (experiment.go).
+	Experiment *Experiment `yaml:"experiment"`
 
 	// Set by Parse.
 	File   string `yaml:"-"`

@@ -21,7 +21,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("id: x\nversion: 1\nsteps:\n  - id: a\n    say: {nl: \"{{.Vars.q}}\"}\n"))
 	f.Add([]byte("steps: [{id: a, next: a}]"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		fl, ds := flow.Parse("fuzz.yaml", src)
+		var fl *flow.Flow
+		var ds flow.Diagnostics
+		within(t, func() { fl, ds = flow.Parse("fuzz.yaml", src) })
 		if fl == nil {
 			if !ds.HasErrors() {
 				t.Fatal("no flow and no error")
@@ -35,10 +37,12 @@ func FuzzParse(f *testing.F) {
 				d.Vars[v.Name] = "x"
 			}
 		}
-		for _, s := range fl.Steps {
-			_, _, _ = fl.Render(s.ID, "say", "nl", d)
-			_, _, _ = fl.Render(s.ID, "simple", "en", d)
-		}
+		within(t, func() {
+			for _, s := range fl.Steps {
+				_, _, _ = fl.Render(s.ID, "say", "nl", d)
+				_, _, _ = fl.Render(s.ID, "simple", "en", d)
+			}
+		})
 	})
 }
 
@@ -50,7 +54,9 @@ func FuzzRender(f *testing.F) {
 	f.Add("{{if .Vars.activity}}{{.Vars.activity}}{{else}}-{{end}}", "")
 	f.Add("{{range .Vars}}{{.}}{{end}}{{template \"x\"}}", "")
 	f.Fuzz(func(t *testing.T, text, value string) {
-		c, err := flow.CompileText("fuzz", flow.Text{"nl": text})
+		var c *flow.Compiled
+		var err error
+		within(t, func() { c, err = flow.CompileText("fuzz", flow.Text{"nl": text}) })
 		if err != nil {
 			return
 		}
@@ -58,6 +64,28 @@ func FuzzRender(f *testing.F) {
 		if ts, err := time.Parse(time.RFC3339, value); err == nil {
 			v = ts
 		}
-		_, _ = c.Render("nl", flow.Data{Vars: map[string]any{"appointment_at": v, "activity": value}})
+		within(t, func() {
+			_, _ = c.Render("nl", flow.Data{Vars: map[string]any{"appointment_at": v, "activity": value}})
+		})
 	})
+}
+
+// maxInputTime bounds the work on one fuzz input (issue 8: no input may
+// take over 1 s, so none can stall flows check, serve or a hot reload).
+const maxInputTime = time.Second
+
+// within fails the fuzz input when fn takes longer than maxInputTime; the
+// fuzzer then keeps the input in testdata/fuzz as a regression test.
+func within(t *testing.T, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(maxInputTime):
+		t.Fatalf("one input took over %s", maxInputTime)
+	}
 }

@@ -179,18 +179,23 @@ func checkWhatsApp(f *Flow, pos positions, declared map[string]bool, all bool) D
 			for i, v := range t.Variables {
 				tt, err := compile("whatsapp", lang, v)
 				if err != nil {
-					at(Error, "template", "WhatsApp variable template error: "+templateErr(err), "check the {{ }} parts; e.g. {{.FirstName}} or {{date .Vars.due_date}}", append(p, "variables", i)...)
+					msg, hint := "this {{ }} part is not valid", textHint
+					if te, ok := err.(*TextError); ok {
+						msg, hint = te.Msg, te.Hint
+					}
+					at(Error, "template", "WhatsApp variable: "+msg, hint, append(p, "variables", i)...)
 					continue
 				}
 				vars, fields := varRefs(tt)
-				for _, name := range vars {
+				for _, v := range vars {
+					name := v.name
 					if !declared[name] {
 						at(Error, "undefined-variable", fmt.Sprintf("the WhatsApp variable uses .Vars.%s, but the flow declares no variable %q", name, name), "declare it under `variables:` or correct the name", append(p, "variables", i)...)
 					}
 				}
 				for _, fl := range fields {
-					if !slices.Contains(dataFields, fl) {
-						at(Error, "unknown-field", fmt.Sprintf("the WhatsApp variable uses .%s, which does not exist", fl), "use one of: "+strings.Join(dataFields, ", "), append(p, "variables", i)...)
+					if !slices.Contains(dataFields, fl.name) {
+						at(Error, "unknown-field", fmt.Sprintf("the WhatsApp variable uses .%s, which does not exist", fl.name), "use one of: "+strings.Join(dataFields, ", "), append(p, "variables", i)...)
 					}
 				}
 			}

@@ -76,7 +76,7 @@ func Engine() (*engine.Engine, error) {
 		return nil, fmt.Errorf("time zone: %w", err)
 	}
 	return &engine.Engine{Contact: engine.Contact{Agency: "gemeente Utrecht", Number: "088 123 45 67",
-		Hours: map[string]string{"nl": "maandag tot en met vrijdag van 9 tot 17 uur", "en": "Monday to Friday, 9am to 5pm"}},
+		Hours: texts.ExampleHours()},
 		Texts: cat, Location: loc}, nil
 }
 

@@ -16,23 +16,25 @@ const Default = "nl"
 // languages of benefit recipients in the Netherlands besides Dutch.
 func Shipped() []string { return []string{"nl", "en", "tr", "pl", "uk", "ar"} }
 
-// Name returns the English name of a shipped language, or the code.
+// Name returns the English name of a language ("Arabic" for "ar-MA"),
+// for notes to case workers; a language not listed gives its code.
 func Name(code string) string {
-	switch Base(code) {
-	case "nl":
-		return "Dutch"
-	case "en":
-		return "English"
-	case "tr":
-		return "Turkish"
-	case "pl":
-		return "Polish"
-	case "uk":
-		return "Ukrainian"
-	case "ar":
-		return "Arabic"
+	if n, ok := names()[Base(code)]; ok {
+		return n
 	}
 	return code
+}
+
+// names are the shipped languages and other languages case systems in the
+// Netherlands often record.
+func names() map[string]string {
+	return map[string]string{
+		"nl": "Dutch", "en": "English", "tr": "Turkish", "pl": "Polish", "uk": "Ukrainian", "ar": "Arabic",
+		"fr": "French", "de": "German", "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ro": "Romanian",
+		"bg": "Bulgarian", "ru": "Russian", "so": "Somali", "ti": "Tigrinya", "fa": "Persian", "prs": "Dari",
+		"ps": "Pashto", "ku": "Kurdish", "ber": "Berber", "zgh": "Tamazight", "zh": "Chinese", "pap": "Papiamento",
+		"srn": "Sranan Tongo", "hi": "Hindi", "ur": "Urdu", "am": "Amharic", "ckb": "Sorani Kurdish",
+	}
 }
 
 // RTL reports whether the language is written right to left.

@@ -19,6 +19,7 @@ import (
 	"github.com/seintje/seintje/bot/flow"
 	language "github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/sms"
+	"github.com/seintje/seintje/bot/texts"
 )
 
 // DefaultToneWords sound distrustful in a first contact (DOMAIN.md, "How the
@@ -94,14 +95,7 @@ func Default() Config {
 			Contact: engine.Contact{
 				Agency: "gemeente Alphen aan den Rijn",
 				Number: "088 123 45 67",
-				Hours: map[string]string{
-					"nl": "maandag tot en met vrijdag van 9 tot 17 uur",
-					"en": "Monday to Friday, 9am to 5pm",
-					"tr": "Pazartesi - Cuma, 09:00 - 17:00",
-					"pl": "od poniedziałku do piątku, 9:00-17:00",
-					"uk": "з понеділка по пʼятницю, 9:00-17:00",
-					"ar": "من الاثنين إلى الجمعة، من 9 إلى 17",
-				},
+				Hours:  texts.ExampleHours(),
 			},
 			FirstName:  "Annemarieke",
 			Caseworker: "Mohammed El Amrani",

@@ -141,6 +141,7 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		if err := s.auditOptOut(ctx, msg.Tag, conv, ch, true, "recipient", "keyword stop"); err != nil {
 			return err
 		}
+		s.SystemOutcome(ctx, ib.Nudge, flow.OutcomeOptedOut, now)
 		s.Log.InfoContext(ctx, "recipient opted out", "channel", ch, "msg", msg.ID)
 		return s.reply(ctx, ch, addr, msg, KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
@@ -216,6 +217,13 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			return err
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
+		s.SystemOutcome(ctx, &next, flow.OutcomeReplied, now)
+		for _, e := range res.Effects {
+			if cb, ok := e.(engine.Callback); ok && cb.Kind == engine.CallbackRequested {
+				s.SystemOutcome(ctx, &next, flow.OutcomeAskedForCall, now)
+				break
+			}
+		}
 		if next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn {
 			if err := s.recordWhatsAppOptIn(ctx, &next, now); err != nil {
 				return err

@@ -19,6 +19,7 @@ import (
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/phone"
 	"github.com/seintje/seintje/bot/registry"
 	"github.com/seintje/seintje/bot/store"
@@ -122,6 +123,31 @@ type TriggerResult struct {
 	ID       string
 	Status   string
 	Existing bool // the same event had already created it
+	// Arm is the person's arm when the flow runs an experiment.
+	Arm string
+	// Lang is the language the messages are written in: the requested one,
+	// or Dutch when the flow does not have it (then Notes says so).
+	Lang  string
+	Notes []store.Note
+}
+
+// CodeLanguageFallback notes that the flow has no text in the requested
+// language, so the recipient gets Dutch.
+const CodeLanguageFallback = "language_fallback"
+
+// languageNote is the note for a nudge whose flow lacks the requested
+// language, or nil.
+func languageNote(f *flow.Flow, requested, used string, now time.Time) *store.Note {
+	if lang.Base(requested) == used {
+		return nil
+	}
+	name := requested
+	if n := lang.Name(requested); n != requested {
+		name = n + " (" + requested + ")"
+	}
+	return &store.Note{At: now, Code: CodeLanguageFallback,
+		Text: fmt.Sprintf("Flow %s has no texts in %s, so the messages are in Dutch. The flow has: %s.",
+			f.ID, name, strings.Join(f.Languages(), ", "))}
 }
 
 // tagFor returns the recipient tag of an E.164 phone number.
@@ -157,13 +183,16 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		}
 		return TriggerResult{}, &FieldError{Field: "recipient.phone", Code: code, Message: err.Error()}
 	}
-	lang := strings.ToLower(strings.TrimSpace(req.Lang))
-	if lang == "" {
-		lang = flow.DefaultLang
+	requested := lang.Canon(req.Lang)
+	if requested == "" {
+		requested = flow.DefaultLang
 	}
 	now := s.Now()
 	tag := s.tagFor(e164)
-	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: lang}
+	// The recipient keeps the language asked for (Seintje's own texts, such
+	// as the STOP confirmation, may have it); the conversation gets the
+	// flow's language (engine.Start).
+	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: requested}
 	event := eventKey(f.ID, vars, req.IdempotencyKey) // without the link: it is new every time
 	ch, err := s.triggerChannel(ctx, tag, req, now)
 	if err != nil {
@@ -187,15 +216,22 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		vars[TelegramLinkVar] = link.URL
 	}
 
+	arm, err := s.armFor(ctx, f, tag, req.Ref) // experiments.go; "" when the flow runs none
+	if err != nil {
+		return TriggerResult{}, err
+	}
 	for attempt := 0; attempt < 4; attempt++ {
 		cid := store.NewScopedID(tag, now)
-		conv := engine.Conversation{ID: cid, Lang: lang, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: vars}
+		conv := engine.Conversation{ID: cid, Lang: requested, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: vars, Arm: arm}
 		res, err := s.Engine.Start(f, conv, now)
 		if err != nil {
 			return TriggerResult{}, fmt.Errorf("start flow %s: %w", f.ID, err)
 		}
 		n := &store.Nudge{Conversation: res.Conv, Tag: tag, Ref: req.Ref, Name: req.Name, Channel: string(ch),
 			TriggeredBy: req.TriggeredBy, EventKey: event}
+		if note := languageNote(f, requested, res.Conv.Lang, now); note != nil {
+			n.Notes = append(n.Notes, *note)
+		}
 		msgs, cbs := s.effects(n, res.Effects, nil, now)
 		for _, cb := range cbs {
 			n.CallbackIDs = append(n.CallbackIDs, cb.ID)
@@ -213,15 +249,19 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		s.indexRef(ctx, req.Ref, tag)
 		switch {
 		case cr.Existing != "":
-			st := "unknown"
+			st, prevArm := "unknown", arm
 			if prev, err := s.Store.Nudge(ctx, cr.Existing); err == nil {
-				st = string(prev.Status)
+				st, prevArm = string(prev.Status), prev.Arm
+			}
+			// A retry after a failed enrolment finds the same event: enrol now.
+			if err := s.enroll(ctx, f, tag, prevArm, cr.Existing, now); err != nil {
+				return TriggerResult{}, err
 			}
 			if err := s.audit(ctx, audit.Entry{Action: audit.ActionTrigger, Nudge: cr.Existing, Subject: tag, Channel: string(ch),
 				Detail: f.ID + " (same event: existing nudge)"}); err != nil {
 				return TriggerResult{}, err
 			}
-			return TriggerResult{ID: cr.Existing, Status: st, Existing: true}, nil
+			return TriggerResult{ID: cr.Existing, Status: st, Existing: true, Arm: prevArm}, nil
 		case cr.Active != "":
 			// A new event for a flow that is still waiting: the new nudge
 			// replaces the old one (one active conversation per flow).
@@ -238,6 +278,9 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		if err := s.dispatch(ctx, n, res.Effects, msgs); err != nil {
 			return TriggerResult{}, err
 		}
+		if err := s.enroll(ctx, f, tag, arm, cid, now); err != nil {
+			return TriggerResult{}, err
+		}
 		// After the nudge and its work are stored: a failed trail write
 		// answers an error, and the caller's retry finds the same event
 		// again and records it then.
@@ -245,7 +288,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			Detail: f.Ref().String()}); err != nil {
 			return TriggerResult{}, err
 		}
-		return TriggerResult{ID: cid, Status: string(n.Status)}, nil
+		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes, Arm: arm}, nil
 	}
 	return TriggerResult{}, fmt.Errorf("trigger: %w", store.ErrConflict)
 }

@@ -104,6 +104,7 @@ func (s *Service) notReached(ctx context.Context, tag string, m *store.Message) 
 			return err
 		}
 	}
+	s.systemOutcomeOf(ctx, m.Conv, flow.OutcomeUndelivered, s.Now())
 	if m.Conv == "" || !m.Proactive || m.Kind != "say" {
 		return nil
 	}

@@ -168,6 +168,9 @@ func (s *Service) CompleteCallback(ctx context.Context, id, by, outcome, note st
 			return cb, err
 		}
 		s.Log.InfoContext(ctx, "callback completed", "callback", id, "by", by, "outcome", outcome, "status", cb.Status)
+		if outcome == OutcomeReached {
+			s.systemOutcomeOf(ctx, cb.NudgeID, flow.OutcomeReached, now)
+		}
 		return cb, nil
 	}
 	return nil, store.ErrConflict

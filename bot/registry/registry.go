@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/seintje/seintje/bot/experiment"
 	"github.com/seintje/seintje/bot/flow"
 )
 
@@ -34,6 +35,10 @@ type Info struct {
 	// Warnings are about the live version but did not stop it, e.g. its
 	// content changed while its `version:` did not go up.
 	Warnings []string `json:"warnings,omitempty"`
+	// Outcomes the case system can report, then Seintje's own.
+	Outcomes []flow.Outcome `json:"outcomes,omitempty"`
+	// Experiment is the flow's experiment as declared, if any.
+	Experiment *experiment.Design `json:"experiment,omitempty"`
 }
 
 // Registry is safe for concurrent use.
@@ -153,14 +158,32 @@ func (r *Registry) Version(ctx context.Context, ref flow.Ref) (*flow.Flow, error
 	return parsed, nil
 }
 
+// All returns the live flows, sorted by id.
+func (r *Registry) All() []*flow.Flow {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*flow.Flow, 0, len(r.current))
+	for _, f := range r.current {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // List describes the live flows and pending errors, sorted by id.
 func (r *Registry) List() []Info {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []Info
 	for id, f := range r.current {
-		out = append(out, Info{ID: id, Version: f.Version, Digest: f.Digest, File: f.File,
-			Description: f.Description, LoadedAt: r.loadedAt[id], PendingError: r.pending[id], Warnings: r.warnings[id]})
+		in := Info{ID: id, Version: f.Version, Digest: f.Digest, File: f.File,
+			Description: f.Description, LoadedAt: r.loadedAt[id], PendingError: r.pending[id], Warnings: r.warnings[id],
+			Outcomes: f.AllOutcomes()}
+		if f.Experiment != nil {
+			d := f.Design()
+			in.Experiment = &d
+		}
+		out = append(out, in)
 	}
 	for id, lines := range r.pending {
 		if _, ok := r.current[id]; !ok {

@@ -92,6 +92,20 @@ var defaults = map[Key]flow.Text{
 	},
 }
 
+// ExampleHours are office hours ("Monday to Friday, 9 to 17") in the six
+// languages, for the demo, the lints and the conversation tests; a real
+// deployment sets its own (callback.hours in the configuration).
+func ExampleHours() map[string]string {
+	return map[string]string{
+		"nl": "maandag tot en met vrijdag van 9 tot 17 uur",
+		"en": "Monday to Friday, 9am to 5pm",
+		"tr": "Pazartesi - Cuma, 09:00 - 17:00",
+		"pl": "od poniedziałku do piątku, 9:00-17:00",
+		"uk": "з понеділка по пʼятницю, 9:00-17:00",
+		"ar": "من الاثنين إلى الجمعة، من 9 إلى 17",
+	}
+}
+
 // Catalog is the compiled set of system texts.
 type Catalog struct {
 	texts map[Key]*flow.Compiled

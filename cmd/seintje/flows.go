@@ -20,7 +20,7 @@ import (
 
 const flowsUsage = `Usage: seintje flows <command> [flags]
 
-  check [dir]                      every error at once, as file:line:col: message; fix: hint
+  check [--whatsapp] [dir]         every error at once, as file:line:col: message; fix: hint
   lint [dir] [--price 0.08] [--tone-words file] [--max-segments 3] [--max-segments-ucs2 6] [--texts]
                                    warnings about SMS length and cost, readability, tone
   simulate FLOW [--dir flows] [--lang nl] [--var k=v ...] [--start RFC3339]
@@ -91,21 +91,58 @@ func load(dir string, stdout, stderr io.Writer) (map[string]*flow.Flow, bool) {
 	for _, d := range ds {
 		fmt.Fprintln(stdout, d)
 	}
-	if n := len(ds.Errors()); n > 0 {
-		fmt.Fprintf(stderr, "%d error(s)\n", n)
-		return flows, false
+	// The summary goes to the same stream as the diagnostics, after them,
+	// so the count always follows the errors it counts.
+	fmt.Fprintln(stdout, summary(flows, ds))
+	return flows, !ds.HasErrors()
+}
+
+// summary is the last line of check: "5 flows OK", or how many errors and
+// warnings were found.
+func summary(flows map[string]*flow.Flow, ds flow.Diagnostics) string {
+	errs := len(ds.Errors())
+	warns := len(ds) - errs
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, one)
+		}
+		return fmt.Sprintf("%d %s", n, many)
 	}
-	return flows, true
+	if errs == 0 {
+		s := plural(len(flows), "flow", "flows") + " OK"
+		if warns > 0 {
+			s += ", " + plural(warns, "warning", "warnings")
+		}
+		return s
+	}
+	files := map[string]bool{}
+	for _, d := range ds.Errors() {
+		files[d.File] = true
+	}
+	s := plural(errs, "error", "errors") + " in " + plural(len(files), "file", "files")
+	if warns > 0 {
+		s += ", " + plural(warns, "warning", "warnings")
+	}
+	return s
 }
 
 func flowsCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("flows check", "seintje flows check [dir]", "", stdout, stderr)
+	fs := newFlagSet("flows check", "seintje flows check [--whatsapp] [dir]", "", stdout, stderr)
+	wa := fs.Bool("whatsapp", false, "also warn about every message Seintje starts on its own that has no WhatsApp template")
 	pos, code, ok := parseArgs(fs, args, stdout, true)
 	if !ok {
 		return code
 	}
-	if _, ok := load(dirArg(pos), stdout, stderr); !ok {
+	flows, ok := load(dirArg(pos), stdout, stderr)
+	if !ok {
 		return 1
+	}
+	if *wa {
+		for _, id := range sortedIDs(flows) {
+			for _, d := range flow.WhatsAppGaps(flows[id]) {
+				fmt.Fprintln(stdout, d)
+			}
+		}
 	}
 	return 0
 }

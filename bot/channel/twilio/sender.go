@@ -61,21 +61,32 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
+// Client creates Messages through the Twilio REST API with twilio-go: it
+// supplies what the library lacks (a base URL, the caller's context) and
+// turns failures into a *channel.Error. The SMS Sender and the WhatsApp
+// sender (package whatsapp) share it. It is safe for concurrent use.
+type Client struct {
+	accountSID        string
+	authToken         string
+	statusCallbackURL string
+	apiURL            *url.URL // nil: talk to Twilio itself
+	httpClient        *http.Client
+}
+
 // Sender sends SMS through Twilio. It is safe for concurrent use.
 type Sender struct {
-	accountSID          string
-	authToken           string
+	*Client
 	from                string
 	messagingServiceSID string
-	statusCallbackURL   string
-	apiURL              *url.URL // nil: talk to Twilio itself
-	httpClient          *http.Client
 }
 
 var _ channel.Sender = (*Sender)(nil)
 
 // e164 matches an E.164 phone number: "+", country code, at most 15 digits.
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
+// IsE164 reports whether s is an E.164 phone number.
+func IsE164(s string) bool { return e164.MatchString(s) }
 
 // alphanumeric mirrors twilio-go's credential check: it refuses (with a
 // made-up 400 error) credentials containing anything else.
@@ -84,11 +95,38 @@ var alphanumeric = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 // New validates cfg and returns a Sender. The error names every missing or
 // malformed setting.
 func New(cfg Config) (*Sender, error) {
-	var errs []error
+	errs := SenderErrors(cfg.From, cfg.MessagingServiceSID, "From", "MessagingServiceSID")
+	c, err := newClient(cfg, errs)
+	if err != nil {
+		return nil, err
+	}
+	return &Sender{Client: c, from: cfg.From, messagingServiceSID: cfg.MessagingServiceSID}, nil
+}
+
+// NewClient validates the account part of cfg (From and
+// MessagingServiceSID are not looked at) and returns a Client.
+func NewClient(cfg Config) (*Client, error) { return newClient(cfg, nil) }
+
+// SenderErrors checks a sender setting: exactly one of an E.164 number
+// (named fromName) and a Messaging Service SID (named mgName).
+func SenderErrors(from, mg, fromName, mgName string) []error {
+	switch {
+	case from == "" && mg == "":
+		return []error{fmt.Errorf("one of %s or %s is required", fromName, mgName)}
+	case from != "" && mg != "":
+		return []error{fmt.Errorf("set only one of %s and %s, not both", fromName, mgName)}
+	case from != "" && !e164.MatchString(from):
+		return []error{fmt.Errorf("%s must be an E.164 phone number such as +31612345678", fromName)}
+	case mg != "" && (!strings.HasPrefix(mg, "MG") || !alphanumeric.MatchString(mg)):
+		return []error{fmt.Errorf("%s must look like MG followed by letters and digits", mgName)}
+	}
+	return nil
+}
+
+func newClient(cfg Config, errs []error) (*Client, error) {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf(format, args...))
 	}
-
 	switch {
 	case cfg.AccountSID == "":
 		bad("AccountSID is required")
@@ -100,16 +138,6 @@ func New(cfg Config) (*Sender, error) {
 		bad("AuthToken is required")
 	case !alphanumeric.MatchString(cfg.AuthToken):
 		bad("AuthToken must contain only letters and digits")
-	}
-	switch {
-	case cfg.From == "" && cfg.MessagingServiceSID == "":
-		bad("one of From or MessagingServiceSID is required")
-	case cfg.From != "" && cfg.MessagingServiceSID != "":
-		bad("set only one of From and MessagingServiceSID, not both")
-	case cfg.From != "" && !e164.MatchString(cfg.From):
-		bad("From must be an E.164 phone number such as +31612345678")
-	case cfg.MessagingServiceSID != "" && (!strings.HasPrefix(cfg.MessagingServiceSID, "MG") || !alphanumeric.MatchString(cfg.MessagingServiceSID)):
-		bad("MessagingServiceSID must look like MG followed by letters and digits")
 	}
 	if cfg.StatusCallbackURL == "" {
 		bad("StatusCallbackURL is required")
@@ -138,14 +166,12 @@ func New(cfg Config) (*Sender, error) {
 			},
 		}
 	}
-	return &Sender{
-		accountSID:          cfg.AccountSID,
-		authToken:           cfg.AuthToken,
-		from:                cfg.From,
-		messagingServiceSID: cfg.MessagingServiceSID,
-		statusCallbackURL:   cfg.StatusCallbackURL,
-		apiURL:              apiURL,
-		httpClient:          hc,
+	return &Client{
+		accountSID:        cfg.AccountSID,
+		authToken:         cfg.AuthToken,
+		statusCallbackURL: cfg.StatusCallbackURL,
+		apiURL:            apiURL,
+		httpClient:        hc,
 	}, nil
 }
 
@@ -167,9 +193,6 @@ func (s *Sender) Name() channel.Name { return channel.SMS }
 // *channel.Error (Temporary, Permanent or OptedOut) for the caller to act on.
 // ctx cancels the HTTP request.
 func (s *Sender) Send(ctx context.Context, m channel.Message) (channel.Receipt, error) {
-	if err := ctx.Err(); err != nil {
-		return channel.Receipt{}, &channel.Error{Kind: channel.Temporary, Err: fmt.Errorf("twilio: send message %s: %w", m.ID, err)}
-	}
 	if !e164.MatchString(m.To) {
 		return channel.Receipt{}, &channel.Error{Kind: channel.Permanent, Err: fmt.Errorf("twilio: send message %s: recipient is not an E.164 phone number", m.ID)}
 	}
@@ -177,54 +200,66 @@ func (s *Sender) Send(ctx context.Context, m channel.Message) (channel.Receipt, 
 		return channel.Receipt{}, &channel.Error{Kind: channel.Permanent, Err: fmt.Errorf("twilio: send message %s: empty body", m.ID)}
 	}
 
-	// twilio-go builds every request with context.Background() and has no
-	// base-URL option, so each Send gets its own lightweight client whose
-	// transport applies ctx, rewrites the host and remembers the raw response
-	// (twilio-go drops the status code and headers of failed calls).
-	rt := &sendTransport{ctx: ctx, base: s.httpClient.Transport, apiURL: s.apiURL}
-	defer rt.discard()
-	tc := &twclient.Client{
-		Credentials: twclient.NewCredentials(s.accountSID, s.authToken),
-		HTTPClient: &http.Client{
-			Transport:     rt,
-			Timeout:       s.httpClient.Timeout,
-			CheckRedirect: s.httpClient.CheckRedirect,
-			Jar:           s.httpClient.Jar,
-		},
-	}
-	// With a custom Client, NewRestClientWithParams ignores Username,
-	// Password and AccountSid, so the SID must be set on the client itself or
-	// the URL path would read /Accounts//Messages.json.
-	tc.SetAccountSid(s.accountSID)
-	rc := twiliosdk.NewRestClientWithParams(twiliosdk.ClientParams{
-		Username:   s.accountSID,
-		Password:   s.authToken,
-		AccountSid: s.accountSID,
-		Client:     tc,
-	})
-
 	params := &twapi.CreateMessageParams{}
-	params.SetPathAccountSid(s.accountSID)
 	params.SetTo(m.To)
 	params.SetBody(m.Body)
-	params.SetStatusCallback(s.statusCallbackURL)
 	if s.messagingServiceSID != "" {
 		params.SetMessagingServiceSid(s.messagingServiceSID)
 	} else {
 		params.SetFrom(s.from)
 	}
+	return s.Create(ctx, m.ID, params)
+}
+
+// Create sends one CreateMessage request with params (To, From or
+// MessagingServiceSid and Body or ContentSid set by the caller; the
+// account and the status callback are added here). id is Seintje's
+// message id, for errors. It never retries: failures come back as a
+// *channel.Error (Temporary, Permanent or OptedOut). ctx cancels the
+// HTTP request.
+func (c *Client) Create(ctx context.Context, id string, params *twapi.CreateMessageParams) (channel.Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return channel.Receipt{}, &channel.Error{Kind: channel.Temporary, Err: fmt.Errorf("twilio: send message %s: %w", id, err)}
+	}
+	// twilio-go builds every request with context.Background() and has no
+	// base-URL option, so each call gets its own lightweight client whose
+	// transport applies ctx, rewrites the host and remembers the raw response
+	// (twilio-go drops the status code and headers of failed calls).
+	rt := &sendTransport{ctx: ctx, base: c.httpClient.Transport, apiURL: c.apiURL}
+	defer rt.discard()
+	tc := &twclient.Client{
+		Credentials: twclient.NewCredentials(c.accountSID, c.authToken),
+		HTTPClient: &http.Client{
+			Transport:     rt,
+			Timeout:       c.httpClient.Timeout,
+			CheckRedirect: c.httpClient.CheckRedirect,
+			Jar:           c.httpClient.Jar,
+		},
+	}
+	// With a custom Client, NewRestClientWithParams ignores Username,
+	// Password and AccountSid, so the SID must be set on the client itself or
+	// the URL path would read /Accounts//Messages.json.
+	tc.SetAccountSid(c.accountSID)
+	rc := twiliosdk.NewRestClientWithParams(twiliosdk.ClientParams{
+		Username:   c.accountSID,
+		Password:   c.authToken,
+		AccountSid: c.accountSID,
+		Client:     tc,
+	})
+	params.SetPathAccountSid(c.accountSID)
+	params.SetStatusCallback(c.statusCallbackURL)
 
 	msg, err := rc.Api.CreateMessage(params)
 	if err != nil {
 		ce := classify(err, rt.status, rt.header)
-		ce.Err = fmt.Errorf("twilio: send message %s: %w", m.ID, ce.Err)
+		ce.Err = fmt.Errorf("twilio: send message %s: %w", id, ce.Err)
 		return channel.Receipt{}, ce
 	}
 	if msg.Sid == nil || *msg.Sid == "" {
 		// Twilio said yes but we cannot track the message. Temporary, like any
 		// unknown outcome: a duplicate nudge is better than a silent drop.
 		return channel.Receipt{}, &channel.Error{Kind: channel.Temporary, Code: rt.status,
-			Err: fmt.Errorf("twilio: send message %s: response without message sid", m.ID)}
+			Err: fmt.Errorf("twilio: send message %s: response without message sid", id)}
 	}
 	r := channel.Receipt{ProviderID: *msg.Sid}
 	if msg.Status != nil {

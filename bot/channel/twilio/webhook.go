@@ -135,17 +135,32 @@ func ParseInbound(form url.Values, now time.Time) (channel.Inbound, error) {
 	if len(missing) > 0 {
 		return channel.Inbound{}, fmt.Errorf("twilio: inbound webhook: missing %s", strings.Join(missing, " and "))
 	}
-	return channel.Inbound{
+	in := channel.Inbound{
 		Channel:    channel.SMS,
 		ProviderID: sid,
 		From:       from,
 		Body:       form.Get("Body"),
 		ReceivedAt: now,
-	}, nil
+	}
+	if f, ok := strings.CutPrefix(from, WhatsAppPrefix); ok {
+		// WhatsApp on the same webhook: "whatsapp:+31…". A quick-reply
+		// button press carries the route's reply as ButtonPayload (Body is
+		// the button's title): it routes exactly like typing it.
+		in.Channel, in.From = channel.WhatsApp, f
+		if p := strings.TrimSpace(form.Get("ButtonPayload")); p != "" {
+			in.Body = p
+		}
+	}
+	return in, nil
 }
+
+// WhatsAppPrefix marks a WhatsApp address in Twilio's From and To.
+const WhatsAppPrefix = "whatsapp:"
 
 // StatusUpdate is a delivery status callback.
 type StatusUpdate struct {
+	// Channel is channel.WhatsApp for "whatsapp:" addresses, else SMS.
+	Channel    channel.Name
 	MessageSid string
 	Status     string // queued, sent, delivered, undelivered, failed, ...
 	To         string
@@ -161,6 +176,10 @@ func ParseStatus(form url.Values) (StatusUpdate, error) {
 		MessageSid: first(form, "MessageSid", "SmsSid"),
 		Status:     strings.ToLower(first(form, "MessageStatus", "SmsStatus")),
 		To:         form.Get("To"),
+		Channel:    channel.SMS,
+	}
+	if to, ok := strings.CutPrefix(u.To, WhatsAppPrefix); ok {
+		u.Channel, u.To = channel.WhatsApp, to
 	}
 	var missing []string
 	if u.MessageSid == "" {
@@ -206,6 +225,12 @@ func Reason(code int) string {
 		return "filtered as spam by the carrier"
 	case 30008:
 		return "unknown error"
+	case 63016:
+		return "WhatsApp refused free text: more than 24 hours since the person's last message"
+	case 63003, 63024:
+		return "not reachable on WhatsApp (not on WhatsApp, or not a valid number)"
+	case 63032:
+		return "the person cannot receive WhatsApp business messages"
 	}
 	return ""
 }

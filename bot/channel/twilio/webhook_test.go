@@ -214,6 +214,9 @@ func TestParseStatus(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseStatus: %v", err)
 			}
+			if tt.want.Channel == "" {
+				tt.want.Channel = channel.SMS // no whatsapp: prefix
+			}
 			if got != tt.want {
 				t.Errorf("ParseStatus = %+v, want %+v", got, tt.want)
 			}
@@ -244,5 +247,35 @@ func TestReason(t *testing.T) {
 		if got := IsOptOutCode(tt.code); got != tt.optOut {
 			t.Errorf("IsOptOutCode(%d) = %v, want %v", tt.code, got, tt.optOut)
 		}
+	}
+}
+
+// WhatsApp arrives on the same webhooks: the channel comes from the
+// whatsapp: prefix, and a button press routes by its payload.
+func TestParseWhatsApp(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	in, err := ParseInbound(url.Values{"MessageSid": {"SM1"}, "From": {"whatsapp:+31612345678"}, "To": {"whatsapp:+3197010000002"},
+		"Body": {"2 Bel mij terug"}, "ButtonText": {"2 Bel mij terug"}, "ButtonPayload": {"2"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Channel != channel.WhatsApp || in.From != "+31612345678" || in.Body != "2" {
+		t.Errorf("button press = %+v", in)
+	}
+	in, _ = ParseInbound(url.Values{"MessageSid": {"SM2"}, "From": {"whatsapp:+31612345678"}, "Body": {"Hallo"}}, now)
+	if in.Channel != channel.WhatsApp || in.Body != "Hallo" {
+		t.Errorf("text = %+v", in)
+	}
+	in, _ = ParseInbound(url.Values{"MessageSid": {"SM3"}, "From": {"+31612345678"}, "Body": {"2"}, "ButtonPayload": {"9"}}, now)
+	if in.Channel != channel.SMS || in.Body != "2" {
+		t.Errorf("sms = %+v", in)
+	}
+	u, err := ParseStatus(url.Values{"MessageSid": {"SM4"}, "MessageStatus": {"read"}, "To": {"whatsapp:+31612345678"}})
+	if err != nil || u.Channel != channel.WhatsApp || u.To != "+31612345678" || u.Status != "read" {
+		t.Errorf("status = %+v %v", u, err)
+	}
+	u, _ = ParseStatus(url.Values{"MessageSid": {"SM5"}, "MessageStatus": {"failed"}, "To": {"whatsapp:+31612345678"}, "ErrorCode": {"63016"}})
+	if u.ErrorCode != 63016 || !strings.Contains(u.Reason, "24 hours") {
+		t.Errorf("63016 = %+v", u)
 	}
 }

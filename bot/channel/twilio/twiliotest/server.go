@@ -1,6 +1,9 @@
 // Package twiliotest is a fake Twilio REST API for tests. It implements
 // CreateMessage (POST /2010-04-01/Accounts/{sid}/Messages.json), checks the
-// request the real twilio-go client sends, and records it.
+// request the real twilio-go client sends, and records it. WhatsApp
+// messages ("whatsapp:+31…" in To and From) are checked as Twilio does:
+// both sides on WhatsApp, and either a Body or a ContentSid ("HX…") with
+// ContentVariables that are a JSON object of strings.
 //
 // Requests that break the API contract (wrong path, auth, content type,
 // missing fields, ...) are answered with a Twilio-style 400/401/404/405 and
@@ -43,8 +46,11 @@ type Request struct {
 	MessagingServiceSid string
 	Body                string
 	StatusCallback      string
-	Form                url.Values // the full decoded form
-	Time                time.Time
+	// ContentSid and ContentVariables (decoded) of a Content template send.
+	ContentSid       string
+	ContentVariables map[string]string
+	Form             url.Values // the full decoded form
+	Time             time.Time
 	// HTTPStatus is what the fake answered; SID is the message sid on 201.
 	HTTPStatus int
 	SID        string
@@ -173,6 +179,7 @@ func Sign(authToken, fullURL string, form url.Values) string {
 
 var (
 	e164        = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+	contentSID  = regexp.MustCompile(`^HX[0-9a-fA-F]{32}$`)
 	messagesURL = regexp.MustCompile(`^/2010-04-01/Accounts/([^/]+)/Messages\.json$`)
 )
 
@@ -239,18 +246,37 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		MessagingServiceSid: form.Get("MessagingServiceSid"),
 		Body:                form.Get("Body"),
 		StatusCallback:      form.Get("StatusCallback"),
+		ContentSid:          form.Get("ContentSid"),
 		Form:                form,
 		Time:                now,
+	}
+	to, waTo := strings.CutPrefix(req.To, "whatsapp:")
+	_, waFrom := strings.CutPrefix(req.From, "whatsapp:")
+	var varsErr error
+	if raw := form.Get("ContentVariables"); raw != "" {
+		varsErr = json.Unmarshal([]byte(raw), &req.ContentVariables)
 	}
 
 	switch {
 	case req.To == "":
 		s.violate(w, req, http.StatusBadRequest, 21604, "A 'To' phone number is required.")
 		return
-	case !e164.MatchString(req.To):
+	case !e164.MatchString(to):
 		s.violate(w, req, http.StatusBadRequest, 21211, fmt.Sprintf("The 'To' number %s is not a valid E.164 phone number.", req.To))
 		return
-	case strings.TrimSpace(req.Body) == "":
+	case req.From != "" && waTo != waFrom:
+		s.violate(w, req, http.StatusBadRequest, 21910, "Invalid From and To pair. From and To should be of the same channel.")
+		return
+	case req.ContentSid != "" && !contentSID.MatchString(req.ContentSid):
+		s.violate(w, req, http.StatusBadRequest, 21655, fmt.Sprintf("The ContentSid %q is invalid.", req.ContentSid))
+		return
+	case varsErr != nil:
+		s.violate(w, req, http.StatusBadRequest, 21656, "The ContentVariables Parameter is invalid: not a JSON object of strings.")
+		return
+	case req.ContentSid != "" && req.Body != "":
+		s.violate(w, req, http.StatusBadRequest, 21619, "Send either a Body or a ContentSid, not both.")
+		return
+	case req.ContentSid == "" && strings.TrimSpace(req.Body) == "":
 		s.violate(w, req, http.StatusBadRequest, 21602, "Message body is required.")
 		return
 	case len([]rune(req.Body)) > MaxBodyLength:

@@ -1,0 +1,210 @@
+// Package consoletest runs a whole Seintje with its console on a loopback
+// port for browser tests: real Redis under a random key prefix, a fake
+// Twilio, the frozen test flows, a settable clock and the demo sign-in.
+// Any package's tests can use it with bot/console/browsertest:
+//
+//	s := consoletest.New(t, nil)
+//	b := browsertest.New(t)
+//	b.SignInDemo(s.URL, "Anne", "werkplaats")
+package consoletest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	_ "time/tzdata"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/app"
+	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
+	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/jobs"
+	"github.com/seintje/seintje/internal/testflows"
+)
+
+// Fake credentials, only ever sent to loopback servers.
+const (
+	TwilioSID       = "AC00000000000000000000000000000009"
+	TwilioAuthToken = "0123456789abcdef0123456789abcde9"
+	TwilioFrom      = "+3197010000009"
+	TokCaseworker   = "caseworker-secret-0009"
+	TokWerkplaats   = "werkplaats-secret-0009"
+	TokAdmin        = "admin-secret-000000009"
+)
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Clock is the service's clock: real time plus an offset tests move on.
+type Clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+// Advance moves the clock on (sessions, claims, due times).
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}
+
+// Site is one Seintje with its console on a loopback port.
+type Site struct {
+	t      testing.TB
+	URL    string // http://127.0.0.1:<port>
+	Prefix string // Redis key prefix
+	Redis  *redis.Client
+	Twilio *twiliotest.Server
+	Clock  *Clock
+	App    *app.App
+}
+
+// New starts Seintje with the demo sign-in on (env "DEMO": "off" turns it
+// off); env sets or overrides settings (SEINTJE_*). Skips without Redis
+// unless CI is set.
+func New(t testing.TB, env map[string]string) *Site {
+	t.Helper()
+	u := os.Getenv("REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Site{t: t, Prefix: "t" + randHex(6), Redis: redis.NewClient(opt), Clock: &Clock{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.Redis.Ping(ctx).Err(); err != nil {
+		s.Redis.Close()
+		if os.Getenv("CI") != "" {
+			t.Fatalf("console tests need Redis at %s: %v", u, err)
+		}
+		t.Skipf("no Redis at %s", u)
+	}
+	s.Twilio = twiliotest.New(t, TwilioSID, TwilioAuthToken)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	vars := map[string]string{
+		"REDIS_URL":               u,
+		"SEINTJE_KEY_PREFIX":      s.Prefix,
+		"SEINTJE_PUBLIC_URL":      s.URL,
+		"SEINTJE_HASH_KEY":        "console-test-hash-key-0123456789abcdef",
+		"SEINTJE_API_TOKENS":      "cw:caseworker:" + TokCaseworker + ",wp:werkplaats:" + TokWerkplaats + ",ad:admin:" + TokAdmin,
+		"SEINTJE_CALLBACK_NUMBER": "088 123 45 67",
+		"SEINTJE_CALLBACK_HOURS":  "maandag tot en met vrijdag van 9 tot 17 uur",
+		"SEINTJE_FLOWS_DIR":       testflows.Dir(t),
+		"SEINTJE_QUIET_HOURS":     "off",
+		"SEINTJE_WEEKLY_LIMIT":    "100",
+		"TWILIO_ACCOUNT_SID":      TwilioSID,
+		"TWILIO_AUTH_TOKEN":       TwilioAuthToken,
+		"TWILIO_FROM":             TwilioFrom,
+		"TWILIO_API_URL":          s.Twilio.URL,
+		"SEINTJE_SMS_RATE":        "1000",
+		"SEINTJE_AGENCY":          "gemeente Utrecht",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(config.Options{Getenv: func(k string) string { return vars[k] }, ReadFile: os.ReadFile})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	cfg.Demo = vars["DEMO"] != "off" // the demo sign-in, on real Redis
+	a, err := app.New(context.Background(), cfg, app.Options{
+		Now:  s.Clock.Now,
+		Jobs: jobs.Options{Queue: s.Prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	s.App = a
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		a.Close()
+		s.flush()
+		s.Redis.Close()
+	})
+	return s
+}
+
+// flush removes this test's keys.
+func (s *Site) flush() {
+	ctx := context.Background()
+	for _, pat := range []string{s.Prefix + ":*", "asynq:{" + s.Prefix + "}:*"} {
+		iter := s.Redis.Scan(ctx, 0, pat, 500).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if len(keys) > 0 {
+			s.Redis.Del(ctx, keys...)
+		}
+	}
+	s.Redis.SRem(ctx, "asynq:queues", s.Prefix)
+}
+
+// API calls the JSON API with a token and decodes the answer.
+func (s *Site) API(method, path, token string, body any) (int, map[string]any) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.URL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &m)
+	return resp.StatusCode, m
+}
+
+// AuditActions lists "actor action" of the trail, oldest first.
+func (s *Site) AuditActions(filter string) []string {
+	s.t.Helper()
+	st, m := s.API(http.MethodGet, "/v1/audit?limit=500&"+filter, TokAdmin, nil)
+	if st != http.StatusOK {
+		s.t.Fatalf("audit: %d %v", st, m)
+	}
+	es := m["entries"].([]any)
+	out := make([]string, 0, len(es))
+	for i := len(es) - 1; i >= 0; i-- {
+		e := es[i].(map[string]any)
+		out = append(out, e["actor"].(string)+" "+e["action"].(string))
+	}
+	return out
+}

@@ -1,0 +1,26 @@
+package console
+
+// NavItem is one entry of the main menu.
+type NavItem struct {
+	Path  string
+	Key   string   // text key
+	Roles []string // who sees it
+}
+
+// menu is the main menu in order. A new screen adds its line here and its
+// route in routes.go (with the same roles).
+var menu = []NavItem{
+	{Path: "/console/", Key: "nav.home"},
+	{Path: "/console/admin/audit", Key: "nav.audit", Roles: []string{RoleAdmin}},
+}
+
+// nav returns the menu entries s may use.
+func (c *Console) nav(s *Session) []NavItem {
+	var out []NavItem
+	for _, it := range menu {
+		if len(it.Roles) == 0 || s.Has(it.Roles...) {
+			out = append(out, it)
+		}
+	}
+	return out
+}

@@ -1,0 +1,35 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+)
+
+// routes lists every console route: first the public ones, then those
+// that need a session, with the roles that may use them. Keep this file
+// the one place to review who may open what.
+func (c *Console) routes() {
+	// Public: assets, sign-in, language.
+	c.mux.Handle("GET /console/static/", c.static)
+	c.public("GET /console/login", c.loginShow)
+	c.public("POST /console/login/demo", c.loginDemo)
+	c.public("GET /console/auth/start", c.authStart)
+	c.public("GET /console/auth/callback", c.authCallback)
+	c.public("GET /console/lang/{lang}", c.langSet)
+	c.public("GET /console", c.homeRedirect)
+
+	// Any signed-in person.
+	any := []string(nil)
+	c.private("GET /console/{$}", any, c.homeShow)
+	c.private("POST /console/logout", any, c.logout)
+
+	// Admin.
+	admin := []string{RoleAdmin}
+	c.private("GET /console/admin/audit", admin, c.auditShow)
+
+	// Everything else under /console: not found (behind a session, so
+	// nobody learns which screens exist without signing in).
+	c.private("/console/", any, func(w http.ResponseWriter, r *http.Request, _ *Session) { c.notFound(w, r) })
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

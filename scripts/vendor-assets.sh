@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Refreshes the console's vendored front-end assets from npm. Run it by hand
+# when upgrading a version below; building and running Seintje never needs
+# Node or npm (the files are committed and embedded with go:embed).
+#
+#   bash scripts/vendor-assets.sh
+#
+# Needs npm and tar. Each package's licence file is copied next to it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+UTRECHT_CSS=@utrecht/component-library-css@9.0.4            # EUPL-1.2: NL Design System components (CSS)
+TOKENS=@nl-design-system-unstable/voorbeeld-design-tokens@7.4.1 # EUPL-1.2: the NL Design System example theme
+HTMX=htmx.org@2.0.7                                          # 0BSD
+AXE=axe-core@4.14.1                                          # MPL-2.0: accessibility checks, browser tests only
+
+STATIC=bot/console/static/vendor
+AXEDIR=bot/console/browsertest/axe
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fetch() { # fetch <spec> <dir>: unpack an npm package into <dir>/package
+	mkdir -p "$2"
+	(cd "$2" && npm pack --silent "$1" >/dev/null && tar xzf ./*.tgz)
+}
+
+fetch "$UTRECHT_CSS" "$tmp/utrecht"
+fetch "$TOKENS" "$tmp/tokens"
+fetch "$HTMX" "$tmp/htmx"
+fetch "$AXE" "$tmp/axe"
+
+rm -rf "$STATIC" "$AXEDIR"
+mkdir -p "$STATIC/utrecht" "$STATIC/tokens" "$STATIC/htmx" "$AXEDIR"
+cp "$tmp/utrecht/package/dist/index.css" "$STATIC/utrecht/component-library.css"
+cp "$tmp/utrecht/package/LICENSE.md" "$STATIC/utrecht/LICENSE.md"
+cp "$tmp/tokens/package/dist/theme.css" "$STATIC/tokens/theme.css"
+cp "$tmp/tokens/package/LICENSE.md" "$STATIC/tokens/LICENSE.md"
+cp "$tmp/htmx/package/dist/htmx.min.js" "$STATIC/htmx/htmx.min.js"
+cp "$tmp/htmx/package/LICENSE" "$STATIC/htmx/LICENSE"
+cp "$tmp/axe/package/axe.min.js" "$AXEDIR/axe.min.js"
+cp "$tmp/axe/package/LICENSE" "$AXEDIR/LICENSE"
+
+cat >"$STATIC/VERSIONS" <<VERSIONS
+$UTRECHT_CSS
+$TOKENS
+$HTMX
+VERSIONS
+echo "$AXE" >"$AXEDIR/VERSION"
+echo "vendored: $UTRECHT_CSS $TOKENS $HTMX $AXE"

@@ -25,10 +25,11 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY bot ./bot
 COPY cmd ./cmd
 COPY internal ./internal
+COPY docs ./docs
 COPY flows ./flows
 ARG VERSION=devel
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    go build -ldflags "-s -w -X main.version=${VERSION}" -o /out/seintje ./cmd/seintje \
+    go build -tags nomsgpack -ldflags "-s -w -X main.version=${VERSION}" -o /out/seintje ./cmd/seintje \
  && /out/seintje version \
  && /out/seintje flows check /src/flows \
  && mkdir -p /out/spool

@@ -21,6 +21,9 @@ func (o obj) kind() string { s, _ := o["kind"].(string); return s }
 
 // get walks a path of map keys and list indexes ("spec.template.spec").
 func get(v any, path string) any {
+	if o, ok := v.(obj); ok {
+		v = map[string]any(o)
+	}
 	for _, k := range strings.Split(path, ".") {
 		m, ok := v.(map[string]any)
 		if !ok {

@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/seintje/seintje/bot/audit"
+	"github.com/seintje/seintje/bot/batch"
 	"github.com/seintje/seintje/bot/metrics"
 
 	"github.com/seintje/seintje/bot/channel/twilio"
@@ -51,6 +52,8 @@ type Deps struct {
 	Log  *slog.Logger
 	// Metrics, when set, are served at /metrics and fed by every request.
 	Metrics *metrics.Metrics
+	// Batches serves /v1/batches (nil: not served).
+	Batches *batch.Service
 	// Audit is the audit trail behind GET /v1/audit (nil: not served).
 	Audit *audit.Log
 	// Extra mounts more routes (Telegram webhook, werkplaats API).
@@ -111,6 +114,14 @@ func New(d Deps) http.Handler {
 	v1.PUT("/recipients/:ref/channels", s.auth(RoleCaseworker, RoleAdmin), s.putChannels)
 	v1.GET("/recipients/:ref/channel", s.auth(RoleCaseworker, RoleAdmin), s.getChannel)
 	v1.PUT("/recipients/:ref/channel", s.auth(RoleCaseworker, RoleAdmin), s.putChannel)
+	if d.Batches != nil {
+		v1.POST("/batches", s.auth(RoleCaseworker, RoleAdmin), s.createBatch)
+		v1.GET("/batches", s.auth(RoleCaseworker, RoleAdmin), s.listBatches)
+		v1.GET("/batches/:id", s.auth(RoleCaseworker, RoleAdmin), s.getBatch)
+		v1.POST("/batches/:id/start", s.auth(RoleCaseworker, RoleAdmin), s.startBatch)
+		v1.POST("/batches/:id/cancel", s.auth(RoleCaseworker, RoleAdmin), s.cancelBatch)
+		v1.GET("/batches/:id/results.csv", s.auth(RoleCaseworker, RoleAdmin), s.batchResults)
+	}
 	if d.Audit != nil {
 		v1.GET("/audit", s.auth(RoleAdmin), s.auditTrail)
 	}
@@ -129,7 +140,11 @@ func New(d Deps) http.Handler {
 }
 
 func limitBody(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+	limit := int64(maxBody)
+	if c.Request.Method == http.MethodPost && c.Request.URL.Path == "/v1/batches" {
+		limit = MaxBatchBody // a spreadsheet of up to 100,000 people
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/seintje/seintje/bot/api"
 	"github.com/seintje/seintje/bot/audit"
+	"github.com/seintje/seintje/bot/batch"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/twilio"
 	"github.com/seintje/seintje/bot/config"
@@ -59,6 +60,10 @@ type Options struct {
 	Mounts []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
 }
 
+// batchRecoverEvery is how often a worker looks for started batches whose
+// run was lost (a crash between a start and its queueing).
+const batchRecoverEvery = 15 * time.Second
+
 // App is a running Seintje.
 type App struct {
 	Config   *config.Config
@@ -66,6 +71,7 @@ type App struct {
 	Store    *store.Store
 	Registry *registry.Registry
 	Service  *outreach.Service
+	Batches  *batch.Service
 	Queue    *jobs.Queue
 	Audit    *audit.Log
 	Console  *console.Console
@@ -76,6 +82,7 @@ type App struct {
 	watcher   *registry.Watcher
 	ownsRedis bool
 	srv       *http.Server
+	stopBg    context.CancelFunc // background loops (batch recovery)
 }
 
 // New builds the service. Flow files with errors stop it with every
@@ -217,8 +224,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		},
 	}
 
+	a.Batches = batch.New(batch.Options{Redis: a.Redis, Prefix: prefix, Retention: cfg.Retention, Outreach: a.Service,
+		Store: a.Store, Queue: a.Queue, Now: now, Log: a.Log, Audit: a.Audit, SMSRate: smsRate, Location: loc})
+	a.Service.Tally = a.Batches
 	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL, Metrics: metrics.New(),
-		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Audit: a.Audit}
+		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Audit: a.Audit, Batches: a.Batches}
 	for _, t := range cfg.APITokens {
 		deps.Tokens = append(deps.Tokens, api.Token{Name: t.Name, Role: t.Role, Secret: t.Secret})
 	}
@@ -247,6 +257,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			jo.Log = a.Log
 		}
 		a.worker = jobs.NewWorker(a.Redis, a.Service, jo)
+		a.worker.Handle(batch.TaskType, func(ctx context.Context, p []byte) error { return a.Batches.Run(ctx, string(p)) })
+		var bg context.Context
+		bg, a.stopBg = context.WithCancel(context.Background())
+		go a.Batches.RecoverEvery(bg, batchRecoverEvery)
 		if err := a.worker.Start(); err != nil {
 			a.Close()
 			return nil, err
@@ -276,6 +290,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close stops the worker and releases Redis (when this App opened it).
 func (a *App) Close() {
+	if a.stopBg != nil {
+		a.stopBg()
+		a.stopBg = nil
+	}
 	if a.watcher != nil {
 		if err := a.watcher.Close(); err != nil {
 			a.Log.Warn("stop watching flows", "err", err)

@@ -31,7 +31,7 @@ version: 1
 simple: {nl: "Stuur 2, dan bellen wij u."}
 steps:
   - id: ask
-    say: {nl: "Hallo {{.FirstName}}, eerste bericht."}
+    say: {nl: "Hallo {{.FirstName}}, eerste bericht. Bel {{.CallbackNumber}}."}
     replies:
       - match: ["2"]
         goto: done

@@ -167,3 +167,34 @@ func TestArabicConversation(t *testing.T) {
 		t.Errorf("nudge after the Arabic STOP: %d %s, want 409", r.Status, r.Body)
 	}
 }
+
+// Telegram asks for consent in the recipient's language, with Arabic
+// buttons, and a typed Arabic "yes" links the chat.
+func TestTelegramConsentInArabic(t *testing.T) {
+	t.Parallel()
+	h := newTelegramHarness(t)
+	r := h.postJSON("/v1/nudges", tokCaseworker, nudgeIn("no-show", phoneSanne, "ar", noShowVars()), nil)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", r.Status, r.Body)
+	}
+	r = h.postJSON(tgLinkPath, tokCaseworker, map[string]any{}, nil)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("telegram-link: %d %s", r.Status, r.Body)
+	}
+	link := r.JSON(t)["link"].(string)
+	token := link[strings.Index(link, "start=")+len("start="):]
+	const chat = int64(555077)
+	h.mustWebhook(h.tg.MessageUpdate(0, chat, "/start "+token))
+	consent := h.waitSent(chat, 1)
+	if !strings.Contains(consent.Text, "تريدون استلام رسائل") || len(consent.Keyboard) != 2 ||
+		consent.Keyboard[0][0].Text != "نعم" || consent.Keyboard[1][0].Text != "لا" {
+		t.Fatalf("consent question: %q %v; want Arabic with نعم / لا", consent.Text, consent.Keyboard)
+	}
+	h.mustWebhook(h.tg.MessageUpdate(0, chat, "نعم"))
+	if ok := h.waitSent(chat, 2); !strings.HasPrefix(ok.Text, "تم.") {
+		t.Fatalf("link confirmation: %q", ok.Text)
+	}
+	if st := h.channelState(); st["preferred"] != "telegram" {
+		t.Errorf("after the Arabic yes: %v", st)
+	}
+}

@@ -34,7 +34,7 @@ steps:
     say:
       nl: |
         Hallo {{.FirstName}}, u had {{datetime .Vars.appointment_at}} een afspraak met ons. Gaat het goed met u?
-        Stuur 1 voor een nieuwe afspraak. Stuur 2, dan bellen wij u.
+        Stuur 1 voor een nieuwe afspraak. Stuur 2, dan bellen wij u. Of bel {{.CallbackNumber}}.
         Groet, {{.Caseworker}}
     whatsapp:
       nl:
@@ -95,7 +95,7 @@ description: Asks by SMS whether the person wants our messages on WhatsApp.
 steps:
   - id: ask
     say:
-      nl: "Hallo {{.FirstName}}. Wilt u onze berichten voortaan via WhatsApp krijgen? Stuur JA. Liever sms? Dan hoeft u niets te doen. Groet, {{.Caseworker}}"
+      nl: "Hallo {{.FirstName}}. Wilt u onze berichten voortaan via WhatsApp krijgen? Stuur JA. Liever sms? Dan hoeft u niets te doen. Vragen? Bel {{.CallbackNumber}}. Groet, {{.Caseworker}}"
     replies:
       - match: ["ja", "ja graag"]
         goto: yes

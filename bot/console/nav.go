@@ -11,6 +11,7 @@ type NavItem struct {
 // route in routes.go (with the same roles).
 var menu = []NavItem{
 	{Path: "/console/", Key: "nav.home"},
+	{Path: "/console/queue", Key: "nav.queue", Roles: []string{RoleWerkplaats, RoleAdmin}},
 	{Path: "/console/admin/audit", Key: "nav.audit", Roles: []string{RoleAdmin}},
 }
 

@@ -48,6 +48,8 @@ func parseViews(fsys fs.FS, loc *time.Location) (views, error) {
 			return m
 		},
 		"join": strings.Join,
+		"prev": func(n int) int { return n - 1 },
+		"next": func(n int) int { return n + 1 },
 	}
 	names, err := fs.Glob(fsys, "templates/views/*.html")
 	if err != nil {

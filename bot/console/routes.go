@@ -23,6 +23,16 @@ func (c *Console) routes() {
 	c.private("GET /console/{$}", any, c.homeShow)
 	c.private("POST /console/logout", any, c.logout)
 
+	// Werkplaats: the callback queue.
+	wp := []string{RoleWerkplaats, RoleAdmin}
+	c.private("GET /console/queue", wp, c.queueShow)
+	c.private("GET /console/queue/list", wp, c.queueList)
+	c.private("GET /console/queue/{id}", wp, c.callbackShow)
+	c.private("POST /console/queue/{id}/claim", wp, c.callbackClaim)
+	c.private("POST /console/queue/{id}/outcome", wp, c.callbackOutcome)
+	c.private("POST /console/queue/{id}/release", wp, c.callbackRelease)
+	c.private("POST /console/queue/{id}/reschedule", wp, c.callbackReschedule)
+
 	// Admin.
 	admin := []string{RoleAdmin}
 	c.private("GET /console/admin/audit", admin, c.auditShow)

@@ -31,7 +31,7 @@ variables:
   - {name: due, type: date}
 steps:
   - id: ask
-    say: {nl: "Hallo {{.FirstName}}{{if .Vars.due}}, uiterlijk {{date .Vars.due}}{{end}}."}
+    say: {nl: "Hallo {{.FirstName}}{{if .Vars.due}}, uiterlijk {{date .Vars.due}}{{end}}. Bel {{.CallbackNumber}}."}
     replies:
       - match: ["2"]
         goto: done
@@ -108,7 +108,7 @@ func TestOptionalDateLeftOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := res.Effects[0].(engine.Send).Text, "Hallo Samira."; got != want {
+	if got, want := res.Effects[0].(engine.Send).Text, "Hallo Samira. Bel 088 123 45 67."; got != want {
 		t.Fatalf("regression of a fixed bug: a missing optional date is time.Time{}, which {{if}} treats as set: got %q, want %q", got, want)
 	}
 }
@@ -151,7 +151,7 @@ id: inline
 version: 1
 steps:
   - id: ask
-    say: {nl: "Hallo"}
+    say: {nl: "Hallo. Bel {{.CallbackNumber}}."}
     replies:
       - match: ["1"]
         goto: done

@@ -13,13 +13,13 @@ version: 1
 outcomes: [{name: form_received}]
 steps:
   - id: ask
-    say: {nl: "Hallo {{.FirstName}}, wij missen nog een formulier."}
+    say: {nl: "Hallo {{.FirstName}}, wij missen nog een formulier. Bel {{.CallbackNumber}}."}
     replies:
       - match: ["1"]
         goto: done
     wait: {timeout: 48h, then: done}
   - id: call-first
-    say: {nl: "Hallo {{.FirstName}}, wij bellen u binnenkort."}
+    say: {nl: "Hallo {{.FirstName}}, wij bellen u binnenkort. Bel {{.CallbackNumber}}."}
     next: done
   - id: done
     action: end
@@ -29,7 +29,7 @@ experiment:
     - {name: standard, share: 30}
     - name: short
       share: 30
-      say: {ask: {nl: "Hallo {{.FirstName}}, stuur ons het formulier?"}}
+      say: {ask: {nl: "Hallo {{.FirstName}}, stuur ons het formulier? Bel {{.CallbackNumber}}."}}
     - {name: call, share: 20, start: call-first}
     - {name: holdout, share: 20, holdout: true}
   primary: {outcome: form_received, within: 14d}
@@ -45,10 +45,10 @@ func TestStartFollowsTheArm(t *testing.T) {
 	cases := []struct {
 		arm, text, status string
 	}{
-		{"", "Hallo Samira, wij missen nog een formulier.", "waiting"},
-		{"standard", "Hallo Samira, wij missen nog een formulier.", "waiting"},
-		{"short", "Hallo Samira, stuur ons het formulier?", "waiting"},
-		{"call", "Hallo Samira, wij bellen u binnenkort.", "ended"},
+		{"", "Hallo Samira, wij missen nog een formulier. Bel 088 123 45 67.", "waiting"},
+		{"standard", "Hallo Samira, wij missen nog een formulier. Bel 088 123 45 67.", "waiting"},
+		{"short", "Hallo Samira, stuur ons het formulier? Bel 088 123 45 67.", "waiting"},
+		{"call", "Hallo Samira, wij bellen u binnenkort. Bel 088 123 45 67.", "ended"},
 		{"holdout", "", "ended"},
 	}
 	for _, c := range cases {

@@ -299,7 +299,7 @@ variables:
 simple: {nl: "Stuur 2"}
 steps:
   - id: ask
-    say: {nl: "Hallo {{date .Vars.due_date}} {{.Vars.note}}"}
+    say: {nl: "Hallo {{date .Vars.due_date}} {{.Vars.note}} {{.CallbackNumber}}"}
     replies:
       - match: ["2"]
         goto: done

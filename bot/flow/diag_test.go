@@ -113,6 +113,24 @@ func TestDiagnosticPositions(t *testing.T) {
 		{"duplicate key", "    priority: 2\n", "    priority: 2\n    ‸priority: 3\n", "yaml-syntax", "written twice"},
 		{"unclosed quote", `en: "Hello {{.FirstName}}, call {{.CallbackNumber}}."`, `en: ‸"Hello {{.FirstName}}`, "yaml-syntax", "not closed"},
 		{"tab indentation", "    action: end", "‸\taction: end", "yaml-syntax", "tab"},
+		// Tone: a distrustful word in any message Seintje sends on its own,
+		// in any language, is an error at the word.
+		{"distrustful word in the first message", "Hallo {{.FirstName}}.\n", "Hallo {{.FirstName}}. Geen ‸boete.\n", "distrustful-word", "\"boete\""},
+		{"distrustful word in English", "call {{.CallbackNumber}}.\"", "call {{.CallbackNumber}}. No ‸penalty.\"", "distrustful-word", "[en]"},
+		{"distrustful word in Polish", "      en: \"Hello", "      pl: \"Grozi ‸kara. {{.CallbackNumber}}\"\n      en: \"Hello", "distrustful-word", "[pl]"},
+		{"distrustful word in Ukrainian", "      en: \"Hello", "      uk: \"Можливий ‸штраф. {{.CallbackNumber}}\"\n      en: \"Hello", "distrustful-word", "[uk]"},
+		{"distrustful word in Arabic", "      en: \"Hello", "      ar: \"هذه ‸الغرامة. {{.CallbackNumber}}\"\n      en: \"Hello", "distrustful-word", "[ar]"},
+		{"distrustful word in a reminder", "Denk aan het formulier.", "Denk aan de ‸controle.", "distrustful-word", "reminder 1"},
+		{"distrustful word after a timeout", "  - id: done\n    action: end", "  - id: done\n    say: {nl: \"Tot ziens.\", tr: \"Bu bir ‸denetim.\"}\n    action: end", "distrustful-word", "[tr] step \"done\""},
+		// Privacy: no BSN, IBAN or amount in any text.
+		{"BSN in a button", `label: {nl: "1 Ja"}`, `label: {nl: "1 Ja ‸111222333"}`, "sensitive-value", "BSN"},
+		{"IBAN in a reminder", "Denk aan het formulier.", "Betaal op ‸NL91 ABNA 0417 1643 00.", "sensitive-value", "IBAN"},
+		{"amount in the first message", "Hallo {{.FirstName}}.\n", "Hallo {{.FirstName}}. U moet ‸€ 250 betalen.\n", "sensitive-value", "amount of money"},
+		{"amount after a value", "call {{.CallbackNumber}}.\"", "call {{.CallbackNumber}}. You owe ‸100 euro.\"", "sensitive-value", "amount"},
+		{"variable with a BSN", "    required: true\nsteps:", "    required: true\n  - name: ‸bsn\n    type: string\nsteps:", "sensitive-variable", "\"bsn\""},
+		{"protected variable", "    required: true\nsteps:", "    required: true\n  - name: ‸land_van_herkomst\n    type: string\nsteps:", "protected-variable", "origin"},
+		// The first message gives the callback number, in every language.
+		{"first message without the number", `en: "Hello {{.FirstName}}, call {{.CallbackNumber}}."`, `‸en: "Hello {{.FirstName}}."`, "no-callback-number", "[en]"},
 		// Checks on a decoded flow.
 		{"version zero", "version: 1", "version: ‸0", "bad-version", "version"},
 		{"bad language code", "      en: \"Hello", "      ‸EN: \"Hello", "bad-language", "language code"},
@@ -170,5 +188,27 @@ func TestFileTooLarge(t *testing.T) {
 	_, ds := flow.Parse("t.yaml", []byte(src))
 	if len(ds) != 1 || ds[0].Code != "file-too-large" || ds[0].Line != 1 {
 		t.Fatalf("got %v", ds)
+	}
+}
+
+// TestProtectedTerms: every usual Dutch and English form and abbreviation
+// of a protected characteristic is recognised in a variable or experiment
+// name; ordinary names are not.
+func TestProtectedTerms(t *testing.T) {
+	for name, want := range map[string]string{
+		"nationaliteit": "nationality", "nationality": "nationality", "nat": "nationality", "nationaliteit_code": "nationality",
+		"staatsburgerschap": "nationality", "citizenship": "nationality", "paspoort_land": "nationality",
+		"afkomst": "origin", "herkomst": "origin", "land_van_herkomst": "origin", "geboorteland": "origin", "geb_land": "origin",
+		"country_of_birth": "origin", "countryOfBirth": "origin", "cob": "origin", "birth_country": "origin", "migratieachtergrond": "origin",
+		"niet_westers": "origin", "allochtoon": "origin", "herkomstland": "origin", "origin": "origin",
+		"etniciteit": "ethnicity", "ethnicity": "ethnicity", "etnische_groep": "ethnicity", "eth": "ethnicity",
+		"religie": "religion", "religion": "religion", "geloof": "religion", "godsdienst": "religion", "rel": "religion", "moslim": "religion",
+		"ras": "race", "huidskleur": "race",
+		"due_date": "", "appointment_at": "", "form": "", "activity": "", "telegram_link": "", "letter_date": "", "relatie_nummer": "",
+		"nature": "", "rasp": "",
+	} {
+		if got := flow.ProtectedTerm(name); got != want {
+			t.Errorf("ProtectedTerm(%q) = %q, want %q", name, got, want)
+		}
 	}
 }

@@ -37,7 +37,7 @@ experiment:
     - name: short
       share: 40
       say:
-        ask: {nl: "Hallo {{.FirstName}}, kort: stuur het formulier."}
+        ask: {nl: "Hallo {{.FirstName}}, kort: stuur het formulier. Bel {{.CallbackNumber}}."}
     - name: holdout
       share: 20
       holdout: true
@@ -69,7 +69,7 @@ func TestExperimentBlockParses(t *testing.T) {
 		t.Error("variant kinds or start steps are wrong")
 	}
 	got, _, err := f.Render("ask", f.SayKind("short", "ask"), "nl", flow.Data{FirstName: "Sanne"})
-	if err != nil || got != "Hallo Sanne, kort: stuur het formulier." {
+	if err != nil || got != "Hallo Sanne, kort: stuur het formulier. Bel ." {
 		t.Errorf("variant text: %q, %v", got, err)
 	}
 	if !f.HasOutcome("form_received") || !f.HasOutcome("opted_out") || f.HasOutcome("attended") {
@@ -107,7 +107,7 @@ func TestExperimentChecks(t *testing.T) {
 		{"unknown control", "  smallest_effect: 5pp\n", "  smallest_effect: 5pp\n  control: hold\n", "38:12 unknown-arm"},
 		{"system outcome declared", "  - name: form_received\n", "  - name: replied\n", "4:11 system-outcome"},
 		{"secondary is primary", "    - {outcome: replied}", "    - {outcome: form_received}", "36:7 secondary-is-primary"},
-		{"one arm", "    - name: short\n      share: 40\n      start: short\n      say:\n        ask: {nl: \"Hallo {{.FirstName}}, kort: stuur het formulier.\"}\n    - name: holdout\n      share: 20\n      holdout: true\n", "", "24:5 too-few-arms"},
+		{"one arm", "    - name: short\n      share: 40\n      start: short\n      say:\n        ask: {nl: \"Hallo {{.FirstName}}, kort: stuur het formulier. Bel {{.CallbackNumber}}.\"}\n    - name: holdout\n      share: 20\n      holdout: true\n", "", "24:5 too-few-arms"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/goccy/go-yaml/parser"
 )
@@ -73,6 +74,44 @@ var protectedTerms = []struct {
 	{"kerk", true, "religion"},
 	{"moskee", false, "religion"},
 	{"faith", true, "religion"},
+	// Abbreviations and other usual forms (CBS: "migratieachtergrond",
+	// "westers / niet-westers"; "geb_land", "cob", "nat").
+	{"nat", true, "nationality"},
+	{"natl", true, "nationality"},
+	{"nationalit", false, "nationality"},
+	{"staatsburger", false, "nationality"},
+	{"citizenship", false, "nationality"},
+	{"cob", true, "origin"},
+	{"gebland", false, "origin"},
+	{"geb_land", false, "origin"},
+	{"geboorteplaats", false, "origin"},
+	{"birthplace", false, "origin"},
+	{"place_of_birth", false, "origin"},
+	{"herk", true, "origin"},
+	{"herkomstland", false, "origin"},
+	{"westers", false, "origin"},
+	{"western", false, "origin"},
+	{"buitenland", false, "origin"},
+	{"foreign", false, "origin"},
+	{"native", true, "origin"},
+	{"roots", true, "origin"},
+	{"achtergrond", false, "origin"},
+	{"background", false, "origin"},
+	{"etn", true, "ethnicity"},
+	{"eth", true, "ethnicity"},
+	{"rel", true, "religion"},
+	{"relig", false, "religion"},
+	{"godsdienst", false, "religion"},
+	{"levensbeschouw", false, "religion"},
+	{"islam", false, "religion"},
+	{"moslim", false, "religion"},
+	{"muslim", false, "religion"},
+	{"christ", false, "religion"},
+	{"joods", false, "religion"},
+	{"jewish", false, "religion"},
+	{"hindoe", false, "religion"},
+	{"hindu", false, "religion"},
+	{"belief", false, "religion"},
 	{"geaardheid", false, "sexual orientation"},
 	{"orientation", false, "sexual orientation"},
 }
@@ -80,8 +119,23 @@ var protectedTerms = []struct {
 // ProtectedTerm returns the protected characteristic a variable name points
 // at ("nationality", "origin", ...), or "".
 func ProtectedTerm(name string) string {
-	n := strings.ToLower(name)
-	words := strings.FieldsFunc(n, func(r rune) bool { return r == '_' || r == '-' })
+	// Words of the name: split on anything but letters and digits, and
+	// between a lower-case and an upper-case letter (countryOfBirth).
+	var b strings.Builder
+	prevLower := false
+	for _, r := range name {
+		if unicode.IsUpper(r) && prevLower {
+			b.WriteRune('_')
+		}
+		prevLower = unicode.IsLower(r)
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		} else {
+			b.WriteRune('_')
+		}
+	}
+	n := b.String()
+	words := strings.FieldsFunc(n, func(r rune) bool { return r == '_' })
 	for _, p := range protectedTerms {
 		if p.whole {
 			if slices.Contains(words, p.term) {
@@ -115,6 +169,7 @@ func guard(f *Flow, pos positions, ds Diagnostics) Diagnostics {
 				"variables", i, "name")
 		}
 	}
+	ds = checkTone(f, pos, ds)
 	if len(f.steps) != len(f.Steps) || structuralErrors(ds) {
 		return ds
 	}

@@ -164,6 +164,24 @@ func (sh *shape) walk(n ast.Node, t reflect.Type, key string, depth int) {
 		}
 	case reflect.Int:
 		sh.wholeNumber(n, key)
+	case reflect.Float64:
+		switch n.(type) {
+		case *ast.IntegerNode, *ast.FloatNode:
+			return
+		}
+		s, ok := scalarString(n)
+		num := strings.TrimSpace(s)
+		if t.Name() == "Points" {
+			num = strings.TrimSpace(strings.TrimSuffix(num, "pp"))
+		}
+		if _, err := strconv.ParseFloat(num, 64); ok && err == nil && !strings.EqualFold(num, "nan") && !strings.Contains(strings.ToLower(num), "inf") {
+			return
+		}
+		example := "50"
+		if t.Name() == "Points" {
+			example = "5pp"
+		}
+		sh.errAt(n.GetToken(), "not-a-number", fmt.Sprintf("%s must be a number, not %s", fieldName(key), quoteOr(s, ok, n)), "write a number, e.g. "+example)
 	case reflect.Bool:
 		if _, ok := n.(*ast.BoolNode); !ok {
 			s, _ := scalarString(n)
@@ -201,6 +219,13 @@ func (sh *shape) wholeNumber(n ast.Node, key string) {
 		return
 	}
 	sh.errAt(n.GetToken(), "not-a-number", fmt.Sprintf("%s must be a whole number, not %s", fieldName(key), describeNode(n)), "write a whole number, e.g. "+wholeExample(key))
+}
+
+func quoteOr(s string, ok bool, n ast.Node) string {
+	if ok {
+		return strconv.Quote(s)
+	}
+	return describeNode(n)
 }
 
 func wholeExample(key string) string {

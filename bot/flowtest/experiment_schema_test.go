@@ -15,13 +15,13 @@ version: 1
 outcomes: [{name: form_received, description: the form came in}]
 steps:
   - id: ask
-    say: {nl: "Hallo {{.FirstName}}, wij missen nog een formulier."}
+    say: {nl: "Hallo {{.FirstName}}, wij missen nog een formulier. Bel {{.CallbackNumber}}."}
     replies:
       - match: ["1"]
         goto: done
     wait: {timeout: 48h, then: done}
   - id: other
-    say: {nl: "Hallo {{.FirstName}}, wij bellen u binnenkort."}
+    say: {nl: "Hallo {{.FirstName}}, wij bellen u binnenkort. Bel {{.CallbackNumber}}."}
     next: done
   - id: done
     action: end
@@ -29,7 +29,7 @@ experiment:
   id: inline-exp
   arms:
     - {name: standard, share: 30}
-    - {name: short, share: 30, say: {ask: {nl: "Hallo {{.FirstName}}, stuur het formulier?"}}}
+    - {name: short, share: 30, say: {ask: {nl: "Hallo {{.FirstName}}, stuur het formulier? Bel {{.CallbackNumber}}."}}}
     - {name: call, share: 20, start: other}
     - {name: holdout, share: 20, holdout: true}
   control: standard

@@ -60,7 +60,7 @@ id: demo
 version: 1
 steps:
   - id: ask
-    say: {nl: "Hallo {{.FirstName}}"}
+    say: {nl: "Hallo {{.FirstName}}, bel {{.CallbackNumber}}"}
     replies:
       - match: ["2"]
         goto: done
@@ -88,8 +88,8 @@ steps:
 		{"version zero", "version: 1", "version: 0", true},
 		{"version missing", "version: 1\n", "\n", true},
 		{"no steps", "steps:", "stepz:", true},
-		{"bad language key", `say: {nl: "Hallo {{.FirstName}}"}`, `say: {nl: "Hallo", NL: "Hallo"}`, true},
-		{"text without Dutch", `say: {nl: "Hallo {{.FirstName}}"}`, `say: {en: "Hello"}`, true},
+		{"bad language key", `say: {nl: "Hallo {{.FirstName}}, bel {{.CallbackNumber}}"}`, `say: {nl: "Hallo", NL: "Hallo"}`, true},
+		{"text without Dutch", `say: {nl: "Hallo {{.FirstName}}, bel {{.CallbackNumber}}"}`, `say: {en: "Hello"}`, true},
 		{"duration without unit", "timeout: 48h", "timeout: 48", true},
 		{"duration with bad unit", "timeout: 48h", "timeout: 2 days", true},
 		{"wait without then", "wait: {timeout: 48h, then: done}", "wait: {timeout: 48h}", true},
@@ -98,7 +98,7 @@ steps:
 		{"variable with unknown type", "version: 1", "version: 1\nvariables:\n  - {name: due, type: number}", true},
 		{"variable with bad name", "version: 1", "version: 1\nvariables:\n  - {name: Due-Date, type: date}", true},
 		{"variable with extra field", "version: 1", "version: 1\nvariables:\n  - {name: due, type: date, default: x}", true},
-		{"text is a string, not per language", `say: {nl: "Hallo {{.FirstName}}"}`, `say: "Hallo"`, true},
+		{"text is a string, not per language", `say: {nl: "Hallo {{.FirstName}}, bel {{.CallbackNumber}}"}`, `say: "Hallo"`, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,7 +137,7 @@ variables:
 simple: {nl: "Stuur 2, dan bellen wij u.", en: "Send 2.", tr: "2"}
 steps:
   - id: ask
-    say: {nl: "{{date .Vars.due_date}} {{datetime .Vars.at}} {{.Vars.what}}"}
+    say: {nl: "{{date .Vars.due_date}} {{datetime .Vars.at}} {{.Vars.what}} {{.CallbackNumber}}"}
     simple: {nl: "Kort."}
     replies:
       - match: [1, "ja"]

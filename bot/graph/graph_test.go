@@ -14,7 +14,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.mmd and *.dot")
 
 func TestGraph(t *testing.T) {
-	src := "id: t\nversion: 1\nsteps:\n  - id: ask\n    say: {nl: \"Hoi\"}\n    replies:\n      - match: [\"1\", \"ja\"]\n        goto: end\n    otherwise: end\n    wait: {timeout: 48h, then: end}\n  - id: end\n    action: end\n"
+	src := "id: t\nversion: 1\nsteps:\n  - id: ask\n    say: {nl: \"Hoi, bel {{.CallbackNumber}}\"}\n    replies:\n      - match: [\"1\", \"ja\"]\n        goto: end\n    otherwise: end\n    wait: {timeout: 48h, then: end}\n  - id: end\n    action: end\n"
 	timing, err := os.ReadFile("testdata/timing.yaml")
 	if err != nil {
 		t.Fatal(err)

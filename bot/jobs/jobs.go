@@ -140,6 +140,20 @@ func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at t
 	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)
 }
 
+// EnqueueTask queues a task of another package's type (registered with
+// Worker.Handle) under a task id: enqueueing the same id again while the
+// task waits or runs is a no-op. at zero means now; timeout bounds one run.
+func (q *Queue) EnqueueTask(ctx context.Context, typ, id string, payload []byte, at time.Time, timeout time.Duration) error {
+	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(id), asynq.MaxRetry(25)}
+	if !at.IsZero() {
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	if timeout > 0 {
+		opts = append(opts, asynq.Timeout(timeout))
+	}
+	return q.enqueue(ctx, asynq.NewTask(typ, payload), opts)
+}
+
 func (q *Queue) enqueue(ctx context.Context, t *asynq.Task, opts []asynq.Option) error {
 	_, err := q.client.EnqueueContext(ctx, t, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
@@ -216,6 +230,12 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 		return h.ProcessTimer(ctx, p.Tag, p.Cid, p.Seq)
 	})
 	return &Worker{srv: srv, mux: mux}
+}
+
+// Handle registers fn for tasks of type typ (queued with EnqueueTask).
+// Call it before Start. An error from fn retries the task with backoff.
+func (w *Worker) Handle(typ string, fn func(ctx context.Context, payload []byte) error) {
+	w.mux.HandleFunc(typ, func(ctx context.Context, t *asynq.Task) error { return fn(ctx, t.Payload()) })
 }
 
 // Start begins processing in the background.

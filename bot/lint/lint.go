@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
@@ -22,22 +21,11 @@ import (
 	"github.com/seintje/seintje/bot/texts"
 )
 
-// DefaultToneWords sound distrustful in a first contact (DOMAIN.md, "How the
-// messages must sound"), in the six languages of the shipped flows. A text
-// word matches when it starts with one of them, so "boete" also finds
-// "boetes" and "fraude" finds "fraudeur"; Polish and Ukrainian words are
-// stems for the same reason. An Arabic word matches anywhere in a word,
-// because Arabic writes "the" and "and" onto it ("الغرامة").
-var DefaultToneWords = []string{"fraude", "boete", "sanctie", "overtreding", "controle", "handhaving",
-	"straf", "terugvordering", "fraud", "penalty", "sanction", "violation", "enforcement",
-	// Turkish
-	"dolandırıcı", "sahtekar", "ceza", "yaptırım", "denetim", "kontrol", "ihlal", "icra",
-	// Polish
-	"oszust", "wyłudz", "kara", "kary", "grzywn", "sankcj", "kontrol", "egzekucj", "windykac", "narusz", "nadużyc",
-	// Ukrainian
-	"шахрай", "штраф", "санкці", "контрол", "порушен", "покаранн", "стягнен",
-	// Arabic
-	"احتيال", "غرامة", "عقوبة", "عقوبات", "مخالفة", "رقابة", "تفتيش"}
+// DefaultToneWords sound distrustful (flow.DistrustfulWords, in every
+// language of the shipped flows). In a message Seintje sends on its own
+// they are an error of flow.Parse; the lint warns about them in the other
+// texts (answers to the recipient), where they are rarely right either.
+var DefaultToneWords = flow.AllDistrustfulWords()
 
 // DefaultPricePerSegment is an example price per SMS segment in euro (about
 // Twilio's list price for the Netherlands); set your own contract price.
@@ -139,6 +127,10 @@ func Lint(f *flow.Flow, cfg Config) Result {
 			Line: line, Col: col, Code: code, Message: msg, Hint: hint})
 	}
 	first := firstSteps(f)
+	proactive := map[string]bool{}
+	for _, id := range f.ProactiveSteps() {
+		proactive[id] = true
+	}
 
 	type textRef struct {
 		step, kind string
@@ -222,37 +214,17 @@ func Lint(f *flow.Flow, cfg Config) Result {
 						"use shorter sentences and shorter words (B1)")
 				}
 			}
-			// A reminder of the first message is still a first contact: the
-			// recipient has not answered yet.
-			if t.First || (r.kind == kindReminder && first[r.step]) {
+			// Messages Seintje sends on its own are checked by flow.Parse
+			// (an error); here the answers to what the recipient said.
+			if !proactive[r.step] || r.kind == "simple" {
 				if w := ToneWord(rendered, cfg.ToneWords); w != "" {
-					what := "the first message"
-					if r.kind == kindReminder {
-						what = where + " (still a first contact)"
-					}
-					warn(l, c, "tone", fmt.Sprintf("[%s] %s uses %q, which sounds distrustful in a first contact", lang, what, w),
+					warn(l, c, "tone", fmt.Sprintf("[%s] %s uses %q, which sounds distrustful", lang, where, w),
 						"say what you want to help with instead; see the tone rules in docs/flows.md")
 				}
 			}
 		}
 	}
 
-	// The first message must give a way to reach a person.
-	for _, lang := range langs {
-		var all strings.Builder
-		found := false
-		for _, t := range res.Texts {
-			if t.First && t.Lang == lang {
-				all.WriteString(t.Text)
-				found = true
-			}
-		}
-		if found && cfg.Sample.Contact.Number != "" && !strings.Contains(all.String(), cfg.Sample.Contact.Number) {
-			l, c := at("steps", 0, "say", lang)
-			warn(l, c, "no-callback-number", fmt.Sprintf("[%s] the first message does not give the callback number", lang),
-				"add {{.CallbackNumber}} ({{.CallbackHours}}): people must always be able to reach a person")
-		}
-	}
 	res.Diagnostics.Sort()
 	return res
 }
@@ -336,30 +308,10 @@ func clip(s string, n int) string {
 }
 
 // ToneWord returns the first word of text that starts with one of words
-// (compared as flow.Normalize writes them, so "kara" finds "karą"); an
-// Arabic word may stand anywhere in a text word.
+// (flow.DistrustfulWord), or "".
 func ToneWord(text string, words []string) string {
-	for _, w := range splitWords(flow.Normalize(text)) {
-		for _, tw := range words {
-			tw = flow.Normalize(tw)
-			if tw == "" {
-				continue
-			}
-			if strings.HasPrefix(w, tw) || (arabic(tw) && strings.Contains(w, tw)) {
-				return w
-			}
-		}
-	}
-	return ""
-}
-
-func arabic(s string) bool {
-	for _, r := range s {
-		if unicode.Is(unicode.Arabic, r) {
-			return true
-		}
-	}
-	return false
+	w, _ := flow.DistrustfulWord(text, words)
+	return w
 }
 
 // segmentCap is the most SMS segments a text in encoding enc may take.

@@ -39,7 +39,8 @@ func TestUCS2Languages(t *testing.T) {
 		t.Helper()
 		f, ds := flow.Parse("t.yaml", []byte(doc))
 		if f == nil {
-			t.Fatal(ds.Err())
+			got, _ := lintOrErrors(t, doc) // tone in a first message: an error
+			return got, lint.Result{Diagnostics: ds}
 		}
 		res := lint.Lint(f, lint.Default())
 		var got []string
@@ -75,10 +76,10 @@ func TestUCS2Languages(t *testing.T) {
 		{"Arabic over 6 parts", "اتصلوا بالرقم", long("نحن هنا لمساعدتكم.", 24), "11:11 sms-length"},
 		{"Polish over 6 parts", "Proszę zadzwonić:", long("Chętnie pomożemy.", 25), "9:11 sms-length"},
 		{"Dutch with ë still warns", "Wilt u ons bellen?", "Tot ziëns.", "6:11 sms-ucs2"},
-		{"Arabic tone word with the article", "اتصلوا بالرقم", "هذه ليست الغرامة.", "11:11 tone"},
-		{"Polish tone word inflected", "Proszę zadzwonić:", "To nie jest kara.", "9:11 tone"},
-		{"Ukrainian tone word", "Телефонуйте:", "Це не штрафи.", "10:11 tone"},
-		{"Turkish tone word without its letters", "Bizi arayın:", "Bu bir yaptirim degil.", "8:11 tone"},
+		{"Arabic tone word with the article", "اتصلوا بالرقم", "هذه ليست الغرامة.", "11:43 distrustful-word"},
+		{"Polish tone word inflected", "Proszę zadzwonić:", "To nie jest karą.", "9:53 distrustful-word"},
+		{"Ukrainian tone word", "Телефонуйте:", "Це не штрафи.", "10:43 distrustful-word"},
+		{"Turkish tone word without its letters", "Bizi arayın:", "Bu bir yaptirim degil.", "8:43 distrustful-word"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(sixLangs, tc.old) {

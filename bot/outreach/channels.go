@@ -159,7 +159,7 @@ func (s *Service) failedForGood(ctx context.Context, m *store.Message, rcp store
 		reason = "rejected by " + channelLabel(channel.Name(m.Channel))
 	}
 	if !inConversation(m) {
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason, At: s.Now()})
+		return s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason, At: s.Now()})
 	}
 	return s.fallback(ctx, m, rcp, code, reason)
 }
@@ -172,7 +172,7 @@ func (s *Service) fallback(ctx context.Context, m *store.Message, rcp store.Reci
 	now := s.Now()
 	from := channel.Name(m.Channel)
 	if m.Kind == KindStopConfirm {
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason, At: now})
+		return s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason, At: now})
 	}
 	to, ok := rcp.Channels.Next(from, s.configured)
 	if !ok {
@@ -180,7 +180,7 @@ func (s *Service) fallback(ctx context.Context, m *store.Message, rcp store.Reci
 		if rcp.OptedOut(string(channel.SMS)) && rcp.Phone != "" {
 			why = "opted out of SMS"
 		}
-		return s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason + "; no SMS fallback (" + why + ")", At: now})
+		return s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason + "; no SMS fallback (" + why + ")", At: now})
 	}
 	cp, err := s.copyTo(ctx, m, to, now, nil)
 	if err != nil {
@@ -189,7 +189,7 @@ func (s *Service) fallback(ctx context.Context, m *store.Message, rcp store.Reci
 	if err := s.Queue.EnqueueSend(ctx, m.Tag, cp.ID, time.Time{}); err != nil {
 		return err
 	}
-	if err := s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason + "; sent again by " + channelLabel(to), At: now}); err != nil {
+	if err := s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason + "; sent again by " + channelLabel(to), At: now}); err != nil {
 		return err
 	}
 	s.Log.InfoContext(ctx, "message falls back", "msg", m.ID, "from", from, "to", to, "copy", cp.ID)

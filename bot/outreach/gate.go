@@ -36,7 +36,7 @@ func (s *Service) gate(ctx context.Context, tag string, m *store.Message, now ti
 	// conversation moved on meanwhile: the recipient answered, or it ended.
 	if n != nil && m.Status != nil && m.Status.State == "deferred" && (n.Status != engine.Waiting || n.Step != m.Step) {
 		s.Log.InfoContext(ctx, "deferred message cancelled: conversation moved on", "msg", m.ID, "nudge", m.Conv)
-		return true, s.Store.SetStatus(ctx, tag, m.ID, "", store.Status{State: "canceled", Reason: "the conversation moved on before the message could go out", At: now})
+		return true, s.setStatus(ctx, m, "", store.Status{State: "canceled", Reason: "the conversation moved on before the message could go out", At: now})
 	}
 	if !s.Gate.Window.Allowed(now) {
 		at := s.Gate.Window.NextAllowed(now)
@@ -66,7 +66,12 @@ func (s *Service) gate(ctx context.Context, tag string, m *store.Message, now ti
 // hold records why a message is not sent now, re-queues it at at (unless
 // zero) and notes it on the nudge for the case worker.
 func (s *Service) hold(ctx context.Context, tag string, m *store.Message, n *store.Nudge, state, code, why string, at, now time.Time) error {
-	if err := s.Store.SetStatus(ctx, tag, m.ID, "", store.Status{State: state, Reason: why, At: now}); err != nil {
+	st := store.Status{State: state, Reason: why, At: now}
+	if err := s.Store.SetStatus(ctx, tag, m.ID, "", st); err != nil {
+		return err
+	}
+	st.State = code // the batch counts why it is held
+	if err := s.tallyMessage(ctx, m, st); err != nil {
 		return err
 	}
 	if !at.IsZero() {

@@ -143,6 +143,9 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		}
 		s.SystemOutcome(ctx, ib.Nudge, flow.OutcomeOptedOut, now)
 		s.Log.InfoContext(ctx, "recipient opted out", "channel", ch, "msg", msg.ID)
+		if err := s.tallyNudge(ctx, ib.Nudge, ConvEvent{At: now, OptedOut: true}, nil); err != nil {
+			s.Log.WarnContext(ctx, "batch figures not updated", "err", err)
+		}
 		return s.reply(ctx, ch, addr, msg, KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
 		msg.Route, msg.Conv = "(start)", conv
@@ -215,6 +218,9 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		}
 		if err != nil {
 			return err
+		}
+		if err := s.tallyNudge(ctx, &next, ConvEvent{At: now, Replied: true}, cbs); err != nil {
+			s.Log.WarnContext(ctx, "batch figures not updated", "nudge", next.ID, "err", err)
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
 		s.SystemOutcome(ctx, &next, flow.OutcomeReplied, now)

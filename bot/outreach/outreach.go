@@ -72,6 +72,8 @@ type Service struct {
 	WhatsApp WhatsAppOptions
 	// Audit records every action on a person's data (nil: no trail).
 	Audit *audit.Log
+	// Tally keeps the figures of batches (bot/batch); nil: no batches.
+	Tally Tally
 }
 
 // audit records entries in the trail; see audit.Log.Record.
@@ -116,6 +118,7 @@ type TriggerRequest struct {
 	// WhatsAppOptIn records the person's WhatsApp opt-in given to the case
 	// system (source and date) before the nudge is sent.
 	WhatsAppOptIn *ConsentUpdate
+	Batch         string // the batch this nudge belongs to, if any
 }
 
 // TriggerResult is the nudge created (or found again).
@@ -156,44 +159,18 @@ func (s *Service) tagFor(e164 string) string { return s.Keyer.Hash("phone", e164
 // Trigger validates a request and starts a nudge. Nothing is stored when it
 // fails.
 func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResult, error) {
-	f, ok := s.Flows.Current(req.Flow)
-	if !ok {
-		return TriggerResult{}, &FieldError{Field: "flow", Code: "unknown_flow", Message: fmt.Sprintf("there is no flow %q", req.Flow)}
-	}
-	wantsLink := f.Var(TelegramLinkVar) != nil
-	if wantsLink {
-		if s.Telegram == nil {
-			return TriggerResult{}, &FieldError{Field: "flow", Code: "telegram_not_configured",
-				Message: fmt.Sprintf("flow %q sends a Telegram link, but Telegram is not configured on this Seintje (set TELEGRAM_BOT_TOKEN)", f.ID)}
-		}
-		if _, sent := req.Vars[TelegramLinkVar]; sent {
-			return TriggerResult{}, &FieldError{Field: "vars." + TelegramLinkVar, Code: "invalid_var",
-				Message: "Seintje fills in telegram_link itself; leave it out"}
-		}
-	}
-	vars, verr := f.CheckVars(req.Vars)
-	if verr != nil {
-		return TriggerResult{}, &FieldError{Field: "vars." + verr.Name, Code: "invalid_var", Message: verr.Message}
-	}
-	e164, err := phone.Normalize(req.Phone)
+	v, err := s.Validate(req)
 	if err != nil {
-		code := "invalid_phone"
-		if errors.Is(err, phone.ErrNotMobile) {
-			code = "not_mobile"
-		}
-		return TriggerResult{}, &FieldError{Field: "recipient.phone", Code: code, Message: err.Error()}
+		return TriggerResult{}, err
 	}
-	requested := lang.Canon(req.Lang)
-	if requested == "" {
-		requested = flow.DefaultLang
-	}
+	f, vars, e164, requested, event := v.Flow, v.Vars, v.E164, v.Lang, v.Event
+	wantsLink := f.Var(TelegramLinkVar) != nil
 	now := s.Now()
-	tag := s.tagFor(e164)
+	tag := v.Tag
 	// The recipient keeps the language asked for (Seintje's own texts, such
 	// as the STOP confirmation, may have it); the conversation gets the
 	// flow's language (engine.Start).
 	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: requested}
-	event := eventKey(f.ID, vars, req.IdempotencyKey) // without the link: it is new every time
 	ch, err := s.triggerChannel(ctx, tag, req, now)
 	if err != nil {
 		return TriggerResult{}, err
@@ -228,11 +205,14 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 			return TriggerResult{}, fmt.Errorf("start flow %s: %w", f.ID, err)
 		}
 		n := &store.Nudge{Conversation: res.Conv, Tag: tag, Ref: req.Ref, Name: req.Name, Channel: string(ch),
-			TriggeredBy: req.TriggeredBy, EventKey: event}
+			TriggeredBy: req.TriggeredBy, EventKey: event, Batch: req.Batch}
 		if note := languageNote(f, requested, res.Conv.Lang, now); note != nil {
 			n.Notes = append(n.Notes, *note)
 		}
 		msgs, cbs := s.effects(n, res.Effects, nil, now)
+		for i := range msgs {
+			msgs[i].Batch = req.Batch // the first messages count in the batch's figures
+		}
 		for _, cb := range cbs {
 			n.CallbackIDs = append(n.CallbackIDs, cb.ID)
 		}
@@ -315,17 +295,29 @@ func eventKey(flowID string, vars map[string]string, idem string) string {
 
 // supersede ends a waiting nudge because a newer one of the same flow starts.
 func (s *Service) supersede(ctx context.Context, id string, now time.Time) error {
-	return s.updateNudge(ctx, id, func(n *store.Nudge) bool {
+	return s.endNudge(ctx, id, "superseded", "superseded", "a newer nudge of the same flow replaced this one", now)
+}
+
+// endNudge ends a waiting nudge with outcome and a note for the case
+// worker, and counts it for its batch.
+func (s *Service) endNudge(ctx context.Context, id, outcome, code, text string, now time.Time) error {
+	var ended *store.Nudge
+	err := s.updateNudge(ctx, id, func(n *store.Nudge) bool {
 		if n.Status != engine.Waiting {
 			return false
 		}
 		n.Status = engine.Ended
-		n.Outcome = "superseded"
+		n.Outcome = outcome
 		n.UpdatedAt = now
 		n.Deadline = time.Time{}
-		n.Notes = append(n.Notes, store.Note{At: now, Code: "superseded", Text: "a newer nudge of the same flow replaced this one"})
+		n.Notes = append(n.Notes, store.Note{At: now, Code: code, Text: text})
+		ended = n
 		return true
 	})
+	if err != nil || ended == nil {
+		return err
+	}
+	return s.tallyNudge(ctx, ended, ConvEvent{At: now}, nil)
 }
 
 // updateNudge loads nudge id, lets change edit it (false: nothing to do)

@@ -32,8 +32,11 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 			// (they are idempotent).
 			return s.notReached(ctx, tag, m)
 		}
-		return nil
+		// A retry after the batch figures could not be written: they
+		// record a state, so writing it again is harmless.
+		return s.tallyMessage(ctx, m, *m.Status)
 	}
+
 	rcp, err := s.Store.Recipient(ctx, tag)
 	if err != nil {
 		return err
@@ -45,7 +48,7 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 	// confirmation is the exception.
 	if rcp.OptedOut(m.Channel) && m.Kind != KindStopConfirm {
 		s.Log.InfoContext(ctx, "send suppressed: opted out", "msg", msgID, "channel", ch)
-		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "suppressed", Reason: "recipient opted out (STOP)", At: now})
+		return s.setStatus(ctx, m, "", store.Status{State: "suppressed", Reason: "recipient opted out (STOP)", At: now})
 	}
 	if m.Status != nil && m.Status.State == StateStandby {
 		if done, err := s.standbyDue(ctx, m); done || err != nil {
@@ -57,11 +60,11 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		return err
 	}
 	if to == "" {
-		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "error", Reason: "no address for this channel", At: now})
+		return s.setStatus(ctx, m, "", store.Status{State: "error", Reason: "no address for this channel", At: now})
 	}
 	sender, ok := s.Senders[ch]
 	if !ok {
-		return s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "error", Reason: "channel not configured: " + m.Channel, At: now})
+		return s.setStatus(ctx, m, "", store.Status{State: "error", Reason: "channel not configured: " + m.Channel, At: now})
 	}
 	if m.Proactive && s.Gate != nil {
 		if held, err := s.gate(ctx, tag, m, now); held || err != nil {
@@ -72,6 +75,11 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		if err := s.Pace(ctx, ch); err != nil {
 			return fmt.Errorf("pace %s: %w", ch, err)
 		}
+	}
+	// Checked after waiting for the pace: a cancel while messages queue up
+	// for the provider stops them.
+	if done, err := s.batchCancelled(ctx, m); done || err != nil {
+		return err
 	}
 	out := channel.Message{ID: m.ID, To: to, Body: m.Body}
 	for _, b := range m.Buttons {
@@ -90,7 +98,7 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 			st = "sent"
 		}
 		s.Log.InfoContext(ctx, "message sent", "msg", msgID, "channel", ch, "to", maskAddr(ch, to))
-		if err := s.Store.SetStatus(ctx, tag, msgID, rc.ProviderID, store.Status{State: st, At: s.Now()}); err != nil {
+		if err := s.setStatus(ctx, m, rc.ProviderID, store.Status{State: st, At: s.Now()}); err != nil {
 			return err
 		}
 		if ch == channel.WhatsApp {
@@ -122,13 +130,13 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		if err := s.auditOptOut(ctx, tag, m.Conv, channel.Name(m.Channel), true, "provider", fmt.Sprintf("provider error %d", code)); err != nil {
 			return err
 		}
-		if err := s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "recipient unsubscribed (opted out at the provider)", At: now}); err != nil {
+		if err := s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: "recipient unsubscribed (opted out at the provider)", At: now}); err != nil {
 			return err
 		}
 		return s.notReached(ctx, tag, m)
 	case channel.Permanent:
 		s.Log.WarnContext(ctx, "send failed permanently", "msg", msgID, "channel", ch, "code", code, "err", err)
-		if err := s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "rejected by the provider", At: now}); err != nil {
+		if err := s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: "rejected by the provider", At: now}); err != nil {
 			return err
 		}
 		return s.notReached(ctx, tag, m)
@@ -146,8 +154,16 @@ func (s *Service) SendGaveUp(ctx context.Context, tag, msgID string, cause error
 	if errors.As(cause, &ce) {
 		code = ce.Code
 	}
-	if err := s.Store.SetStatus(ctx, tag, msgID, "", store.Status{State: "failed", Code: code, Reason: "gave up after retries: temporary errors", At: s.Now()}); err != nil {
+	st := store.Status{State: "failed", Code: code, Reason: "gave up after retries: temporary errors", At: s.Now()}
+	if err := s.Store.SetStatus(ctx, tag, msgID, "", st); err != nil {
 		return err
+	}
+	if s.Tally != nil {
+		if m, err := s.Store.Message(ctx, tag, msgID); err == nil {
+			if err := s.tallyMessage(ctx, m, st); err != nil {
+				return err
+			}
+		}
 	}
 	return s.undelivered(ctx, tag, msgID)
 }
@@ -181,6 +197,13 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 	mid, err := s.Store.ProviderStatus(ctx, tag, u.ProviderID, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now})
 	if err != nil {
 		return err
+	}
+	if mid != "" && s.Tally != nil {
+		if m, err := s.Store.Message(ctx, tag, mid); err == nil {
+			if err := s.tallyMessage(ctx, m, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now}); err != nil {
+				s.Log.WarnContext(ctx, "batch figures not updated", "msg", mid, "err", err)
+			}
+		}
 	}
 	if mid != "" && (u.State == "undelivered" || u.State == "failed") {
 		handled := false

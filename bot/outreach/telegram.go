@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/telegram"
 	"github.com/seintje/seintje/bot/flow"
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
 )
@@ -43,36 +45,52 @@ const (
 	KindLink    = "telegram_link"
 )
 
-// tgTexts are the Telegram-only texts (B1 Dutch, English; no ë or ï).
+// tgTexts are the Telegram-only texts, in the six languages of the
+// shipped flows (B1; Dutch and English without ë or ï).
 var tgTexts = map[string]flow.Text{
 	"consent": {
 		"nl": "Hallo! Wilt u berichten van {{.Agency}} via Telegram krijgen? Dan sturen wij korte berichten hier, in plaats van per sms. U kunt altijd stoppen: stuur /stop. Kies Ja of Nee.",
 		"en": "Hello! Do you want to get messages from {{.Agency}} on Telegram? Then we send short messages here, instead of by text message. You can stop at any time: send /stop. Choose Yes or No.",
+		"tr": "Merhaba! {{.Agency}} mesajlarını Telegram'dan almak ister misiniz? O zaman kısa mesajlarımızı SMS yerine buraya göndeririz. İstediğiniz zaman durdurabilirsiniz: /stop gönderin. Evet veya Hayır seçin.",
+		"pl": "Dzień dobry! Wiadomości od: {{.Agency}} w Telegramie? Wtedy krótkie wiadomości przyjdą tutaj, a nie SMS-em. Zawsze można zrezygnować: proszę wysłać /stop. Proszę wybrać Tak albo Nie.",
+		"uk": "Вітаємо! Хочете отримувати повідомлення від {{.Agency}} у Telegram? Тоді ми надсилатимемо короткі повідомлення сюди, а не SMS. Зупинити можна будь-коли: надішліть /stop. Виберіть Так або Ні.",
+		"ar": "مرحبا! تريدون استلام رسائل {{.Agency}} في Telegram؟ عندها نرسل رسائل قصيرة هنا بدلا من الرسائل النصية. يمكنكم التوقف في أي وقت: أرسلوا ‎/stop. اختاروا نعم أو لا.",
 	},
 	"linked": {
 		"nl": "Gelukt. U krijgt onze berichten nu via Telegram. Stoppen? Stuur /stop. Wilt u iemand spreken? Bel {{.CallbackNumber}} ({{.CallbackHours}}).",
 		"en": "Done. You now get our messages on Telegram. To stop, send /stop. Want to talk to someone? Call {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"tr": "Tamam. Mesajlarımızı artık Telegram'dan alıyorsunuz. Durdurmak için /stop gönderin. Biriyle konuşmak ister misiniz? Arayın: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"pl": "Gotowe. Wiadomości od nas przychodzą teraz w Telegramie. Aby zrezygnować, proszę wysłać /stop. Rozmowa z pracownikiem? Proszę dzwonić: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"uk": "Готово. Тепер Ви отримуєте наші повідомлення в Telegram. Щоб зупинити, надішліть /stop. Хочете поговорити з людиною? Телефонуйте: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"ar": "تم. تصلكم رسائلنا الآن في Telegram. للإيقاف أرسلوا ‎/stop. تريدون التحدث مع شخص؟ اتصلوا بالرقم {{.CallbackNumber}} ({{.CallbackHours}}).",
 	},
 	"refused": {
 		"nl": "Goed. Er is niets veranderd: u krijgt onze berichten zoals eerst. Vragen? Bel {{.CallbackNumber}} ({{.CallbackHours}}).",
 		"en": "All right. Nothing has changed: you get our messages as before. Questions? Call {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"tr": "Tamam. Hiçbir şey değişmedi: mesajlarımızı eskisi gibi alırsınız. Sorunuz mu var? Arayın: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"pl": "Dobrze. Nic się nie zmienia: wiadomości przychodzą jak dotąd. Pytania? Proszę dzwonić: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"uk": "Добре. Нічого не змінилося: Ви отримуєте наші повідомлення, як і раніше. Є питання? Телефонуйте: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"ar": "حسنا. لم يتغير شيء: تصلكم رسائلنا كما من قبل. عندكم سؤال؟ اتصلوا بالرقم {{.CallbackNumber}} ({{.CallbackHours}}).",
 	},
 	"badlink": {
 		"nl": "Deze link werkt niet meer. Vraag uw consulent om een nieuwe link. Of bel {{.CallbackNumber}} ({{.CallbackHours}}).",
 		"en": "This link no longer works. Ask your case worker for a new link. Or call {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"tr": "Bu bağlantı artık çalışmıyor. Danışmanınızdan yeni bir bağlantı isteyin. Ya da arayın: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"pl": "Ten link już nie działa. Proszę poprosić o nowy link osobę prowadzącą sprawę. Albo proszę dzwonić: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"uk": "Це посилання більше не працює. Попросіть у свого консультанта нове посилання. Або телефонуйте: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"ar": "هذا الرابط لم يعد يعمل. اطلبوا رابطا جديدا من المستشار المسؤول عن ملفكم. أو اتصلوا بالرقم {{.CallbackNumber}} ({{.CallbackHours}}).",
 	},
 	"notlinked": {
 		"nl": "Hallo! Dit is {{.Agency}}. Wilt u hier berichten van ons krijgen? Vraag uw consulent om een link. Vragen? Bel {{.CallbackNumber}} ({{.CallbackHours}}).",
 		"en": "Hello! This is {{.Agency}}. Want to get our messages here? Ask your case worker for a link. Questions? Call {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"tr": "Merhaba! Burası {{.Agency}}. Mesajlarımızı burada almak ister misiniz? Danışmanınızdan bir bağlantı isteyin. Sorunuz mu var? Arayın: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"pl": "Dzień dobry! Tu {{.Agency}}. Wiadomości od nas tutaj? Proszę poprosić o link osobę prowadzącą sprawę. Pytania? Proszę dzwonić: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"uk": "Вітаємо! Це {{.Agency}}. Хочете отримувати наші повідомлення тут? Попросіть посилання у свого консультанта. Є питання? Телефонуйте: {{.CallbackNumber}} ({{.CallbackHours}}).",
+		"ar": "مرحبا! هنا {{.Agency}}. تريدون استلام رسائلنا هنا؟ اطلبوا رابطا من المستشار المسؤول عن ملفكم. عندكم سؤال؟ اتصلوا بالرقم {{.CallbackNumber}} ({{.CallbackHours}}).",
 	},
-	"yes": {"nl": "Ja", "en": "Yes"},
-	"no":  {"nl": "Nee", "en": "No"},
+	"yes": {"nl": "Ja", "en": "Yes", "tr": "Evet", "pl": "Tak", "uk": "Так", "ar": "نعم"},
+	"no":  {"nl": "Nee", "en": "No", "tr": "Hayır", "pl": "Nie", "uk": "Ні", "ar": "لا"},
 }
-
-var (
-	consentYes = []string{"ja", "yes", "ja graag", "yes please", "oke", "ok", "goed"}
-	consentNo  = []string{"nee", "no", "nee dank u", "no thanks"}
-)
 
 // NewTelegram returns the Telegram handler of s. botUsername is the bot's
 // username (for t.me links); linkTTL how long a link works.
@@ -246,10 +264,10 @@ func (t *Telegram) handle(ctx context.Context, u telegram.Update) error {
 	} else if open, err := t.s.Store.HasConsent(ctx, ch); err != nil {
 		return err
 	} else if open {
-		switch n := flow.Normalize(text); {
-		case contains(consentYes, n):
+		switch {
+		case flow.IsYes(text):
 			return t.consent(ctx, chat, ch, true, u)
-		case contains(consentNo, n):
+		case flow.IsNo(text):
 			return t.consent(ctx, chat, ch, false, u)
 		}
 	}
@@ -426,17 +444,8 @@ func validToken(tok string) bool {
 }
 
 func langHint(code string) string {
-	if strings.HasPrefix(strings.ToLower(code), "en") {
-		return "en"
+	if b := lang.Base(code); slices.Contains(lang.Shipped(), b) {
+		return b
 	}
 	return flow.DefaultLang
-}
-
-func contains(set []string, s string) bool {
-	for _, v := range set {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -72,6 +72,9 @@ func (s *Service) transition(ctx context.Context, cid, what string,
 		if err != nil {
 			return err
 		}
+		if err := s.tallyNudge(ctx, &next, ConvEvent{At: now}, cbs); err != nil {
+			s.Log.WarnContext(ctx, "batch figures not updated", "nudge", cid, "err", err)
+		}
 		s.Log.InfoContext(ctx, what+" fired", "nudge", cid, "step", next.Step, "status", next.Status, "callbacks", len(cbs))
 		return s.dispatch(ctx, &next, res.Effects, msgs)
 	}

@@ -84,7 +84,7 @@ func (s *Service) whatsappTemplate(ctx context.Context, m *store.Message, rcp st
 	}
 	reason := "more than 24 hours since the person's last WhatsApp message, and " + why
 	if !inConversation(m) {
-		return nil, true, s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Reason: reason, At: now})
+		return nil, true, s.setStatus(ctx, m, "", store.Status{State: "failed", Reason: reason, At: now})
 	}
 	s.Log.InfoContext(ctx, "whatsapp window closed and no template; falls back", "msg", m.ID, "step", m.Step)
 	return nil, true, s.fallback(ctx, m, rcp, 0, reason)
@@ -201,7 +201,7 @@ func (s *Service) retryAsTemplate(ctx context.Context, m *store.Message, code in
 		return false, err
 	}
 	reason := whatsappReason(code) + "; sent again as the approved template"
-	if err := s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "failed", Code: code, Reason: reason, At: now}); err != nil {
+	if err := s.setStatus(ctx, m, "", store.Status{State: "failed", Code: code, Reason: reason, At: now}); err != nil {
 		return false, err
 	}
 	s.Log.InfoContext(ctx, "whatsapp free text refused; sent again as template", "msg", m.ID)
@@ -245,13 +245,13 @@ func (s *Service) standbyDue(ctx context.Context, m *store.Message) (bool, error
 	now := s.Now()
 	orig, err := s.Store.Message(ctx, m.Tag, m.FallbackOf)
 	if errors.Is(err, store.ErrNotFound) {
-		return true, s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "canceled", Reason: "the WhatsApp message it backed up is gone", At: now})
+		return true, s.setStatus(ctx, m, "", store.Status{State: "canceled", Reason: "the WhatsApp message it backed up is gone", At: now})
 	}
 	if err != nil {
 		return false, err
 	}
 	if orig.Status != nil && (orig.Status.State == "delivered" || orig.Status.State == "read") {
-		return true, s.Store.SetStatus(ctx, m.Tag, m.ID, "", store.Status{State: "canceled", Reason: "not needed: the WhatsApp message was " + orig.Status.State, At: now})
+		return true, s.setStatus(ctx, m, "", store.Status{State: "canceled", Reason: "not needed: the WhatsApp message was " + orig.Status.State, At: now})
 	}
 	if orig.Status == nil || !strings.Contains(orig.Status.Reason, "sent again") {
 		reason := fmt.Sprintf("not delivered on WhatsApp within %s; sent again by %s", s.WhatsApp.DeliveryTimeout, channelLabel(channel.Name(m.Channel)))

@@ -38,10 +38,11 @@ func (l *Limiter) Set(name string, perSecond float64) {
 		return
 	}
 	// Rate per 1000 s keeps fractional rates exact to a thousandth. The
-	// burst (a tenth of a second's worth, at least 2) lets a sender that
-	// woke a little late catch up, so the long-run rate is the setting;
-	// providers queue such small bursts.
-	burst := max(2, int(math.Ceil(perSecond/10)))
+	// burst (one second's worth, at least 2) lets senders that were late
+	// (a loaded machine, a slow provider answer) catch up, so the long-run
+	// rate is the setting; Twilio queues a burst of one second's messages
+	// rather than refusing them.
+	burst := max(2, int(math.Ceil(perSecond)))
 	l.limit[name] = redis_rate.Limit{Rate: int(math.Round(perSecond * 1000)), Period: 1000 * time.Second, Burst: burst}
 }
 

@@ -78,6 +78,8 @@ type Nudge struct {
 	EventKey    string   `json:"event_key"`
 	CallbackIDs []string `json:"callback_ids,omitempty"`
 	Notes       []Note   `json:"notes,omitempty"`
+	// Batch is the batch that started this nudge ("" for a single nudge).
+	Batch string `json:"batch,omitempty"`
 }
 
 // Note is a line the case worker sees in the nudge (deferred, refused, ...).
@@ -103,6 +105,9 @@ type Message struct {
 	Route      string   `json:"route,omitempty"`
 	ProviderID string   `json:"provider_id,omitempty"`
 	Buttons    []Button `json:"buttons,omitempty"`
+	// Batch is set on the first message of a nudge started by a batch: its
+	// delivery is counted in the batch's figures.
+	Batch string `json:"batch,omitempty"`
 	// FallbackOf is the id of the message this one copies on another
 	// channel (a fallback, or a standby SMS for an undelivered WhatsApp).
 	FallbackOf string `json:"fallback_of,omitempty"`

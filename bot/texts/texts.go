@@ -41,14 +41,17 @@ const (
 // needed, Arabic plural address, which is polite and fits every reader).
 var defaults = map[Key]flow.Text{
 	StopConfirm: {
-		// You will get no more text messages from us. Want them again? Send START.
-		// Questions? Call <number> (<hours>).
-		"nl": "U krijgt geen berichten meer van ons via dit kanaal. Wilt u ze toch weer? Stuur dan START. Vragen? Bel {{.CallbackNumber}} ({{.CallbackHours}}).",
-		"en": "You will get no more messages from us on this channel. Want them again? Send START. Questions? Call {{.CallbackNumber}} ({{.CallbackHours}}).",
-		"tr": "Bu kanaldan artık bizden mesaj almayacaksınız. Yeniden almak ister misiniz? START gönderin. Sorunuz mu var? Bizi arayın: {{.CallbackNumber}} ({{.CallbackHours}}).",
-		"pl": "Nie będziemy już wysyłać wiadomości tym kanałem. Aby znów je dostawać, proszę wysłać START. Pytania? Proszę dzwonić: {{.CallbackNumber}} ({{.CallbackHours}}).",
-		"uk": "Ви більше не отримуватимете наших повідомлень цим каналом. Хочете знову їх отримувати? Надішліть START. Є питання? Телефонуйте: {{.CallbackNumber}} ({{.CallbackHours}}).",
-		"ar": "لن تصلكم رسائل منا بعد الآن عبر هذه القناة. تريدون استلامها من جديد؟ أرسلوا START. عندكم سؤال؟ اتصلوا بالرقم {{.CallbackNumber}} ({{.CallbackHours}}).",
+		// One SMS segment in every language with a number of up to 16
+		// characters (+31 88 123 45 67): 160 GSM-7 characters for Dutch and
+		// English, 70 UCS-2 characters for the others, so no opening hours.
+		// You will get no more messages from us on this channel. Want them
+		// again? Send START. Questions? Call <number>.
+		"nl": "U krijgt van ons geen berichten meer via dit kanaal. Toch weer graag? Stuur START. Vragen? Bel {{.CallbackNumber}}.",
+		"en": "You will get no more messages from us on this channel. Want them again? Send START. Questions? Call {{.CallbackNumber}}.",
+		"tr": "Artık mesaj almayacaksınız. Tekrar için START. Soru: {{.CallbackNumber}}",
+		"pl": "Nie wyślemy już wiadomości. Wznowienie: START. Tel. {{.CallbackNumber}}",
+		"uk": "Повідомлень більше не буде. Знову: START. Тел. {{.CallbackNumber}}",
+		"ar": "لن تصلكم رسائلنا بعد الآن. للعودة: START. هاتف: {{.CallbackNumber}}",
 	},
 	StartConfirm: {
 		"nl": "Welkom terug. U krijgt weer berichten van ons. Stoppen? Stuur STOP.",
@@ -115,6 +118,11 @@ type Catalog struct {
 func Default() (*Catalog, error) {
 	c := &Catalog{texts: map[Key]*flow.Compiled{}}
 	for k, t := range defaults {
+		// Seintje sends these on its own too (STOP, HELP): the same tone
+		// and privacy rules as a flow's first message.
+		if problem := flow.CheckSystemText(t); problem != "" {
+			return nil, fmt.Errorf("system text %s %s", k, problem)
+		}
 		ct, err := flow.CompileText(string(k), t)
 		if err != nil {
 			return nil, fmt.Errorf("system text %s: %w", k, err)

@@ -3,7 +3,9 @@ package texts_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/lint"
@@ -64,6 +66,51 @@ func TestSystemTexts(t *testing.T) {
 	}
 	if ar, nl := mustRender(t, c, texts.Help, "ar", d), mustRender(t, c, texts.Help, "nl", d); ar == nl {
 		t.Error("Arabic must not fall back to Dutch")
+	}
+}
+
+// TestStopConfirmationIsOneSegment: the one message after an opt-out is
+// one SMS segment in every language, rendered as the service renders it
+// (engine.Data: Arabic wraps the number in direction isolates), with a
+// short and a long callback number.
+func TestStopConfirmationIsOneSegment(t *testing.T) {
+	c, err := texts.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, number := range []string{"088 123 45 67", "+31 88 123 45 67"} {
+		ct := engine.Contact{Agency: "gemeente Utrecht", Number: number, Hours: map[string]string{"nl": "maandag tot en met vrijdag van 9 tot 17 uur"}}
+		for _, l := range lang.Shipped() {
+			d := engine.Data(ct, nil, engine.Conversation{Lang: l}, time.UTC)
+			out := mustRender(t, c, texts.StopConfirm, l, d)
+			if info := sms.Analyze(out); info.Segments != 1 {
+				t.Errorf("STOP confirmation %s with %q: %s, want 1 segment: %q", l, number, info, out)
+			}
+		}
+	}
+}
+
+// TestSystemTextRules: a system text with a distrustful word, a BSN, an
+// IBAN or an amount is refused, in any language.
+func TestSystemTextRules(t *testing.T) {
+	for _, tc := range []struct {
+		text flow.Text
+		want string
+	}{
+		{flow.Text{"nl": "Anders krijgt u een boete."}, "boete"},
+		{flow.Text{"nl": "Hallo.", "tr": "Para cezası var."}, "[tr]"},
+		{flow.Text{"nl": "Hallo.", "ar": "هذه الغرامة."}, "[ar]"},
+		{flow.Text{"nl": "Uw BSN is 111222333."}, "BSN"},
+		{flow.Text{"nl": "Betaal op NL91 ABNA 0417 1643 00."}, "IBAN"},
+		{flow.Text{"nl": "U moet € 250 terugbetalen."}, "amount"},
+		{flow.Text{"en": "Hello.", "nl": "Hallo.", "pl": "Kwota 100 zł."}, "amount"},
+	} {
+		if got := flow.CheckSystemText(tc.text); !strings.Contains(got, tc.want) {
+			t.Errorf("CheckSystemText(%v) = %q, want it to mention %q", tc.text, got, tc.want)
+		}
+	}
+	if got := flow.CheckSystemText(texts.Source(texts.Help)); got != "" {
+		t.Errorf("shipped HELP text: %s", got)
 	}
 }
 

@@ -312,10 +312,18 @@ func (b *Browser) Viewport(width, height int) {
 	b.Do(chromedp.EmulateViewport(int64(width), int64(height)))
 }
 
+// ScreenshotsEnv turns screenshots on: SEINTJE_SCREENSHOTS=1 go test ./bot/console/
+const ScreenshotsEnv = "SEINTJE_SCREENSHOTS"
+
 // Screenshot saves a full-page PNG at path (directories are made) at
-// width CSS pixels, then restores the desktop width.
+// width CSS pixels, then restores the desktop width. It does nothing
+// unless SEINTJE_SCREENSHOTS is set, so a test run leaves the checkout
+// unchanged.
 func (b *Browser) Screenshot(path string, width int) {
 	b.t.Helper()
+	if os.Getenv(ScreenshotsEnv) == "" {
+		return
+	}
 	b.Viewport(width, 900)
 	defer b.Viewport(DesktopWidth, 900)
 	ctx, cancel := context.WithTimeout(b.ctx, b.Timeout)

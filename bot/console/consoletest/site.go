@@ -17,7 +17,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,4 +209,75 @@ func (s *Site) AuditActions(filter string) []string {
 		out = append(out, e["actor"].(string)+" "+e["action"].(string))
 	}
 	return out
+}
+
+// Nudge starts flow for a person through the API (as case worker token
+// cw) and returns the nudge id.
+func (s *Site) Nudge(flowID, phone, name, ref string, vars map[string]any) string {
+	s.t.Helper()
+	st, m := s.API(http.MethodPost, "/v1/nudges", TokCaseworker, map[string]any{"flow": flowID,
+		"recipient": map[string]any{"ref": ref, "phone": phone, "name": name}, "vars": vars, "caseworker": map[string]any{"name": "Ahmed"}})
+	if st != http.StatusAccepted {
+		s.t.Fatalf("POST /v1/nudges: %d %v", st, m)
+	}
+	return m["id"].(string)
+}
+
+// SMS posts an inbound SMS webhook, signed as Twilio signs it.
+func (s *Site) SMS(from, body string) {
+	s.t.Helper()
+	form := url.Values{"MessageSid": {"SM" + randHex(16)}, "AccountSid": {TwilioSID}, "From": {from}, "To": {TwilioFrom},
+		"Body": {body}, "NumMedia": {"0"}}
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/webhooks/twilio/sms", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign(TwilioAuthToken, s.URL+"/webhooks/twilio/sms", form))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		s.t.Fatalf("inbound SMS: %d", resp.StatusCode)
+	}
+}
+
+// SentTo returns the SMS texts the fake Twilio accepted for a number.
+func (s *Site) SentTo(phone string) []string {
+	var out []string
+	for _, r := range s.Twilio.Requests() {
+		if r.To == phone && r.HTTPStatus == http.StatusCreated {
+			out = append(out, r.Body)
+		}
+	}
+	return out
+}
+
+// Eventually polls cond until it holds or 10 s pass.
+func (s *Site) Eventually(what string, cond func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("waited 10s for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// CallbackTask makes a werkplaats task the real way: a missing-form nudge
+// to phone, the person answers "2" (call me). It returns the task id.
+func (s *Site) CallbackTask(phone, name, ref string) string {
+	s.t.Helper()
+	nudge := s.Nudge("missing-form", phone, name, ref, map[string]any{"form": "het formulier", "due_date": "2031-01-31"})
+	s.Eventually("first SMS to "+phone, func() bool { return len(s.SentTo(phone)) >= 1 })
+	s.SMS(phone, "2")
+	var id string
+	s.Eventually("a callback task", func() bool {
+		_, m := s.API(http.MethodGet, "/v1/nudges/"+nudge, TokCaseworker, nil)
+		if cb, ok := m["callback"].(map[string]any); ok {
+			id, _ = cb["id"].(string)
+		}
+		return id != ""
+	})
+	return id
 }

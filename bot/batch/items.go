@@ -1,0 +1,239 @@
+package batch
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/seintje/seintje/bot/flow"
+)
+
+// Item is one person in a batch, from a spreadsheet row or a JSON item.
+type Item struct {
+	Row            int // as a spreadsheet shows it (CSV/XLSX header = 1); JSON: index + 1
+	Ref            string
+	Phone          string
+	Name           string
+	Language       string
+	Caseworker     string
+	Vars           map[string]any
+	IdempotencyKey string // JSON items only
+}
+
+// Person fields a spreadsheet may carry besides the flow's variables.
+const (
+	ColRef        = "ref"
+	ColPhone      = "phone"
+	ColName       = "name"
+	ColLanguage   = "language"
+	ColCaseworker = "caseworker"
+)
+
+// aliases are the header names (lowercase, without spaces, '-' or '_')
+// recognised for each person field, Dutch first.
+var aliases = map[string]string{
+	"ref": ColRef, "referentie": ColRef, "kenmerk": ColRef, "zaak": ColRef, "zaaknummer": ColRef, "dossier": ColRef,
+	"dossiernummer": ColRef, "klantnummer": ColRef, "casereference": ColRef, "reference": ColRef,
+	"phone": ColPhone, "telefoon": ColPhone, "telefoonnummer": ColPhone, "mobiel": ColPhone, "mobielnummer": ColPhone,
+	"mobiel06": ColPhone, "gsm": ColPhone, "tel": ColPhone, "mobile": ColPhone, "phonenumber": ColPhone,
+	"name": ColName, "naam": ColName, "voornaam": ColName, "firstname": ColName,
+	"language": ColLanguage, "taal": ColLanguage, "lang": ColLanguage,
+	"caseworker": ColCaseworker, "consulent": ColCaseworker, "klantmanager": ColCaseworker, "afzender": ColCaseworker,
+}
+
+func headerKey(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	return strings.NewReplacer(" ", "", "-", "", "_", "", ".", "").Replace(h)
+}
+
+// Columns maps the columns of a table to person fields and flow variables.
+type Columns struct {
+	// Field of each column: a person field (ColPhone, ...), "var:<name>"
+	// for a flow variable, or "" for an empty column that is ignored.
+	Field []string
+	// Header is the column's name as the file spells it (for messages).
+	Header []string
+}
+
+// Name returns the file's name for a field ("var:<name>" or a person field),
+// or the field itself when the file has no such column.
+func (c *Columns) Name(field string) string {
+	if i := slices.Index(c.Field, field); i >= 0 {
+		return c.Header[i]
+	}
+	return strings.TrimPrefix(field, "var:")
+}
+
+// MapColumns matches a header to the flow. mapping, when given, says which
+// field a header means (the console's column-mapping step), by the header
+// as written: {"Mobiel nr.": "phone", "Datum": "appointment_at"}.
+func MapColumns(f *flow.Flow, header []string, mapping map[string]string, rows [][]string) (*Columns, error) {
+	c := &Columns{Field: make([]string, len(header)), Header: header}
+	vars := map[string]string{}
+	for _, v := range f.Variables {
+		vars[headerKey(v.Name)] = v.Name
+	}
+	seen := map[string]int{}
+	for i, h := range header {
+		want := ""
+		if m, ok := mapping[strings.TrimSpace(h)]; ok {
+			want = m
+		}
+		key := headerKey(h)
+		switch {
+		case want != "":
+			if isPerson(want) {
+				c.Field[i] = want
+			} else if f.Var(want) != nil {
+				c.Field[i] = "var:" + want
+			} else if want != "-" {
+				return nil, &InputError{Code: "unknown_column", Row: 1, Column: h,
+					Message: fmt.Sprintf("column %q is mapped to %q, which is neither a person field (%s) nor a variable of flow %q (%s)",
+						h, want, strings.Join(personFields(), ", "), f.ID, strings.Join(varNames(f), ", "))}
+			}
+		case key == "":
+			if columnEmpty(rows, i) {
+				continue
+			}
+			return nil, &InputError{Code: "unknown_column", Row: 1, Column: columnLetter(i),
+				Message: fmt.Sprintf("column %s has values but no name in the header row; give it a name or remove it", columnLetter(i))}
+		case aliases[key] != "":
+			c.Field[i] = aliases[key]
+		case vars[key] != "":
+			c.Field[i] = "var:" + vars[key]
+		default:
+			return nil, &InputError{Code: "unknown_column", Row: 1, Column: h,
+				Message: fmt.Sprintf("column %q (row 1, column %s) is not a person field (%s) and not a variable of flow %q (%s); rename or remove it",
+					h, columnLetter(i), strings.Join(personFields(), ", "), f.ID, strings.Join(varNames(f), ", "))}
+		}
+		if c.Field[i] == "" {
+			continue
+		}
+		if j, dup := seen[c.Field[i]]; dup {
+			return nil, &InputError{Code: "duplicate_column", Row: 1, Column: h,
+				Message: fmt.Sprintf("columns %q and %q (%s and %s) both mean %s; keep one", header[j], h, columnLetter(j), columnLetter(i), strings.TrimPrefix(c.Field[i], "var:"))}
+		}
+		seen[c.Field[i]] = i
+	}
+	if _, ok := seen[ColPhone]; !ok {
+		return nil, &InputError{Code: "no_phone_column", Row: 1,
+			Message: "the header row has no phone column; name one column \"telefoon\" (or \"phone\", \"mobiel\")"}
+	}
+	return c, nil
+}
+
+func isPerson(f string) bool { return slices.Contains(personFields(), f) }
+
+func personFields() []string { return []string{ColRef, ColPhone, ColName, ColLanguage, ColCaseworker} }
+
+func varNames(f *flow.Flow) []string {
+	out := make([]string, 0, len(f.Variables))
+	for _, v := range f.Variables {
+		if v.Name != "telegram_link" {
+			out = append(out, v.Name)
+		}
+	}
+	if len(out) == 0 {
+		return []string{"none"}
+	}
+	return out
+}
+
+func columnEmpty(rows [][]string, i int) bool {
+	for _, r := range rows {
+		if i < len(r) && strings.TrimSpace(r[i]) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// columnLetter is the spreadsheet name of column i (0 → A, 26 → AA).
+func columnLetter(i int) string {
+	s := ""
+	for i++; i > 0; i = (i - 1) / 26 {
+		s = string(rune('A'+(i-1)%26)) + s
+	}
+	return s
+}
+
+// Items turns the rows of a table into items, with dates in the formats
+// Dutch spreadsheets use converted to the flow's formats.
+func Items(f *flow.Flow, t *Table, c *Columns, loc *time.Location) []Item {
+	out := make([]Item, 0, len(t.Rows))
+	for r, rec := range t.Rows {
+		it := Item{Row: r + 2, Vars: map[string]any{}}
+		for i, field := range c.Field {
+			if field == "" || i >= len(rec) {
+				continue
+			}
+			v := strings.TrimSpace(rec[i])
+			switch field {
+			case ColRef:
+				it.Ref = v
+			case ColPhone:
+				it.Phone = v
+			case ColName:
+				it.Name = v
+			case ColLanguage:
+				it.Language = v
+			case ColCaseworker:
+				it.Caseworker = v
+			default:
+				name := strings.TrimPrefix(field, "var:")
+				if v != "" {
+					it.Vars[name] = normalizeVar(f.Var(name), v, t.Format, loc)
+				}
+			}
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+var (
+	dutchDate     = regexp.MustCompile(`^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$`)
+	dutchDateTime = regexp.MustCompile(`^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})[ T]+(\d{1,2})[:.](\d{2})$`)
+	isoDateTime   = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(:\d{2})?$`)
+)
+
+// normalizeVar converts the date and time forms of a Dutch spreadsheet
+// (24-11-2026, 24-11-2026 10:00, an Excel date cell) to the flow's formats.
+// Anything else is passed on unchanged, for the flow's own check to judge.
+func normalizeVar(v *flow.Variable, s, format string, loc *time.Location) string {
+	if v == nil {
+		return s
+	}
+	switch v.Type {
+	case flow.TypeDate:
+		if m := dutchDate.FindStringSubmatch(s); m != nil {
+			return fmt.Sprintf("%s-%02s-%02s", m[3], m[2], m[1])
+		}
+		if format == "xlsx" {
+			if t, ok := excelSerial(s, loc); ok {
+				return t.Format(time.DateOnly)
+			}
+		}
+	case flow.TypeDatetime:
+		var t time.Time
+		ok := false
+		if m := dutchDateTime.FindStringSubmatch(s); m != nil {
+			t, ok = wall(m[3], m[2], m[1], m[4], m[5], loc)
+		} else if m := isoDateTime.FindStringSubmatch(s); m != nil {
+			t, ok = wall(m[1], m[2], m[3], m[4], m[5], loc)
+		} else if format == "xlsx" {
+			t, ok = excelSerial(s, loc)
+		}
+		if ok {
+			return t.Format(time.RFC3339)
+		}
+	}
+	return s
+}
+
+func wall(y, mo, d, h, mi string, loc *time.Location) (time.Time, bool) {
+	t, err := time.ParseInLocation("2006-1-2 15:04", fmt.Sprintf("%s-%s-%s %s:%s", y, mo, d, h, mi), loc)
+	return t, err == nil
+}

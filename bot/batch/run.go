@@ -1,0 +1,287 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/audit"
+	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/store"
+)
+
+// result is what became of one row when its batch ran.
+type result struct {
+	Row    int    `json:"r"`
+	Ref    string `json:"f"`
+	Nudge  string `json:"n,omitempty"`
+	Result string `json:"s"` // created, existing, opted_out, error
+}
+
+// errCrash is the test hook's simulated crash.
+var errCrash = errors.New("simulated crash")
+
+// Run creates the nudges of a started batch, a chunk at a time, from its
+// persisted cursor: after a crash the next run (asynq retries the task;
+// Recover queues it when lost) continues where the last one stopped. A
+// chunk done twice creates nothing twice (the same event gives the same
+// nudge back) and counts once (the cursor moves with the counts).
+func (s *Service) Run(ctx context.Context, id string) error {
+	for {
+		b, err := s.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch b.State {
+		case Scheduled:
+			if b.SendAt != nil && b.SendAt.After(s.now()) {
+				return s.enqueue(ctx, id, *b.SendAt) // woke early (a recovered task)
+			}
+			if _, err := moveScript.Run(ctx, s.rdb, []string{s.key(id, "meta")}, Sending, "sending_at", s.now().UnixMilli(), "", Scheduled).Text(); err != nil {
+				return fmt.Errorf("batch %s: %w", id, err)
+			}
+			continue
+		case Sending:
+		default:
+			return nil // checked (not started), cancelled or done
+		}
+		if b.cursor >= b.chunks {
+			if err := finishScript.Run(ctx, s.rdb, []string{s.key(id, "meta"), s.key(id, "n")}, s.now().UnixMilli()).Err(); err != nil {
+				return fmt.Errorf("finish batch %s: %w", id, err)
+			}
+			s.rdb.SRem(ctx, s.activeKey(), id)
+			s.log.InfoContext(ctx, "batch handed over", "batch", id, "accepted", b.Counts.Accepted)
+			return nil
+		}
+		raw, err := s.rdb.LIndex(ctx, s.key(id, "items"), int64(b.cursor)).Result()
+		if err != nil {
+			return fmt.Errorf("batch %s chunk %d: %w", id, b.cursor, err)
+		}
+		var rows []Row
+		if err := json.Unmarshal([]byte(raw), &rows); err != nil {
+			return fmt.Errorf("batch %s chunk %d: %w", id, b.cursor, err)
+		}
+		actx := audit.WithActor(ctx, audit.Actor{Name: b.CreatedBy, Via: "batch"})
+		res, err := s.createChunk(actx, b, rows)
+		if err != nil {
+			return err
+		}
+		if s.crashHook != nil && s.crashHook(b.cursor) {
+			return errCrash
+		}
+		if err := s.accept(ctx, id, b.cursor, res); err != nil {
+			return err
+		}
+	}
+}
+
+// createChunk starts the nudges of rows, several at once.
+func (s *Service) createChunk(ctx context.Context, b *Batch, rows []Row) ([]result, error) {
+	out := make([]result, len(rows))
+	errs := make([]error, len(rows))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range s.workers {
+		wg.Go(func() {
+			for i := range next {
+				out[i], errs[i] = s.createOne(ctx, b, rows[i])
+			}
+		})
+	}
+	for i := range rows {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (s *Service) createOne(ctx context.Context, b *Batch, r Row) (result, error) {
+	vars := make(map[string]any, len(r.Vars))
+	for k, v := range r.Vars {
+		vars[k] = v
+	}
+	res, err := s.out.Trigger(ctx, outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
+		Vars: vars, Caseworker: r.Caseworker, TriggeredBy: b.CreatedBy, IdempotencyKey: r.Idem, Batch: b.ID})
+	var fe *outreach.FieldError
+	switch {
+	case errors.Is(err, outreach.ErrOptedOut):
+		return result{Row: r.Row, Ref: r.Ref, Result: "opted_out"}, nil
+	case errors.As(err, &fe):
+		// The flow changed between the check and the start.
+		s.log.WarnContext(ctx, "batch row no longer valid", "batch", b.ID, "row", r.Row, "field", fe.Field, "code", fe.Code)
+		return result{Row: r.Row, Ref: r.Ref, Result: "error"}, nil
+	case err != nil:
+		return result{}, fmt.Errorf("batch %s row %d: %w", b.ID, r.Row, err)
+	case res.Existing:
+		n, err := s.st.Nudge(ctx, res.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return result{}, err
+		}
+		if n != nil && n.Batch == b.ID {
+			// Made by an earlier run of this chunk that stopped before the
+			// cursor moved: make sure its work is queued, and count it now.
+			if err := s.out.Redispatch(ctx, res.ID); err != nil {
+				return result{}, err
+			}
+			return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created"}, nil
+		}
+		return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "existing"}, nil
+	}
+	return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created"}, nil
+}
+
+// accept records a chunk's results and moves the cursor, once.
+func (s *Service) accept(ctx context.Context, id string, cursor int, res []result) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encode results: %w", err)
+	}
+	counts := map[string]int{}
+	var members []any
+	for _, r := range res {
+		switch r.Result {
+		case "created":
+			counts["accepted"]++
+			members = append(members, r.Nudge)
+		case "existing":
+			counts["existing"]++
+		default:
+			counts["refused"]++
+		}
+	}
+	args := []any{strconv.Itoa(cursor), b, s.now().UnixMilli(), len(counts)}
+	for _, k := range sortedKeys(counts) {
+		args = append(args, k, counts[k])
+	}
+	args = append(args, members...)
+	keys := []string{s.key(id, "meta"), s.key(id, "res"), s.key(id, "dl"), s.key(id, "cv"), s.key(id, "n")}
+	n, err := acceptScript.Run(ctx, s.rdb, keys, args...).Int()
+	if err != nil {
+		return fmt.Errorf("batch %s: accept chunk %d: %w", id, cursor, err)
+	}
+	if n == -1 {
+		s.log.InfoContext(ctx, "batch chunk already accepted by another run", "batch", id, "chunk", cursor)
+	}
+	pipe := s.rdb.Pipeline()
+	for _, k := range []string{"res", "dl", "cv", "n", "fl", "ts"} {
+		pipe.PExpire(ctx, s.key(id, k), s.ttl)
+	}
+	_, err = pipe.Exec(ctx)
+	return err
+}
+
+// Delivery implements outreach.Tally.
+func (s *Service) Delivery(ctx context.Context, batch, nudge string, st store.Status) error {
+	state, rank := category(st.State)
+	reason := ""
+	if state == "failed" {
+		reason = reasonKey(st)
+	}
+	keys := []string{s.key(batch, "dl"), s.key(batch, "n"), s.key(batch, "meta")}
+	if err := deliveryScript.Run(ctx, s.rdb, keys, nudge, rank, state, reason, s.now().UnixMilli()).Err(); err != nil {
+		return fmt.Errorf("batch %s delivery: %w", batch, err)
+	}
+	return nil
+}
+
+// category maps a message status (or the gate's hold code) to the batch's
+// delivery figure and its rank (a figure never moves to a lower rank).
+func category(state string) (string, int) {
+	switch state {
+	case "pending":
+		return "pending", 0
+	case "deferred_quiet_hours":
+		return "held_quiet_hours", 1
+	case "deferred_weekly_limit":
+		return "held_weekly_limit", 1
+	case "queued", "accepted", "scheduled", "sending", "sent":
+		return "sent", 2
+	case "delivered", "read":
+		return "delivered", 3
+	case "canceled":
+		return "cancelled", 3
+	}
+	return "failed", 3 // undelivered, failed, suppressed, error, refused_weekly_limit
+}
+
+// reasonKey names why a first message failed, for the figures: short,
+// never personal (provider codes and Seintje's own reasons).
+func reasonKey(st store.Status) string {
+	switch st.State {
+	case "suppressed":
+		return "opted out (STOP)"
+	case "refused_weekly_limit":
+		return "weekly limit"
+	}
+	r, _, _ := strings.Cut(st.Reason, ";")
+	r, _, _ = strings.Cut(r, ":")
+	r = strings.ReplaceAll(strings.TrimSpace(r), "|", "/")
+	if len(r) > 60 {
+		r = r[:60]
+	}
+	if st.Code != 0 {
+		r = strconv.Itoa(st.Code) + " " + r
+	}
+	if r == "" {
+		r = st.State
+	}
+	return r
+}
+
+// Conversation implements outreach.Tally.
+func (s *Service) Conversation(ctx context.Context, batch string, n *store.Nudge, ev outreach.ConvEvent) error {
+	keys := []string{s.key(batch, "cv"), s.key(batch, "n"), s.key(batch, "fl"), s.key(batch, "ts")}
+	at := ev.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	flag := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
+	}
+	if err := convScript.Run(ctx, s.rdb, keys, n.ID, string(n.Status), n.Outcome, flag(ev.Replied), flag(ev.Callback), flag(ev.OptedOut),
+		at.Unix()/3600).Err(); err != nil {
+		return fmt.Errorf("batch %s conversation: %w", batch, err)
+	}
+	return nil
+}
+
+// Cancelled implements outreach.Tally.
+func (s *Service) Cancelled(ctx context.Context, batch string) (bool, error) {
+	st, err := s.rdb.HGet(ctx, s.key(batch, "meta"), "state").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("batch %s state: %w", batch, err)
+	}
+	return st == Cancelled, nil
+}
+
+// RepliesPerHour returns the number of first replies per hour since the
+// batch started (for the chart), oldest first.
+func (s *Service) RepliesPerHour(ctx context.Context, id string) (map[time.Time]int, error) {
+	h, err := s.rdb.HGetAll(ctx, s.key(id, "ts")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("batch %s replies: %w", id, err)
+	}
+	out := map[time.Time]int{}
+	for k, v := range h {
+		hr, err1 := strconv.ParseInt(k, 10, 64)
+		n, err2 := strconv.Atoi(v)
+		if err1 == nil && err2 == nil {
+			out[time.Unix(hr*3600, 0).UTC()] = n
+		}
+	}
+	return out, nil
+}

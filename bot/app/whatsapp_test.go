@@ -556,3 +556,27 @@ func TestWhatsAppChannelsAPI(t *testing.T) {
 		t.Errorf("after withdrawing: %d %s", r.Status, r.Body)
 	}
 }
+
+// Without WhatsApp configured, a flow that asks for the WhatsApp opt-in
+// cannot be triggered, and a nudge cannot ask for WhatsApp.
+func TestWhatsAppNotConfigured(t *testing.T) {
+	t.Parallel()
+	dir := testflows.Dir(t)
+	if err := os.WriteFile(filepath.Join(dir, "wa-invite.yaml"), []byte(waInviteFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, map[string]string{"SEINTJE_FLOWS_DIR": dir})
+	r := h.postJSON("/v1/nudges", tokCaseworker, nudgeBody("wa-invite", phoneSanne, nil), nil)
+	if r.Status != http.StatusUnprocessableEntity || r.JSON(t)["code"] != "whatsapp_not_configured" {
+		t.Errorf("invite without WhatsApp: %d %s", r.Status, r.Body)
+	}
+	if r := h.waNudge("no-show", noShowVars(), "whatsapp", nil); r.Status != http.StatusUnprocessableEntity || r.JSON(t)["code"] != "whatsapp_not_configured" {
+		t.Errorf("channel whatsapp without WhatsApp: %d %s", r.Status, r.Body)
+	}
+	if r := h.waNudge("no-show", noShowVars(), "", optIn); r.Status != http.StatusUnprocessableEntity || r.JSON(t)["code"] != "whatsapp_not_configured" {
+		t.Errorf("opt-in without WhatsApp: %d %s", r.Status, r.Body)
+	}
+	if n := len(h.twilio.Requests()); n != 0 {
+		t.Errorf("%d requests to Twilio", n)
+	}
+}

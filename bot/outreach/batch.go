@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/lang"
@@ -40,6 +41,10 @@ func (s *Service) Validate(req TriggerRequest) (Valid, error) {
 			return Valid{}, &FieldError{Field: "vars." + TelegramLinkVar, Code: "invalid_var",
 				Message: "Seintje fills in telegram_link itself; leave it out"}
 		}
+	}
+	if asksWhatsAppOptIn(f) && !s.configured(channel.WhatsApp) {
+		return Valid{}, &FieldError{Field: "flow", Code: "whatsapp_not_configured",
+			Message: fmt.Sprintf("flow %q asks for WhatsApp, but WhatsApp is not configured on this Seintje (set TWILIO_WHATSAPP_FROM)", f.ID)}
 	}
 	vars, verr := f.CheckVars(req.Vars)
 	if verr != nil {

@@ -48,10 +48,20 @@ type WhatsAppOptions struct {
 	DeliveryTimeout time.Duration
 }
 
-// OptInVar-free opt-in by SMS: a conversation that ends with this outcome
+// OutcomeWhatsAppOptIn: a conversation that ends with this outcome
 // (the person answered JA to a flow that asked) records the WhatsApp
 // opt-in and makes WhatsApp the preferred channel.
 const OutcomeWhatsAppOptIn = "whatsapp_opt_in"
+
+// asksWhatsAppOptIn reports whether a flow can end in the WhatsApp opt-in.
+func asksWhatsAppOptIn(f *flow.Flow) bool {
+	for _, st := range f.Steps {
+		if st.Outcome == OutcomeWhatsAppOptIn {
+			return true
+		}
+	}
+	return false
+}
 
 // windowOpen reports whether the person wrote on WhatsApp in the last 24 hours.
 func (s *Service) windowOpen(ctx context.Context, tag string, now time.Time) (bool, error) {

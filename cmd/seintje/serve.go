@@ -20,6 +20,7 @@ import (
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/console"
 	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/lang"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -38,6 +39,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	log := newLogger(stderr, cfg.LogLevel, *demo)
 	log.Info("starting", "config", cfg)
+	for _, l := range lang.Shipped() {
+		if cfg.Callback.Hours[l] == "" {
+			log.Warn("no callback hours in this language: its messages show the Dutch ones", "lang", l, "set", "callback.hours."+l)
+		}
+	}
 
 	opts := app.Options{Log: log, WatchFlows: true}
 	var tokenFile string

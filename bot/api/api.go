@@ -103,6 +103,7 @@ func New(d Deps) http.Handler {
 	v1.POST("/callbacks/:id/claim", s.auth(RoleWerkplaats, RoleAdmin), s.claimCallback)
 	v1.POST("/callbacks/:id/complete", s.auth(RoleWerkplaats, RoleAdmin), s.completeCallback)
 	v1.GET("/inbox", s.auth(RoleCaseworker, RoleAdmin), s.inbox)
+	v1.POST("/inbox/:id/handled", s.auth(RoleCaseworker, RoleAdmin), s.inboxHandled)
 	v1.GET("/flows", s.auth(RoleCoordinator, RoleAdmin), s.listFlows)
 	v1.DELETE("/recipients/:ref", s.auth(RoleAdmin), s.eraseRecipient)
 	v1.GET("/recipients/:ref/nudges", s.auth(RoleCaseworker, RoleAdmin), s.recipientNudges)

@@ -243,20 +243,33 @@ func (s *Server) getNudge(c *gin.Context) {
 }
 
 func (s *Server) inbox(c *gin.Context) {
-	msgs, err := s.d.Store.Inbox(c.Request.Context(), 200)
+	items, err := s.d.Store.InboxItems(c.Request.Context(), 200)
 	if err != nil {
 		s.internal(c, err)
 		return
 	}
 	type item struct {
 		messageView
-		Nudge string `json:"nudge,omitempty"`
-		Ref   string `json:"ref,omitempty"`
-		Name  string `json:"name,omitempty"`
+		InboxID   string     `json:"inbox_id"` // for POST /v1/inbox/{inbox_id}/handled
+		Handled   bool       `json:"handled"`
+		HandledBy string     `json:"handled_by,omitempty"`
+		HandledAt *time.Time `json:"handled_at,omitempty"`
+		Nudge     string     `json:"nudge,omitempty"`
+		Ref       string     `json:"ref,omitempty"`
+		Name      string     `json:"name,omitempty"`
 	}
-	out := make([]item, 0, len(msgs))
-	for _, m := range msgs {
-		it := item{messageView: viewMessage(m), Nudge: m.Conv}
+	unhandled := c.Query("handled") == "false"
+	out := make([]item, 0, len(items))
+	for _, in := range items {
+		if unhandled && in.Handled() {
+			continue
+		}
+		m := in.Message
+		it := item{messageView: viewMessage(m), Nudge: m.Conv, InboxID: in.ID, Handled: in.Handled(), HandledBy: in.HandledBy}
+		if in.Handled() {
+			at := in.HandledAt
+			it.HandledAt = &at
+		}
 		if rcp, err := s.d.Store.Recipient(c.Request.Context(), m.Tag); err == nil {
 			it.Ref, it.Name = rcp.Ref, rcp.Name
 		}

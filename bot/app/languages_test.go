@@ -2,8 +2,6 @@ package app_test
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,41 +9,10 @@ import (
 	"github.com/seintje/seintje/internal/testflows"
 )
 
-// arabicFlow is a Go-owned flow with an Arabic text (not a shipped flow).
-const arabicFlow = `id: ask-ar
-version: 1
-description: Test flow in Dutch and Arabic.
-steps:
-  - id: ask
-    say:
-      nl: "Hallo {{.FirstName}}. Stuur 2, dan bellen wij u. Of bel {{.CallbackNumber}}."
-      ar: "مرحبا {{.FirstName}}. أرسلوا 2 ونحن نتصل بكم. أو اتصلوا بالرقم {{.CallbackNumber}}."
-    replies:
-      - match: ["2", "bel mij", "اتصلوا بي"]
-        goto: callback
-        label: {nl: "2 Bel mij terug", ar: "2 اتصلوا بي"}
-    otherwise: question
-    wait: {timeout: 48h, then: done}
-  - id: callback
-    say:
-      nl: "Dank u. Wij bellen u."
-      ar: "شكرا. سنتصل بكم."
-    action: callback
-    reason: test
-    next: done
-  - id: question
-    action: forward
-    next: done
-  - id: done
-    action: end
-`
-
 func languagesHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := testflows.Dir(t)
-	if err := os.WriteFile(filepath.Join(dir, "ask-ar.yaml"), []byte(arabicFlow), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testflows.CopyExtra(t, dir, "ask-ar")
 	return newHarness(t, map[string]string{"SEINTJE_FLOWS_DIR": dir})
 }
 

@@ -11,7 +11,11 @@ type NavItem struct {
 // route in routes.go (with the same roles).
 var menu = []NavItem{
 	{Path: "/console/", Key: "nav.home"},
+	{Path: "/console/send", Key: "nav.send", Roles: []string{RoleCaseworker, RoleAdmin}},
+	{Path: "/console/inbox", Key: "nav.inbox", Roles: []string{RoleCaseworker, RoleAdmin}},
 	{Path: "/console/queue", Key: "nav.queue", Roles: []string{RoleWerkplaats, RoleAdmin}},
+	{Path: "/console/search", Key: "nav.search", Roles: []string{RoleCaseworker, RoleWerkplaats, RoleAdmin}},
+	{Path: "/console/admin/optouts", Key: "nav.optouts", Roles: []string{RoleAdmin}},
 	{Path: "/console/admin/audit", Key: "nav.audit", Roles: []string{RoleAdmin}},
 }
 

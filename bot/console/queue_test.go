@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/seintje/seintje/bot/console/browsertest"
 )
 
@@ -15,6 +13,7 @@ import (
 // task; Bert's list shows it claimed within 5 s and he cannot claim it.
 // Anne calls, nobody answers: the task goes back to the queue for later.
 func TestQueueTwoColleagues(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, nil)
 	const phone = "+31612349901"
 	task := s.CallbackTask(phone, "Sanne de Vries", "C-9901")
@@ -73,7 +72,8 @@ func TestQueueTwoColleagues(t *testing.T) {
 	bert.Go(s.URL + "/console/queue")
 
 	// Anne: no answer. The task is open again (due later) for everyone.
-	anne.Do(chromedp.Click(chromedp.ID("outcome-no_answer")), chromedp.SetValue(chromedp.ID("note"), "Twee keer geprobeerd"))
+	anne.Fill("#outcome-no_answer", "")
+	anne.Fill("#note", "Twee keer geprobeerd")
 	anne.ClickNav("#save-outcome")
 	if !strings.Contains(anne.Body(), "Het resultaat is opgeslagen") {
 		t.Errorf("after saving: %s", anne.Body())
@@ -92,6 +92,7 @@ func TestQueueTwoColleagues(t *testing.T) {
 
 // Release, reschedule, the filters, and a field error.
 func TestQueueReleaseRescheduleFilters(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, nil)
 	task := s.CallbackTask("+31612349911", "Fatima el Amrani", "C-9911")
 	b := browsertest.New(t)
@@ -119,8 +120,8 @@ func TestQueueReleaseRescheduleFilters(t *testing.T) {
 	}
 	// Reschedule to tomorrow 10:00.
 	b.Go(s.URL + "/console/queue/" + task)
-	tomorrow := time.Now().Add(24 * time.Hour).Format("2006-01-02") + "T10:00"
-	b.Do(chromedp.SetValue(chromedp.ID("at"), tomorrow))
+	tomorrow := time.Now().Add(24*time.Hour).Format("2006-01-02") + "T10:00"
+	b.Fill("#at", tomorrow)
 	b.ClickNav("#reschedule")
 	_, m := s.API(http.MethodGet, "/v1/callbacks/"+task, tokAdmin, nil)
 	due, _ := time.Parse(time.RFC3339, m["due"].(string))

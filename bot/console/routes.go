@@ -33,9 +33,24 @@ func (c *Console) routes() {
 	c.private("POST /console/queue/{id}/release", wp, c.callbackRelease)
 	c.private("POST /console/queue/{id}/reschedule", wp, c.callbackReschedule)
 
+	// Case workers: send a nudge.
+	cw := []string{RoleCaseworker, RoleAdmin}
+	c.private("GET /console/send", cw, c.sendShow)
+	c.private("POST /console/send/preview", cw, c.sendPreview)
+	c.private("POST /console/send", cw, c.sendSubmit)
+	c.private("GET /console/inbox", cw, c.inboxShow)
+	c.private("POST /console/inbox/{id}/handled", cw, c.inboxHandled)
+	c.private("GET /console/nudges/{id}", cw, c.nudgeShow)
+	c.private("POST /console/nudges/{id}/notes", cw, c.nudgeNote)
+	c.private("POST /console/nudges/{id}/end", cw, c.nudgeEnd)
+
+	// Search: case workers, werkplaats, admins.
+	c.private("GET /console/search", []string{RoleCaseworker, RoleWerkplaats, RoleAdmin}, c.searchShow)
+
 	// Admin.
 	admin := []string{RoleAdmin}
 	c.private("GET /console/admin/audit", admin, c.auditShow)
+	c.private("GET /console/admin/optouts", admin, c.optOutsShow)
 
 	// Everything else under /console: not found (behind a session, so
 	// nobody learns which screens exist without signing in).

@@ -13,6 +13,7 @@ import (
 
 // The demo sign-in, the menu by role, language, logout.
 func TestDemoSignInRolesAndLogout(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, nil)
 	b := browsertest.New(t)
 	b.Go(s.URL + "/console/")
@@ -74,6 +75,7 @@ func TestDemoSignInRolesAndLogout(t *testing.T) {
 
 // A case worker may not open the admin screens.
 func TestRoleForbidden(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, nil)
 	b := browsertest.New(t)
 	b.SignInDemo(s.URL, "Sanne", "caseworker")
@@ -90,6 +92,7 @@ func TestRoleForbidden(t *testing.T) {
 
 // A state change without the CSRF token is refused and changes nothing.
 func TestCSRFRefused(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, nil)
 	b := browsertest.New(t)
 	b.SignInDemo(s.URL, "Sanne", "caseworker")
@@ -111,6 +114,7 @@ func TestCSRFRefused(t *testing.T) {
 // Cookies: opaque id, HttpOnly, Secure, SameSite=Lax; idle and absolute
 // timeouts; headers: strict CSP.
 func TestSessionCookieAndTimeouts(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, map[string]string{"SEINTJE_CONSOLE_IDLE": "30m", "SEINTJE_CONSOLE_MAX_AGE": "10h"})
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -37,6 +37,7 @@ func oidcEnv(op *mockoidc.MockOIDC) map[string]string {
 // Anne signs in at her organisation's provider; her group makes her
 // werkplaats staff in Seintje.
 func TestSignInWithOpenIDConnect(t *testing.T) {
+	t.Parallel()
 	op := startOP(t)
 	s := newSite(t, oidcEnv(op))
 	b := browsertest.New(t)
@@ -94,6 +95,7 @@ func TestSignInWithOpenIDConnect(t *testing.T) {
 
 // A callback with a state this browser did not start is refused.
 func TestSignInRefusesForeignState(t *testing.T) {
+	t.Parallel()
 	op := startOP(t)
 	s := newSite(t, oidcEnv(op))
 	resp, err := http.Get(s.URL + "/console/auth/callback?code=x&state=forged")

@@ -2,9 +2,9 @@ package console
 
 import (
 	"context"
-	"slices"
 	"time"
 
+	"github.com/seintje/seintje/bot/lang"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -27,14 +27,15 @@ type Transcript struct {
 	Messages []MessageView
 }
 
-// rtlLangs are written right to left.
-var rtlLangs = []string{"ar", "fa", "he", "ur", "ps", "ku"}
-
-func textDir(lang string) string {
-	if slices.Contains(rtlLangs, lang) {
+// textDir is the dir attribute of a message Seintje sent in code: rtl for
+// Arabic and other right-to-left languages, else auto, so a text in
+// another language than the conversation's (a STOP confirmation in the
+// recipient's own language) still shows the right way.
+func textDir(code string) string {
+	if lang.RTL(code) {
 		return "rtl"
 	}
-	return "ltr"
+	return "auto"
 }
 
 // transcript loads nudge id with its messages.

@@ -51,7 +51,7 @@ func (s *Store) Erase(ctx context.Context, tag, refHash string, addrs map[channe
 		deleted += int(n)
 	}
 	// Index entries: members start with the tag.
-	for _, idx := range []string{s.inboxKey(), s.callbacksKey(CallbackOpen), s.callbacksKey(CallbackClaimed), s.callbacksKey(CallbackDone), s.suggestionsKey()} {
+	for _, idx := range []string{s.inboxKey(), s.callbacksKey(CallbackOpen), s.callbacksKey(CallbackClaimed), s.callbacksKey(CallbackDone), s.suggestionsKey(), s.doneAtKey(), s.optOutsKey()} {
 		var members []any
 		iter := s.rdb.ZScan(ctx, idx, 0, tag+"*", 1000).Iterator()
 		for iter.Next(ctx) {

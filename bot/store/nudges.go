@@ -577,7 +577,7 @@ func (s *Store) SetOptOut(ctx context.Context, tag, channel string, on bool, at 
 	if err != nil {
 		return fmt.Errorf("set opt-out: %w", err)
 	}
-	return nil
+	return s.indexOptOut(ctx, tag, channel, on, at)
 }
 
 // SetLooseAddress remembers where to answer a sender that has no nudge.

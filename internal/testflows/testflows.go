@@ -54,6 +54,23 @@ func Copy(t testing.TB, dir string) {
 	}
 }
 
+//go:embed extra/*.yaml
+var extra embed.FS
+
+// CopyExtra writes the extra fixture flow id into dir. Extra fixtures are
+// left out of Dir and Copy, so tests that count flows are not affected:
+// "ask-ar" is a short flow in Dutch and Arabic (right-to-left tests).
+func CopyExtra(t testing.TB, dir, id string) {
+	t.Helper()
+	b, err := extra.ReadFile("extra/" + id + ".yaml")
+	if err != nil {
+		t.Fatalf("testflows: no extra fixture %q: %v", id, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, id+".yaml"), b, 0o644); err != nil {
+		t.Fatalf("testflows: %v", err)
+	}
+}
+
 // Load parses every fixture flow and fails the test on any diagnostic.
 func Load(t testing.TB) map[string]*flow.Flow {
 	t.Helper()

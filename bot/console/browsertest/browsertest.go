@@ -243,6 +243,25 @@ func (b *Browser) WaitFor(what, cond string, timeout time.Duration) {
 	}
 }
 
+// Fill sets the value of the form field matching css as typing would
+// (input and change events fire, so htmx and scripts react).
+func (b *Browser) Fill(css, value string) {
+	b.t.Helper()
+	sel, _ := json.Marshal(css)
+	val, _ := json.Marshal(value)
+	ok := Eval[bool](b, fmt.Sprintf(`(function (e) {
+		if (!e) { return false; }
+		e.focus();
+		if (e.type === "radio" || e.type === "checkbox") { e.checked = true; } else { e.value = %s; }
+		e.dispatchEvent(new Event("input", {bubbles: true}));
+		e.dispatchEvent(new Event("change", {bubbles: true}));
+		return true;
+	})(document.querySelector(%s))`, val, sel))
+	if !ok {
+		b.t.Fatalf("no field %s at %s", css, b.URL())
+	}
+}
+
 // ClickNav clicks the element matching css and waits until the page it
 // leads to has loaded (a new document, readyState complete).
 func (b *Browser) ClickNav(css string) {

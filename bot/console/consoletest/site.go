@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -118,7 +120,7 @@ func New(t testing.TB, env map[string]string) *Site {
 		"SEINTJE_API_TOKENS":      "cw:caseworker:" + TokCaseworker + ",wp:werkplaats:" + TokWerkplaats + ",ad:admin:" + TokAdmin,
 		"SEINTJE_CALLBACK_NUMBER": "088 123 45 67",
 		"SEINTJE_CALLBACK_HOURS":  "maandag tot en met vrijdag van 9 tot 17 uur",
-		"SEINTJE_FLOWS_DIR":       testflows.Dir(t),
+		"SEINTJE_FLOWS_DIR":       flowsDir(t),
 		"SEINTJE_QUIET_HOURS":     "off",
 		"SEINTJE_WEEKLY_LIMIT":    "100",
 		"TWILIO_ACCOUNT_SID":      TwilioSID,
@@ -271,6 +273,12 @@ func (s *Site) CallbackTask(phone, name, ref string) string {
 	nudge := s.Nudge("missing-form", phone, name, ref, map[string]any{"form": "het formulier", "due_date": "2031-01-31"})
 	s.Eventually("first SMS to "+phone, func() bool { return len(s.SentTo(phone)) >= 1 })
 	s.SMS(phone, "2")
+	return s.CallbackOf(nudge)
+}
+
+// CallbackOf waits for the callback task of a nudge and returns its id.
+func (s *Site) CallbackOf(nudge string) string {
+	s.t.Helper()
 	var id string
 	s.Eventually("a callback task", func() bool {
 		_, m := s.API(http.MethodGet, "/v1/nudges/"+nudge, TokCaseworker, nil)
@@ -280,4 +288,22 @@ func (s *Site) CallbackTask(phone, name, ref string) string {
 		return id != ""
 	})
 	return id
+}
+
+// flowsDir holds the frozen test flows plus the console's own fixtures
+// (bot/console/testdata, e.g. a flow with Arabic texts).
+func flowsDir(t testing.TB) string {
+	dir := testflows.Dir(t)
+	_, file, _, _ := runtime.Caller(0)
+	extra, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "testdata", "*.yaml"))
+	for _, f := range extra {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

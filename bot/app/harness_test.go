@@ -24,6 +24,7 @@ import (
 	"github.com/seintje/seintje/bot/app"
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/internal/apitest"
 	"github.com/seintje/seintje/bot/internal/redistest"
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/internal/testflows"
@@ -89,6 +90,8 @@ type harness struct {
 	noWorker bool
 	app      *app.App
 	srv      *httptest.Server
+	// api validates every /v1 response against docs/openapi.yaml.
+	api *apitest.Spec
 }
 
 func randHex(n int) string {
@@ -109,6 +112,11 @@ func newHarness(t testing.TB, env map[string]string, opts ...func(*harness)) *ha
 		ru = redisURL(t)
 	}
 	h := &harness{t: t, prefix: "t" + randHex(6), clock: &clock{}}
+	spec, err := apitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.api = spec
 	h.twilio = twiliotest.New(t, testSID, testAuthToken)
 	h.env = map[string]string{
 		"REDIS_URL":                 ru,
@@ -278,6 +286,11 @@ func (h *harness) do(method, path, token, contentType string, body io.Reader, hd
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if apitest.Described(req.URL.Path) {
+		if err := h.api.ValidateResponse(req, resp.StatusCode, resp.Header, b); err != nil {
+			h.t.Error(err)
+		}
+	}
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 

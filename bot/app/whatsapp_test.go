@@ -281,8 +281,9 @@ func TestWhatsAppWindowButtonsAndRead(t *testing.T) {
 	h.clock.Set(start)
 	// The recipient becomes known (SMS nudge), opts in, then writes to us
 	// on WhatsApp: the window opens.
-	h.nudge("wa-invite", phoneSanne, nil)
+	inv := h.nudge("wa-invite", phoneSanne, nil)
 	eventually(t, "invite SMS", func() bool { return len(h.sentTo(phoneSanne)) == 1 })
+	h.waitHandedOver(inv) // a reply routes to a message the person saw
 	if r := h.putChannels(waRef, map[string]any{"preferred": "whatsapp",
 		"channels": map[string]any{"whatsapp": map[string]any{"consent": optIn}}}); r.Status != http.StatusOK {
 		t.Fatalf("PUT channels: %d %s", r.Status, r.Body)
@@ -349,8 +350,9 @@ func TestWhatsApp63016RetryAsTemplateOrSMS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newWhatsAppHarness(t, map[string]string{"SEINTJE_WHATSAPP_ON_REFUSED": tc.onRefused, "TWILIO_WHATSAPP_BUTTONS": ""})
-			h.nudge("wa-invite", phoneSanne, nil)
+			inv := h.nudge("wa-invite", phoneSanne, nil)
 			eventually(t, "invite SMS", func() bool { return len(h.sentTo(phoneSanne)) == 1 })
+			h.waitHandedOver(inv)                            // a reply routes to a message the person saw
 			h.waInbound(phoneSanne, "Hallo", "SMwa0101", "") // window open as far as Seintje knows
 			eventually(t, "the answer to Hallo", func() bool { return len(h.waSent(phoneSanne)) == 1 })
 			h.twilio.FailNext(1, http.StatusBadRequest, 63016)
@@ -487,8 +489,9 @@ func TestWhatsAppStopLeavesSMS(t *testing.T) {
 func TestWhatsAppOptInBySMSReply(t *testing.T) {
 	t.Parallel()
 	h := newWhatsAppHarness(t, nil)
-	h.nudge("wa-invite", phoneSanne, nil)
+	inv := h.nudge("wa-invite", phoneSanne, nil)
 	eventually(t, "invite SMS", func() bool { return len(h.sentTo(phoneSanne)) == 1 })
+	h.waitHandedOver(inv) // a reply routes to a message the person saw
 	if r := h.sms(phoneSanne, "Ja", "SMsms0001"); r.Status != http.StatusOK {
 		t.Fatalf("reply: %d %s", r.Status, r.Body)
 	}

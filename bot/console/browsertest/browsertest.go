@@ -267,7 +267,17 @@ func (b *Browser) Fill(css, value string) {
 func (b *Browser) ClickNav(css string) {
 	b.t.Helper()
 	b.Do(chromedp.Evaluate[chromedp.Void](`window.__oldPage = true; undefined`))
-	b.Do(chromedp.Click(chromedp.CSS(css)))
+	// A list that refreshes itself (htmx polling) may swap the element out
+	// between finding it and clicking it: find it again, a few times.
+	var err error
+	for range 5 {
+		if err = b.Try(chromedp.Click(chromedp.CSS(css))); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+			break
+		}
+	}
+	if err != nil {
+		b.t.Fatalf("browser: click %s: %v (at %s)", css, err, b.URL())
+	}
 	b.WaitFor("the next page after clicking "+css, `window.__oldPage === undefined && document.readyState === "complete"`, b.Timeout)
 }
 

@@ -40,7 +40,7 @@ func (h *harness) replyAll(t *testing.T, from, to int, tag string) {
 	t.Helper()
 	for i := from; i < to; i++ {
 		start := time.Now()
-		r := h.sms(faultPhone(i), "2", fmt.Sprintf("SM%s%028d", tag, i))
+		r := h.smsNow(faultPhone(i), "2", fmt.Sprintf("SM%s%028d", tag, i))
 		if d := time.Since(start); r.Status != http.StatusOK || d > 2*time.Second {
 			t.Errorf("reply %d: %d after %v, want 200 within 2s (%s)", i, r.Status, d, r.Body)
 		}

@@ -338,6 +338,14 @@ func nudgeBody(flowID, phone string, vars map[string]any) map[string]any {
 // signature is given.
 func (h *harness) sms(from, body, sid string, signature ...string) response {
 	h.t.Helper()
+	h.waitRecorded(from)
+	return h.smsNow(from, body, sid, signature...)
+}
+
+// smsNow is sms without waiting for Seintje's records (fault tests, where
+// Redis may not answer).
+func (h *harness) smsNow(from, body, sid string, signature ...string) response {
+	h.t.Helper()
 	form := url.Values{"MessageSid": {sid}, "AccountSid": {testSID}, "From": {from}, "To": {testFrom}, "Body": {body}, "NumMedia": {"0"}}
 	sig := twiliotest.Sign(testAuthToken, testPublicURL+"/webhooks/twilio/sms", form)
 	if len(signature) > 0 {
@@ -418,4 +426,27 @@ func reader(t testing.TB, v any) io.Reader {
 		}
 		return bytes.NewReader(b)
 	}
+}
+
+// waitRecorded waits until Seintje recorded every message the fake Twilio
+// accepted for phone: a reply belongs to a conversation only once its
+// message was handed over, and a real person cannot answer in the
+// millisecond between Twilio's answer and that record.
+func (h *harness) waitRecorded(phone string) {
+	h.t.Helper()
+	if h.app == nil {
+		return
+	}
+	eventually(h.t, "sent messages recorded", func() bool {
+		for _, r := range h.twilio.Requests() {
+			if r.To != phone || r.HTTPStatus != http.StatusCreated {
+				continue
+			}
+			mid, err := h.app.Store.MessageOfProvider(context.Background(), h.app.Service.Keyer.Hash("phone", r.To), r.SID)
+			if err != nil || mid == "" {
+				return false
+			}
+		}
+		return true
+	})
 }

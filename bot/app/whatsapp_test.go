@@ -291,12 +291,15 @@ func TestWhatsAppWindowButtonsAndRead(t *testing.T) {
 	if r := h.waInbound(phoneSanne, "Hallo", "SMwa0001", ""); r.Status != http.StatusOK {
 		t.Fatalf("inbound: %d %s", r.Status, r.Body)
 	}
+	// The answer to "Hallo" goes out on WhatsApp first; the nudge below
+	// must not race it to the provider.
+	eventually(t, "the answer to Hallo", func() bool { return len(h.waSent(phoneSanne)) == 1 })
 	h.clock.Set(start.Add(2 * time.Hour))
 	if until := h.channels(waRef)["channels"].(map[string]any)["whatsapp"].(map[string]any)["window_open_until"]; until == nil {
 		t.Errorf("window not shown as open")
 	}
 	id := h.nudge("wa-check", phoneSanne, noShowVars()) // preferred channel: WhatsApp
-	eventually(t, "free-text WhatsApp", func() bool { return len(h.waSent(phoneSanne)) >= 2 })
+	eventually(t, "free-text WhatsApp", func() bool { return len(h.waSent(phoneSanne)) == 2 })
 	msg := h.waSent(phoneSanne)[len(h.waSent(phoneSanne))-1]
 	if msg.ContentSid != waButtons2 || msg.Body != "" {
 		t.Fatalf("in the window: content %q body %q, want the 2-button quick reply", msg.ContentSid, msg.Body)

@@ -295,3 +295,96 @@ func (h *harness) waitSMS(t testing.TB, n int, timeout time.Duration) []twiliote
 	})
 	return reqs
 }
+
+// A delivery report's follow-up (the escalation of an undelivered first
+// message; the opt-out bookkeeping of Twilio's 21610) is stored by the
+// script that records the status. Seintje dies right after that script
+// (the webhook never answered, and Twilio does not retry): the recovery
+// pass runs the follow-up, once.
+func TestStatusFollowUpSurvivesACrashAfterTheStatusChange(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		code     int
+		optOut   bool
+		wantTask bool
+	}{
+		{name: "undelivered 30003 escalates", code: 30003, wantTask: true},
+		{name: "undelivered 21610 opts out, no call", code: 21610, optOut: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			h := newHarness(t, nil)
+			id := h.nudge("no-show", phoneSanne, noShowVars())
+			req := h.waitSMS(t, 1, 5*time.Second)[0]
+			h.waitHandedOver(id)
+
+			// The webhook's status script commits; then the process dies.
+			tag := h.app.Service.Keyer.Hash("phone", phoneSanne)
+			now := time.Now()
+			u := outreach.StatusUpdate{Channel: "sms", ProviderID: req.SID, To: phoneSanne, State: "undelivered", Code: tt.code}
+			mid, ob, err := h.app.Store.ProviderStatus(ctx, tag, req.SID, store.Status{State: u.State, Code: u.Code, At: now},
+				outreach.StatusFollowUp(u, tt.optOut, now))
+			if err != nil || mid == "" || ob == nil {
+				t.Fatalf("status script: %q %v %v", mid, ob, err)
+			}
+			v := h.nudgeView(id)
+			if m := messagesOf(v)[0]; m["status"] != "undelivered" || len(asList(v["callbacks"])) != 0 {
+				t.Fatalf("after the status script: message %v, callbacks %v", m, v["callbacks"])
+			}
+			if tt.optOut {
+				// The opt-out mark is part of the status change itself.
+				if r := h.postJSON("/v1/nudges", tokCaseworker, nudgeBody("hobby-income", phoneSanne, nil), nil); r.Status != http.StatusConflict {
+					t.Errorf("trigger after the 21610 report: %d, want 409 (opted out)", r.Status)
+				}
+			}
+			if n, err := h.app.Store.PendingCount(ctx); err != nil || n != 1 {
+				t.Fatalf("pending pointers: %d (%v), want the follow-up's", n, err)
+			}
+
+			res, err := h.app.Service.Recover(ctx, 0)
+			if err != nil || res.Queued != 1 {
+				t.Fatalf("recovery: %+v %v, want 1 queued", res, err)
+			}
+			check := func(when string) {
+				t.Helper()
+				v := h.nudgeView(id)
+				cbs := asList(v["callbacks"])
+				if tt.wantTask && len(cbs) != 1 || !tt.wantTask && len(cbs) != 0 {
+					t.Errorf("%s: %d call tasks, want task=%v", when, len(cbs), tt.wantTask)
+				}
+				if tt.optOut {
+					outs, _, err := h.app.Store.OptOuts(ctx, 0, 10)
+					if err != nil || len(outs) != 1 || outs[0].Channel != "sms" {
+						t.Errorf("%s: opt-out index %v (%v), want the sms opt-out", when, outs, err)
+					}
+					notes, _ := v["notes"].([]any)
+					if len(notes) == 0 {
+						t.Errorf("%s: no note saying why no call task was made", when)
+					}
+				}
+			}
+			check("after the recovery pass")
+
+			// Once: a second pass and Twilio's re-delivery change nothing.
+			if res, err := h.app.Service.Recover(ctx, 0); err != nil || res.Queued != 0 {
+				t.Errorf("second pass: %+v %v", res, err)
+			}
+			if r := h.status(req.SID, phoneSanne, "undelivered", tt.code); r.Status >= 300 {
+				t.Errorf("re-delivered report: %d %s", r.Status, r.Body)
+			}
+			check("after a re-delivered report")
+			if n, err := h.app.Store.PendingCount(ctx); err != nil || n != 0 {
+				t.Errorf("pending pointers left: %d (%v)", n, err)
+			}
+		})
+	}
+}
+
+// asList is a JSON array (nil, or omitted, is empty).
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}

@@ -420,6 +420,9 @@ func (s *Service) queueWork(ctx context.Context, ob store.Outbox, w *store.Work)
 		for _, t := range w.Timers {
 			errs = append(errs, s.Queue.EnqueueTimerOf(ctx, ob.Tag, w.Conv, t.Kind, t.Seq, t.Index, t.At))
 		}
+		if w.Status != nil {
+			errs = append(errs, s.statusFollowUp(ctx, ob.Tag, *w.Status))
+		}
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("queue work: %w", err)
 		}

@@ -619,13 +619,41 @@ func (s *Store) SetStatus(ctx context.Context, tag, msgID, providerID string, st
 // ProviderStatus records a status from a provider callback. It returns the
 // message id ("" when the send is not recorded yet; the status is then
 // applied when it is).
-func (s *Store) ProviderStatus(ctx context.Context, tag, providerID string, st Status) (string, error) {
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag)}
-	mid, err := statusScript.Run(ctx, s.rdb, keys, providerID, encodeStatus(st), rank(st.State), ms(s.retention), st.State, st.At.UnixMilli()).Text()
-	if err != nil {
-		return "", fmt.Errorf("provider status: %w", err)
+//
+// With a follow-up (fu), the same script stores it in the recipient's
+// outbox (with a pointer for the recovery pass) and, when fu.OptOut, marks
+// the recipient opted out on fu.Channel; ob names that outbox entry: run
+// the follow-up, then OutboxDone(ob).
+func (s *Store) ProviderStatus(ctx context.Context, tag, providerID string, st Status, fu *StatusWork) (mid string, ob *Outbox, err error) {
+	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag), s.outboxKey(tag), s.rcpKey(tag)}
+	args := []any{providerID, encodeStatus(st), rank(st.State), ms(s.retention), st.State, st.At.UnixMilli(), "", "", ""}
+	if fu != nil {
+		o := NewOutbox(tag, st.At)
+		work, err := encodeWork(&Work{Status: fu})
+		if err != nil {
+			return "", nil, err
+		}
+		args[6], args[7] = o.ID, work
+		if fu.OptOut {
+			args[8] = fu.Channel
+		}
+		ob = &o
 	}
-	return mid, nil
+	cmd, err := s.runPointed(ctx, ob, statusScript, keys, args...)
+	if err != nil {
+		return "", nil, fmt.Errorf("provider status: %w", err)
+	}
+	if mid, err = cmd.Text(); err != nil {
+		return "", nil, fmt.Errorf("provider status: %w", err)
+	}
+	return mid, ob, nil
+}
+
+// IndexOptOut lists (on) or unlists an opt-out in the cross-recipient
+// opt-out index; the recipient's own record is written by the script that
+// made the change (SetOptOut, ProviderStatus).
+func (s *Store) IndexOptOut(ctx context.Context, tag, channel string, on bool, at time.Time) error {
+	return s.indexOptOut(ctx, tag, channel, on, at)
 }
 
 // SetOptOut records (on) or clears (off) an opt-out for a channel.

@@ -54,11 +54,27 @@ type Work struct {
 	Timers []TimerWork `json:"t,omitempty"`
 	// Ix are cross-recipient index entries (callback queue, inbox).
 	Ix []IndexOp `json:"ix,omitempty"`
+	// Status is the follow-up of a delivery report.
+	Status *StatusWork `json:"st,omitempty"`
 }
 
 // Empty reports whether there is nothing to queue.
 func (w *Work) Empty() bool {
-	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0)
+	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0 && w.Status == nil)
+}
+
+// StatusWork is what a delivery report leaves to do after its status is
+// recorded: escalate or fall back when the message did not arrive, and the
+// bookkeeping of an opt-out the provider reported (index, audit trail).
+// Running it again is harmless.
+type StatusWork struct {
+	Channel    string    `json:"ch"`
+	ProviderID string    `json:"p"`
+	State      string    `json:"s"`
+	Code       int       `json:"c,omitempty"`
+	Reason     string    `json:"r,omitempty"`
+	OptOut     bool      `json:"o,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 // TimerWork is a timer to schedule.

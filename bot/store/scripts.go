@@ -268,13 +268,26 @@ return 1
 `)
 
 // statusScript records a delivery status from the provider's callback,
-// never moving a message back from a final status.
+// never moving a message back from a final status. In the same script it
+// stores the report's follow-up (escalation of an undelivered message,
+// opt-out bookkeeping) in the outbox and, for an opt-out code, marks the
+// recipient opted out: a crash after the status change cannot lose them.
 //
-// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen
-// ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms, 5 state, 6 at ms
+// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen, 6 outbox, 7 rcp
+// ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms, 5 state, 6 at ms,
+// 7 outbox id, 8 follow-up work json (” for none), 9 opted-out channel
+// (” for none)
 // Returns the message id, or empty when parked as pending.
 var statusScript = redis.NewScript(seenLua + `
 local ttl = tonumber(ARGV[4])
+if ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[6], ARGV[7], ARGV[8])
+  redis.call('PEXPIRE', KEYS[6], ttl)
+end
+if ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[7], 'optout:' .. ARGV[9], ARGV[6])
+  redis.call('PEXPIRE', KEYS[7], ttl)
+end
 local mid = redis.call('HGET', KEYS[1], ARGV[1])
 if not mid then
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])

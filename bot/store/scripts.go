@@ -275,8 +275,8 @@ return 1
 //
 // KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen, 6 outbox, 7 rcp
 // ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms, 5 state, 6 at ms,
-// 7 outbox id, 8 follow-up work json (” for none), 9 opted-out channel
-// (” for none)
+// 7 outbox id, 8 follow-up work json (empty: none), 9 opted-out channel
+// (empty: none)
 // Returns the message id, or empty when parked as pending.
 var statusScript = redis.NewScript(seenLua + `
 local ttl = tonumber(ARGV[4])

@@ -236,7 +236,13 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		}
 		ob := store.InboundOutbox(msg.Tag, msg.ID, now)
 		w := s.workOf(&next, res.Effects, msgs)
-		err = s.Store.CommitWork(ctx, &next, msgs, cbs, ob, w, msg.ID)
+		var grant *store.Grant
+		optIn := next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn
+		if optIn {
+			// The opt-in is recorded by the same script as the step.
+			grant = s.whatsAppOptIn(&next, w, now)
+		}
+		err = s.Store.CommitGrant(ctx, &next, msgs, cbs, ob, w, msg.ID, grant)
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil // processed by a concurrent delivery of the same text
 		}
@@ -263,10 +269,8 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 				break
 			}
 		}
-		if next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn {
-			if err := s.recordWhatsAppOptIn(ctx, &next, now); err != nil {
-				return err
-			}
+		if optIn {
+			s.Log.InfoContext(ctx, "whatsapp opt-in recorded", "nudge", next.ID, "source", recipient.SourceSMSReply)
 		}
 		return nil
 	}

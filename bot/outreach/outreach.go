@@ -423,6 +423,12 @@ func (s *Service) queueWork(ctx context.Context, ob store.Outbox, w *store.Work)
 		if w.Status != nil {
 			errs = append(errs, s.statusFollowUp(ctx, ob.Tag, *w.Status))
 		}
+		if w.Link != nil {
+			errs = append(errs, s.Store.FinishLink(ctx, ob.Tag, *w.Link))
+		}
+		if len(w.Audit) > 0 {
+			errs = append(errs, s.audit(ctx, w.Audit...))
+		}
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("queue work: %w", err)
 		}

@@ -317,6 +317,12 @@ func (s *Store) ApplyIndex(ctx context.Context, ops []IndexOp) error {
 // it already was. ErrConflict means another transition won; the caller
 // reloads and retries. The callback queue entries go into w.Ix.
 func (s *Store) CommitWork(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string) error {
+	return s.CommitGrant(ctx, n, msgs, cbs, ob, w, inMsg, nil)
+}
+
+// CommitGrant is CommitWork that also records consent g (nil: none) in the
+// same script: the consent and the step it belongs to are one change.
+func (s *Store) CommitGrant(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string, g *Grant) error {
 	tag := n.Tag
 	expected := n.Rev
 	n.Rev = expected + 1
@@ -338,7 +344,7 @@ func (s *Store) CommitWork(ctx context.Context, n *Nudge, msgs []Message, cbs []
 		return fail(err)
 	}
 	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.activeKey(tag), s.msgsKey(tag),
-		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag)}
+		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.chlogKey(tag)}
 	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention),
 		inMsg, ob.ID, work}
 	args, err = appendMessages(args, msgs)
@@ -353,6 +359,11 @@ func (s *Store) CommitWork(ctx context.Context, n *Nudge, msgs []Message, cbs []
 		}
 		args = append(args, cb.ID, b)
 	}
+	ga, err := g.args()
+	if err != nil {
+		return fail(err)
+	}
+	args = append(args, ga...)
 	var pointer *Outbox
 	if work != "" && ob.Kind == KindOutbox {
 		pointer = &ob // a received text's pointer was written with the text

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/audit"
 )
 
 // A state change and the work it queues never part ways. Redis Cluster
@@ -56,11 +58,16 @@ type Work struct {
 	Ix []IndexOp `json:"ix,omitempty"`
 	// Status is the follow-up of a delivery report.
 	Status *StatusWork `json:"st,omitempty"`
+	// Link is the follow-up of a linked chat (address index).
+	Link *LinkWork `json:"ln,omitempty"`
+	// Audit are audit trail entries of the change.
+	Audit []audit.Entry `json:"au,omitempty"`
 }
 
 // Empty reports whether there is nothing to queue.
 func (w *Work) Empty() bool {
-	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0 && w.Status == nil)
+	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0 && w.Status == nil &&
+		w.Link == nil && len(w.Audit) == 0)
 }
 
 // StatusWork is what a delivery report leaves to do after its status is

@@ -62,13 +62,17 @@ return {'ok'}
 // processed (removes it from the pending hash): if it already was, nothing
 // is written and -1 is returned, so a text is processed exactly once.
 //
+// A consent the step records (a WhatsApp opt-in answered by SMS) is
+// written by the same script (grantLua).
+//
 // KEYS: 1 conv, 2 convs, 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox,
-// 9 inbound pending
+// 9 inbound pending, 10 chlog
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
 // 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
 // 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
-// index), then pairs, then n callback pairs (id, json).
-var commitScript = redis.NewScript(`
+// index), then pairs, then n callback pairs (id, json), then the 5 grant
+// arguments.
+var commitScript = redis.NewScript(grantLua + `
 if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[9], ARGV[8]) == 0 then return -1 end
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[7])
@@ -97,6 +101,7 @@ for _ = 1, nc do
   redis.call('HSET', KEYS[6], ARGV[i], ARGV[i+1])
   i = i + 2
 end
+grant(KEYS[7], KEYS[10], i, ttl)
 for k = 1, 8 do
   if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
@@ -278,16 +283,10 @@ return 1
 // 7 outbox id, 8 follow-up work json (empty: none), 9 opted-out channel
 // (empty: none)
 // Returns the message id, or empty when parked as pending.
-var statusScript = redis.NewScript(seenLua + `
+var statusScript = redis.NewScript(seenLua + putLua + `
 local ttl = tonumber(ARGV[4])
-if ARGV[8] ~= '' then
-  redis.call('HSET', KEYS[6], ARGV[7], ARGV[8])
-  redis.call('PEXPIRE', KEYS[6], ttl)
-end
-if ARGV[9] ~= '' then
-  redis.call('HSET', KEYS[7], 'optout:' .. ARGV[9], ARGV[6])
-  redis.call('PEXPIRE', KEYS[7], ttl)
-end
+put(KEYS[6], ARGV[7], ARGV[8], ttl)
+if ARGV[9] ~= '' then put(KEYS[7], 'optout:' .. ARGV[9], ARGV[6], ttl) end
 local mid = redis.call('HGET', KEYS[1], ARGV[1])
 if not mid then
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])

@@ -32,18 +32,15 @@ func TestFaultBenchSmall(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel) // after the parallel subtests
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// CI has built the shipped static binary already (.ci/run).
 	bin := os.Getenv("SEINTJE_STATIC_BINARY")
 	if bin == "" {
-		if bin, err = buildSeintje(ctx, root, t.TempDir()); err != nil {
+		var err error
+		if bin, err = buildSeintje(ctx, t.TempDir()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	b := &bench{bin: bin, root: root, work: t.TempDir(), log: t.Logf, converge: 100 * time.Second}
+	b := &bench{bin: bin, work: t.TempDir(), log: t.Logf, converge: 100 * time.Second}
 
 	check := func(t *testing.T, r result) {
 		t.Helper()

@@ -98,10 +98,7 @@ func runScenarios(ctx context.Context, o options, stderr io.Writer) ([]result, e
 	if err := redisproc.Available(); err != nil {
 		return nil, err
 	}
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	work := o.keep
 	if work == "" {
 		if work, err = os.MkdirTemp("", "faultbench-"); err != nil {
@@ -111,11 +108,11 @@ func runScenarios(ctx context.Context, o options, stderr io.Writer) ([]result, e
 	} else if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, err
 	}
-	b := &bench{root: root, work: work, bin: o.bin, converge: o.converge,
+	b := &bench{work: work, bin: o.bin, converge: o.converge,
 		log: func(f string, a ...any) { fmt.Fprintf(stderr, time.Now().Format("15:04:05 ")+f+"\n", a...) }}
 	if b.bin == "" {
 		b.log("building ./cmd/seintje")
-		if b.bin, err = buildSeintje(ctx, root, work); err != nil {
+		if b.bin, err = buildSeintje(ctx, work); err != nil {
 			return nil, err
 		}
 	}

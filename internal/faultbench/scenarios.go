@@ -27,8 +27,8 @@ const workerConcurrency = 20
 
 // bench is what every scenario shares.
 type bench struct {
-	bin, root, work string
-	log             func(format string, args ...any)
+	bin, work string
+	log       func(format string, args ...any)
 	// converge is how long a scenario waits for Seintje to catch up after
 	// the fault (recovery pass: 30 s grace, every 10 s).
 	converge time.Duration
@@ -208,7 +208,7 @@ func waitHandedOver(ctx context.Context, c *client, ids []string, d time.Duratio
 // Redis named by redisEnv.
 func (b *bench) startServe(ctx context.Context, dir string, redisEnv []string, smsRate float64) (*rig, error) {
 	tw := twiliotest.Start(twilioSID, twilioToken)
-	sv, err := newServe(b.bin, b.root, dir, redisEnv, tw, smsRate)
+	sv, err := newServe(b.bin, dir, redisEnv, tw, smsRate)
 	if err == nil {
 		err = sv.start(ctx)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/internal/redisproc"
+	"github.com/seintje/seintje/internal/testflows"
 )
 
 // Fake credentials: they only ever go to the loopback fake Twilio.
@@ -32,7 +33,7 @@ const (
 	apiToken    = "faultbench-caseworker-0001"
 )
 
-// moduleRoot is the directory of go.mod (the flows and ./cmd/seintje).
+// moduleRoot is the directory of go.mod (./cmd/seintje is built there).
 func moduleRoot(ctx context.Context) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
@@ -46,7 +47,11 @@ func moduleRoot(ctx context.Context) (string, error) {
 }
 
 // buildSeintje builds ./cmd/seintje into dir and returns the binary.
-func buildSeintje(ctx context.Context, root, dir string) (string, error) {
+func buildSeintje(ctx context.Context, dir string) (string, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
 	bin := filepath.Join(dir, "seintje")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/seintje")
 	cmd.Dir = root
@@ -68,13 +73,20 @@ type serve struct {
 
 // newServe prepares a `seintje serve` on a free loopback port with its own
 // spool, talking to the Redis given by redisEnv and to the fake Twilio.
-func newServe(bin, root, dir string, redisEnv []string, tw *twiliotest.Server, smsRate float64) (*serve, error) {
+func newServe(bin, dir string, redisEnv []string, tw *twiliotest.Server, smsRate float64) (*serve, error) {
 	port, err := redisproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "spool"), 0o700); err != nil {
-		return nil, err
+	for _, d := range []string{"spool", "flows"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	// The frozen test fixtures of the shipped flows: a coordinator's edit
+	// to flows/ does not change what the bench checks.
+	if err := testflows.Write(filepath.Join(dir, "flows")); err != nil {
+		return nil, fmt.Errorf("write flows: %w", err)
 	}
 	s := &serve{bin: bin, addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir}
 	// Only what is set here: a REDIS_URL in the caller's environment must
@@ -91,7 +103,7 @@ func newServe(bin, root, dir string, redisEnv []string, tw *twiliotest.Server, s
 		"SEINTJE_CALLBACK_NUMBER=088 123 45 67",
 		"SEINTJE_CALLBACK_HOURS=maandag tot en met vrijdag van 9 tot 17 uur",
 		"SEINTJE_AGENCY=gemeente Utrecht",
-		"SEINTJE_FLOWS_DIR=" + filepath.Join(root, "flows"),
+		"SEINTJE_FLOWS_DIR=" + filepath.Join(dir, "flows"),
 		"SEINTJE_QUIET_HOURS=off",
 		"SEINTJE_WEEKLY_LIMIT=100",
 		"SEINTJE_SMS_RATE=" + strconv.FormatFloat(smsRate, 'f', -1, 64),

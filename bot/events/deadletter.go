@@ -55,6 +55,10 @@ func (d *Dispatcher) addDead(ctx context.Context, dl DeadLetter) error {
 		pipe.HDel(ctx, d.deadDataKey(), old...)
 		pipe.ZRem(ctx, d.deadKey(), toAny(old)...)
 	}
+	// Case references are personal data: the list expires a retention
+	// period after its newest letter (older ones are trimmed above).
+	pipe.PExpire(ctx, d.deadDataKey(), d.o.Retention)
+	pipe.PExpire(ctx, d.deadKey(), d.o.Retention)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("file dead letter: %w", err)
 	}

@@ -100,6 +100,7 @@ type App struct {
 	spoolTemp string // removed on Close (no SEINTJE_SPOOL_DIR)
 
 	worker    *jobs.Worker
+	runner    *jobs.Runner       // NoWorker: the queue is worked by hand
 	stopBg    context.CancelFunc // background loops (recovery passes, spool replay)
 	watcher   *registry.Watcher
 	ownsRedis bool
@@ -326,9 +327,18 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}
 		a.startBackground(func(ctx context.Context) { a.Service.RunRecovery(ctx, every, grace) })
 	}
+	if o.NoWorker {
+		// No worker: the caller works the queue by hand (RunDue), on its
+		// own clock (flows simulate, the console's simulator, tests).
+		a.runner = jobs.NewRunner(a.Redis, a.Service, o.Jobs)
+		a.runner.Handle(batch.TaskType, func(ctx context.Context, p []byte) error { return a.Batches.Run(ctx, string(p)) })
+	}
 	a.startBackground(func(ctx context.Context) { a.Intake.Run(ctx, 0) })
 	return a, nil
 }
+
+// Runner works the job queue by hand; nil unless Options.NoWorker.
+func (a *App) Runner() *jobs.Runner { return a.runner }
 
 // Serve listens on addr until ctx is done, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {

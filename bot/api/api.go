@@ -111,6 +111,8 @@ func New(d Deps) http.Handler {
 	v1.GET("/callbacks/:id", s.auth(RoleCaseworker, RoleWerkplaats, RoleAdmin), s.getCallback)
 	v1.POST("/callbacks/:id/claim", s.auth(RoleWerkplaats, RoleAdmin), s.claimCallback)
 	v1.POST("/callbacks/:id/complete", s.auth(RoleWerkplaats, RoleAdmin), s.completeCallback)
+	v1.POST("/callbacks/:id/release", s.auth(RoleWerkplaats, RoleAdmin), s.releaseCallback)
+	v1.POST("/callbacks/:id/reschedule", s.auth(RoleWerkplaats, RoleAdmin), s.rescheduleCallback)
 	v1.GET("/inbox", s.auth(RoleCaseworker, RoleAdmin), s.inbox)
 	v1.POST("/inbox/:id/handled", s.auth(RoleCaseworker, RoleAdmin), s.inboxHandled)
 	v1.GET("/flows", s.auth(RoleCoordinator, RoleAdmin), s.listFlows)

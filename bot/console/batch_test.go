@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/seintje/seintje/bot/console/browsertest"
 )
@@ -49,13 +50,16 @@ func TestBatchUploadToResults(t *testing.T) {
 		t.Errorf("send button %q", got)
 	}
 	b.AssertAccessible()
+	b.AssertKeyboard()
+	b.AssertReflow()
 	b.Screenshot("../../docs/console/batch-checked-desktop.png", browsertest.DesktopWidth)
 	if n := len(s.Twilio.Requests()); n != 0 {
 		t.Fatalf("%d messages sent before Verstuur", n)
 	}
 
-	// Send: the progress updates by itself until done.
-	b.ClickNav("#send")
+	// Send (with the keyboard): the progress updates by itself until done.
+	b.TabTo("#send", 60)
+	b.KeyNav(kb.Enter)
 	b.WaitFor("the batch is done", `document.querySelector("#batch-live").dataset.state === "done"`, 15*time.Second)
 	if got := b.Text(`[data-count="sent"]`); got != "2" {
 		t.Errorf("sent %q, want 2", got)
@@ -72,6 +76,8 @@ func TestBatchUploadToResults(t *testing.T) {
 	}
 	b.AssertAccessible()
 	b.AssertNoCSPViolations()
+	b.AssertKeyboard()
+	b.AssertReflow()
 	b.Screenshot("../../docs/console/batch-done-desktop.png", browsertest.DesktopWidth)
 	b.Screenshot("../../docs/console/batch-done-phone.png", browsertest.PhoneWidth)
 

@@ -48,6 +48,23 @@ type Options struct {
 	// RetryMax. Defaults 2s and 10m.
 	RetryBase, RetryMax time.Duration
 	Log                 *slog.Logger
+	// Manual is for a queue worked by hand on a simulated clock (Runner):
+	// asynq decides at enqueueing whether a task is due by the machine's
+	// clock, so a timed task is scheduled ManualOffset after its simulated
+	// moment, where asynq never finds it due; the Runner takes the offset
+	// off again. A Worker must not serve such a queue.
+	Manual bool
+}
+
+// ManualOffset is how far ahead a Manual queue schedules timed tasks.
+const ManualOffset = 200 * 365 * 24 * time.Hour
+
+// at is when asynq is asked to run a task due at t.
+func (o Options) at(t time.Time) time.Time {
+	if o.Manual {
+		return t.Add(ManualOffset)
+	}
+	return t
 }
 
 func (o *Options) defaults() {
@@ -116,7 +133,7 @@ func (q *Queue) EnqueueSend(ctx context.Context, tag, msgID string, at time.Time
 	}
 	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(id), asynq.MaxRetry(q.opt.MaxSendRetries)}
 	if !at.IsZero() {
-		opts = append(opts, asynq.ProcessAt(at))
+		opts = append(opts, asynq.ProcessAt(q.opt.at(at)))
 	}
 	return q.enqueue(ctx, asynq.NewTask(TypeSend, b), opts)
 }
@@ -136,7 +153,7 @@ func (q *Queue) EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []
 func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error {
 	b, _ := json.Marshal(timerPayload{Tag: tag, Cid: cid, Seq: seq})
 	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(fmt.Sprintf("timer:%s:%d", cid, seq)),
-		asynq.ProcessAt(at), asynq.MaxRetry(10)}
+		asynq.ProcessAt(q.opt.at(at)), asynq.MaxRetry(10)}
 	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)
 }
 
@@ -146,7 +163,7 @@ func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at t
 func (q *Queue) EnqueueTask(ctx context.Context, typ, id string, payload []byte, at time.Time, timeout time.Duration) error {
 	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(id), asynq.MaxRetry(25)}
 	if !at.IsZero() {
-		opts = append(opts, asynq.ProcessAt(at))
+		opts = append(opts, asynq.ProcessAt(q.opt.at(at)))
 	}
 	if timeout > 0 {
 		opts = append(opts, asynq.Timeout(timeout))
@@ -195,6 +212,12 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 			return d
 		},
 	})
+	return &Worker{srv: srv, mux: newMux(h, log)}
+}
+
+// newMux routes Seintje's task types to h: the worker and the Runner
+// (manual.go) share it, so a task does the same work either way.
+func newMux(h Handler, log *slog.Logger) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeSend, func(ctx context.Context, t *asynq.Task) error {
 		var p sendPayload
@@ -229,7 +252,7 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 		}
 		return h.ProcessTimer(ctx, p.Tag, p.Cid, p.Seq)
 	})
-	return &Worker{srv: srv, mux: mux}
+	return mux
 }
 
 // Handle registers fn for tasks of type typ (queued with EnqueueTask).

@@ -29,7 +29,7 @@ func (q *Queue) EnqueueTimerOf(ctx context.Context, tag, cid, kind string, seq, 
 		return fmt.Errorf("encode timer: %w", err)
 	}
 	id := fmt.Sprintf("timer:%s:%s:%d:%d", cid, kind, seq, index)
-	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(id), asynq.ProcessAt(at), asynq.MaxRetry(10),
+	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(id), asynq.ProcessAt(q.opt.at(at)), asynq.MaxRetry(10),
 		asynq.Retention(0)}
 	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)
 }

@@ -179,7 +179,8 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			s.Log.WarnContext(ctx, "batch figures not updated", "err", err)
 		}
 		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Set: map[string]string{"optout:" + string(ch): strconv.FormatInt(now.UnixMilli(), 10)},
-			Work: store.Work{Ix: []store.IndexOp{store.OptOutIndexOp(msg.Tag, string(ch), true, now)}}},
+			Work: store.Work{Ix: []store.IndexOp{store.OptOutIndexOp(msg.Tag, string(ch), true, now)},
+				Events: s.optOutEvent(rcp.Ref, conv, string(ch), now)}},
 			KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
 		msg.Route, msg.Conv = "(start)", conv
@@ -252,6 +253,7 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 				inCommit = append(inCommit, store.OutcomeRecord{Outcome: o, At: now.UTC(), By: "seintje", RecordedAt: s.Now().UTC()})
 			}
 		}
+		w.Events = s.nudgeEvents(n, &next, cbs, true)
 		err = s.Store.CommitReply(ctx, &next, msgs, cbs, ob, w, msg.ID, inCommit)
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil // processed by a concurrent delivery of the same text

@@ -74,6 +74,9 @@ type Service struct {
 	Audit *audit.Log
 	// Tally keeps the figures of batches (bot/batch); nil: no batches.
 	Tally Tally
+	// Events tells the case system what happens (bot/events); nil: no
+	// events.
+	Events Events
 }
 
 // audit records entries in the trail; see audit.Log.Record.
@@ -337,10 +340,20 @@ func (s *Service) updateNudge(ctx context.Context, id string, change func(n *sto
 		if err != nil {
 			return err
 		}
+		prev := *n
 		if !change(n) {
 			return nil
 		}
-		err = s.Store.Commit(ctx, n, nil, nil)
+		evs := s.nudgeEvents(&prev, n, nil, false)
+		if len(evs) == 0 {
+			err = s.Store.Commit(ctx, n, nil, nil)
+		} else {
+			ob := store.NewOutbox(n.Tag, s.Now())
+			w := &store.Work{Conv: n.ID, Events: evs}
+			if err = s.Store.CommitWork(ctx, n, nil, nil, ob, w, ""); err == nil {
+				s.queueCommitted(ctx, ob, w)
+			}
+		}
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -427,6 +440,9 @@ func (s *Service) enqueueWork(ctx context.Context, ob store.Outbox, w *store.Wor
 		}
 		for _, t := range w.Timers {
 			errs = append(errs, s.Queue.EnqueueTimerOf(ctx, ob.Tag, w.Conv, t.Kind, t.Seq, t.Index, t.At))
+		}
+		if len(w.Events) > 0 && s.Events != nil {
+			errs = append(errs, s.Events.Enqueue(ctx, w.Events))
 		}
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("queue work: %w", err)

@@ -628,23 +628,16 @@ func (s *Store) Loose(ctx context.Context, tag string) ([]Message, error) {
 // SetStatus records a message's delivery status set by Seintje itself
 // (pending, deferred, suppressed, error) or after a send (providerID set).
 func (s *Store) SetStatus(ctx context.Context, tag, msgID, providerID string, st Status) error {
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag)}
-	if err := sentScript.Run(ctx, s.rdb, keys, providerID, msgID, encodeStatus(st), ms(s.retention), st.State, st.At.UnixMilli()).Err(); err != nil {
-		return fmt.Errorf("set status: %w", err)
-	}
-	return nil
+	_, err := s.SetStatusWork(ctx, tag, msgID, providerID, st, Outbox{}, nil)
+	return err
 }
 
 // ProviderStatus records a status from a provider callback. It returns the
 // message id ("" when the send is not recorded yet; the status is then
 // applied when it is).
 func (s *Store) ProviderStatus(ctx context.Context, tag, providerID string, st Status) (string, error) {
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag)}
-	mid, err := statusScript.Run(ctx, s.rdb, keys, providerID, encodeStatus(st), rank(st.State), ms(s.retention), st.State, st.At.UnixMilli()).Text()
-	if err != nil {
-		return "", fmt.Errorf("provider status: %w", err)
-	}
-	return mid, nil
+	mid, _, err := s.ProviderStatusWork(ctx, tag, providerID, st, Outbox{}, false)
+	return mid, err
 }
 
 // SetOptOut records (on) or clears (off) an opt-out for a channel.

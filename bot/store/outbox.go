@@ -55,11 +55,13 @@ type Work struct {
 	Timers []TimerWork `json:"t,omitempty"`
 	// Ix are cross-recipient index entries (callback queue, inbox).
 	Ix []IndexOp `json:"ix,omitempty"`
+	// Events are told to the case system (bot/events).
+	Events []CaseEvent `json:"ev,omitempty"`
 }
 
 // Empty reports whether there is nothing to queue.
 func (w *Work) Empty() bool {
-	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0)
+	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0 && len(w.Events) == 0)
 }
 
 // TimerWork is a timer to schedule.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/batch"
+	"github.com/seintje/seintje/bot/events"
 	"github.com/seintje/seintje/bot/metrics"
 
 	"github.com/seintje/seintje/bot/channel/twilio"
@@ -61,6 +62,9 @@ type Deps struct {
 	Batches *batch.Service
 	// Audit is the audit trail behind GET /v1/audit (nil: not served).
 	Audit *audit.Log
+	// Events serves the dead-letter list of events to the case system
+	// (nil: not served).
+	Events *events.Dispatcher
 	// Extra mounts more routes (Telegram webhook, werkplaats API).
 	Extra []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
 }
@@ -132,6 +136,10 @@ func New(d Deps) http.Handler {
 	}
 	if d.Audit != nil {
 		v1.GET("/audit", s.auth(RoleAdmin), s.auditTrail)
+	}
+	if d.Events != nil {
+		v1.GET("/events/dead-letters", s.auth(RoleAdmin), s.deadLetters)
+		v1.POST("/events/dead-letters/:id/replay", s.auth(RoleAdmin), s.replayDeadLetter)
 	}
 
 	if d.Twilio != nil {

@@ -20,6 +20,7 @@ type Metrics struct {
 	nudges   *prometheus.CounterVec
 	inbound  *prometheus.CounterVec
 	rejected *prometheus.CounterVec
+	events   *prometheus.CounterVec
 }
 
 // New registers the collectors on a fresh registry.
@@ -39,7 +40,11 @@ func New() *Metrics {
 	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "seintje", Name: "webhook_rejected_total", Help: "Webhook calls refused (bad signature or secret) by channel.",
 	}, []string{"channel"})
-	m.reg.MustRegister(m.requests, m.nudges, m.inbound, m.rejected,
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "seintje", Name: "event_deliveries_total",
+		Help: "Event delivery attempts to the case system by subscriber and result (delivered, retry, dead_letter).",
+	}, []string{"subscriber", "result"})
+	m.reg.MustRegister(m.requests, m.nudges, m.inbound, m.rejected, m.events,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -88,4 +93,12 @@ func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
 		return
 	}
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "seintje", Name: name, Help: help}, fn))
+}
+
+// EventDelivery counts one event delivery attempt.
+func (m *Metrics) EventDelivery(subscriber, result string) {
+	if m == nil {
+		return
+	}
+	m.events.WithLabelValues(subscriber, result).Inc()
 }

@@ -237,8 +237,24 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		}
 		ob := store.InboundOutbox(msg.Tag, msg.ID, now)
 		w := s.workOf(&next, res.Effects, msgs)
+		outcomes := []string{flow.OutcomeReplied}
+		for _, e := range res.Effects {
+			if cb, ok := e.(engine.Callback); ok && cb.Kind == engine.CallbackRequested {
+				outcomes = append(outcomes, flow.OutcomeAskedForCall)
+				break
+			}
+		}
+		// Outside an experiment the outcomes are written by the commit
+		// itself (one round trip less each); an experiment counts them per
+		// arm (SystemOutcome, below).
+		var inCommit []store.OutcomeRecord
+		if next.Experiment == "" {
+			for _, o := range outcomes {
+				inCommit = append(inCommit, store.OutcomeRecord{Outcome: o, At: now.UTC(), By: "seintje", RecordedAt: s.Now().UTC()})
+			}
+		}
 		w.Events = s.nudgeEvents(n, &next, cbs, true)
-		err = s.Store.CommitWork(ctx, &next, msgs, cbs, ob, w, msg.ID)
+		err = s.Store.CommitReply(ctx, &next, msgs, cbs, ob, w, msg.ID, inCommit)
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil // processed by a concurrent delivery of the same text
 		}
@@ -261,11 +277,9 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			s.Observe.Replied(next.Flow.ID)
 		}
 		s.queueCommitted(ctx, ob, w)
-		s.SystemOutcome(ctx, &next, flow.OutcomeReplied, now)
-		for _, e := range res.Effects {
-			if cb, ok := e.(engine.Callback); ok && cb.Kind == engine.CallbackRequested {
-				s.SystemOutcome(ctx, &next, flow.OutcomeAskedForCall, now)
-				break
+		if next.Experiment != "" {
+			for _, o := range outcomes {
+				s.SystemOutcome(ctx, &next, o, now)
 			}
 		}
 		if next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn {

@@ -419,6 +419,14 @@ func (s *Service) workOf(n *store.Nudge, effs []engine.Effect, msgs []store.Mess
 // running it again after a crash half-way is harmless. The index entries
 // ride on the first send task when there is one (one round trip fewer).
 func (s *Service) queueWork(ctx context.Context, ob store.Outbox, w *store.Work) error {
+	if err := s.enqueueWork(ctx, ob, w); err != nil {
+		return err
+	}
+	return s.Store.OutboxDone(ctx, ob)
+}
+
+// enqueueWork queues the work of outbox entry ob (see queueWork).
+func (s *Service) enqueueWork(ctx context.Context, ob store.Outbox, w *store.Work) error {
 	if !w.Empty() {
 		var errs []error
 		ix := w.Ix
@@ -443,16 +451,19 @@ func (s *Service) queueWork(ctx context.Context, ob store.Outbox, w *store.Work)
 			return fmt.Errorf("queue work: %w", err)
 		}
 	}
-	return s.Store.OutboxDone(ctx, ob)
+	return nil
 }
 
 // queueCommitted queues the work of a change that is already committed.
 // A failure is logged, not returned: the work is durable in the outbox and
-// the recovery pass (Recover) queues it.
+// the recovery pass (Recover) queues it. The outbox entry is removed
+// without a round trip of its own (store.OutboxDoneSoon).
 func (s *Service) queueCommitted(ctx context.Context, ob store.Outbox, w *store.Work) {
-	if err := s.queueWork(ctx, ob, w); err != nil {
+	if err := s.enqueueWork(ctx, ob, w); err != nil {
 		s.Log.WarnContext(ctx, "work stays in the outbox for the recovery pass", "outbox", ob.ID, "err", err)
+		return
 	}
+	s.Store.OutboxDoneSoon(ob)
 }
 
 // requeue queues any outbox entry of conversation cid that was never

@@ -62,12 +62,17 @@ return {'ok'}
 // processed (removes it from the pending hash): if it already was, nothing
 // is written and -1 is returned, so a text is processed exactly once.
 //
+// Seintje's own outcomes of the transition (replied, asked for a call) are
+// recorded in the same script, once each (HSETNX), for nudges outside an
+// experiment (an experiment's counting is done by RecordOutcome).
+//
 // KEYS: 1 conv, 2 convs, 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox,
-// 9 inbound pending
+// 9 inbound pending, 10 outcomes
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
 // 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
 // 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
-// index), then pairs, then n callback pairs (id, json).
+// index), then pairs, then n callback pairs (id, json), then n outcome
+// pairs (name, json).
 var commitScript = redis.NewScript(`
 if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[9], ARGV[8]) == 0 then return -1 end
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
@@ -97,9 +102,14 @@ for _ = 1, nc do
   redis.call('HSET', KEYS[6], ARGV[i], ARGV[i+1])
   i = i + 2
 end
-for k = 1, 8 do
-  if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ttl) end
+local no = tonumber(ARGV[i] or '0'); i = i + 1
+for _ = 1, no do
+  redis.call('HSETNX', KEYS[10], ARGV[i], ARGV[i+1])
+  i = i + 2
 end
+if no > 0 then redis.call('PEXPIRE', KEYS[10], ttl) end
+-- PEXPIRE on a key that does not exist is a no-op.
+for k = 1, 8 do redis.call('PEXPIRE', KEYS[k], ttl) end
 return 1
 `)
 
@@ -218,7 +228,7 @@ if answer then
 end
 if ob ~= '' then redis.call('HSET', KEYS[6], ARGV[7], ob) end
 for k = 2, 6 do
-  if k ~= 5 and redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ttl) end
+  if k ~= 5 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 return res
 `)

@@ -33,6 +33,7 @@ func newEvents(cfg *config.Config, o Options, a *App) (*events.Dispatcher, error
 		}
 		subs = append(subs, events.Subscriber{Name: s.Name, URL: s.URL, Secret: s.Secret, Types: types})
 	}
+	a.Metrics.Subscribers(names(subs))
 	var q eventsQueue = a.Queue
 	d := events.New(events.Options{Redis: a.Redis, Prefix: cfg.Redis.KeyPrefix, Subscribers: subs, Queue: q, Nudges: a.Store,
 		Source: cfg.PublicURL, RetryBase: cfg.Events.RetryBase, RetryFor: cfg.Events.RetryFor, Retention: cfg.Retention,

@@ -327,10 +327,10 @@ func TestStatusFollowUpSurvivesACrashAfterTheStatusChange(t *testing.T) {
 			tag := h.app.Service.Keyer.Hash("phone", phoneSanne)
 			now := time.Now()
 			u := outreach.StatusUpdate{Channel: "sms", ProviderID: req.SID, To: phoneSanne, State: "undelivered", Code: tt.code}
-			mid, ob, err := h.app.Store.ProviderStatus(ctx, tag, req.SID, store.Status{State: u.State, Code: u.Code, At: now},
-				outreach.StatusFollowUp(u, tt.optOut, now))
-			if err != nil || mid == "" || ob == nil {
-				t.Fatalf("status script: %q %v %v", mid, ob, err)
+			mid, w, err := h.app.Store.ProviderStatusWork(ctx, tag, req.SID, store.Status{State: u.State, Code: u.Code, At: now},
+				store.NewOutbox(tag, now), false, outreach.StatusFollowUp(u, tt.optOut, now))
+			if err != nil || mid == "" || w == nil || w.Status == nil {
+				t.Fatalf("status script: %q %v %v", mid, w, err)
 			}
 			v := h.nudgeView(id)
 			if m := messagesOf(v)[0]; m["status"] != "undelivered" || len(asList(v["callbacks"])) != 0 {
@@ -378,6 +378,9 @@ func TestStatusFollowUpSurvivesACrashAfterTheStatusChange(t *testing.T) {
 				t.Errorf("re-delivered report: %d %s", r.Status, r.Body)
 			}
 			check("after a re-delivered report")
+			if err := h.app.Store.FlushDone(ctx); err != nil {
+				t.Fatal(err)
+			}
 			if n, err := h.app.Store.PendingCount(ctx); err != nil || n != 0 {
 				t.Errorf("pending pointers left: %d (%v)", n, err)
 			}

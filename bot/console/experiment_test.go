@@ -46,6 +46,8 @@ func TestExperimentReportScreen(t *testing.T) {
 		t.Fatalf("list: %s", b.Body())
 	}
 	b.AssertAccessible()
+	b.AssertKeyboard()
+	b.AssertReflow()
 	b.ClickNav(`a[href="/console/experiments/form-exp-test"]`)
 	body := b.Body()
 	for _, want := range []string{
@@ -83,9 +85,11 @@ func TestExperimentReportScreen(t *testing.T) {
 	if p := os.Getenv("SEINTJE_SHOT"); p != "" {
 		b.Screenshot(p, browsertest.DesktopWidth)
 	}
+	b.AssertKeyboard()
+	b.AssertReflow()
 	b.Viewport(browsertest.PhoneWidth, 800)
-	b.AssertNoHorizontalScroll()
 	b.AssertAccessible()
+	b.Viewport(browsertest.DesktopWidth, 900)
 
 	// Werkplaats staff do not see experiments.
 	w := browsertest.New(t)
@@ -94,9 +98,13 @@ func TestExperimentReportScreen(t *testing.T) {
 	if st := w.Status(); st != http.StatusForbidden {
 		t.Errorf("werkplaats opens the experiment: %d", st)
 	}
+	w.AssertKeyboard() // the 403 page
+	w.AssertReflow()
 	// An unknown experiment is a plain 404.
 	b.Go(s.URL + "/console/experiments/nope")
 	if st := b.Status(); st != http.StatusNotFound {
 		t.Errorf("unknown experiment: %d", st)
 	}
+	b.AssertKeyboard() // the 404 page
+	b.AssertReflow()
 }

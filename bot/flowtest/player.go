@@ -1,7 +1,7 @@
 // Package flowtest plays conversations through the engine without Redis or
-// a phone: `seintje flows simulate` (interactive) and `seintje flows test`
-// (conversation test files next to the flows, *.test.yaml) both use it, and
-// so does `go test ./bot/flowtest/`.
+// a phone: `seintje flows test` (conversation test files next to the
+// flows, *.test.yaml) and `go test ./bot/flowtest/` use it. (`seintje flows
+// simulate` runs the whole service instead: bot/simulate.)
 //
 // The Player never decides anything itself: Start, Reply and Timeout are
 // the engine's. Time jumps fire the timers the engine asked for (its Timer

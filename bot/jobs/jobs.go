@@ -48,6 +48,26 @@ type Options struct {
 	// RetryMax. Defaults 2s and 10m.
 	RetryBase, RetryMax time.Duration
 	Log                 *slog.Logger
+	// Manual is for a queue worked by hand on a simulated clock (Runner):
+	// asynq decides at enqueueing whether a task is due by the machine's
+	// clock, so a timed task is scheduled ManualOffset after its simulated
+	// moment, where asynq never finds it due; the Runner takes the offset
+	// off again. A Worker must not serve such a queue.
+	Manual bool
+	// TimerLate, when set, is told how late each timer fired after its
+	// due time (metrics). Not on a Manual queue.
+	TimerLate func(kind string, late time.Duration)
+}
+
+// ManualOffset is how far ahead a Manual queue schedules timed tasks.
+const ManualOffset = 200 * 365 * 24 * time.Hour
+
+// at is when asynq is asked to run a task due at t.
+func (o Options) at(t time.Time) time.Time {
+	if o.Manual {
+		return t.Add(ManualOffset)
+	}
+	return t
 }
 
 func (o *Options) defaults() {
@@ -102,8 +122,9 @@ type timerPayload struct {
 	Tag   string `json:"t"`
 	Cid   string `json:"c"`
 	Seq   int    `json:"s"`
-	Kind  string `json:"k,omitempty"` // "" wait timeout, "reminder", "expire"
-	Index int    `json:"i,omitempty"` // reminder index
+	Kind  string `json:"k,omitempty"`  // "" wait timeout, "reminder", "expire"
+	Index int    `json:"i,omitempty"`  // reminder index
+	At    int64  `json:"at,omitempty"` // due time, unix ms (lateness metric)
 }
 
 // EnqueueSend queues a message; at zero means now. Enqueueing the same
@@ -116,7 +137,7 @@ func (q *Queue) EnqueueSend(ctx context.Context, tag, msgID string, at time.Time
 	}
 	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(id), asynq.MaxRetry(q.opt.MaxSendRetries)}
 	if !at.IsZero() {
-		opts = append(opts, asynq.ProcessAt(at))
+		opts = append(opts, asynq.ProcessAt(q.opt.at(at)))
 	}
 	return q.enqueue(ctx, asynq.NewTask(TypeSend, b), opts)
 }
@@ -134,9 +155,9 @@ func (q *Queue) EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []
 
 // EnqueueTimer schedules a conversation timer; the same timer twice is a no-op.
 func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error {
-	b, _ := json.Marshal(timerPayload{Tag: tag, Cid: cid, Seq: seq})
+	b, _ := json.Marshal(timerPayload{Tag: tag, Cid: cid, Seq: seq, At: at.UnixMilli()})
 	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(fmt.Sprintf("timer:%s:%d", cid, seq)),
-		asynq.ProcessAt(at), asynq.MaxRetry(10)}
+		asynq.ProcessAt(q.opt.at(at)), asynq.MaxRetry(10)}
 	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)
 }
 
@@ -146,7 +167,7 @@ func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at t
 func (q *Queue) EnqueueTask(ctx context.Context, typ, id string, payload []byte, at time.Time, timeout time.Duration) error {
 	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(id), asynq.MaxRetry(25)}
 	if !at.IsZero() {
-		opts = append(opts, asynq.ProcessAt(at))
+		opts = append(opts, asynq.ProcessAt(q.opt.at(at)))
 	}
 	if timeout > 0 {
 		opts = append(opts, asynq.Timeout(timeout))
@@ -195,6 +216,16 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 			return d
 		},
 	})
+	late := o.TimerLate
+	if o.Manual {
+		late = nil // simulated time: lateness means nothing
+	}
+	return &Worker{srv: srv, mux: newMux(h, log, late)}
+}
+
+// newMux routes Seintje's task types to h: the worker and the Runner
+// (manual.go) share it, so a task does the same work either way.
+func newMux(h Handler, log *slog.Logger, late func(kind string, d time.Duration)) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeSend, func(ctx context.Context, t *asynq.Task) error {
 		var p sendPayload
@@ -224,12 +255,15 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("bad timer payload: %v: %w", err, asynq.SkipRetry)
 		}
+		if retried, _ := asynq.GetRetryCount(ctx); late != nil && p.At > 0 && retried == 0 {
+			late(p.Kind, time.Since(time.UnixMilli(p.At)))
+		}
 		if kh, ok := h.(KindHandler); ok && p.Kind != "" {
 			return kh.ProcessTimerOf(ctx, p.Tag, p.Cid, p.Kind, p.Seq, p.Index)
 		}
 		return h.ProcessTimer(ctx, p.Tag, p.Cid, p.Seq)
 	})
-	return &Worker{srv: srv, mux: mux}
+	return mux
 }
 
 // Handle registers fn for tasks of type typ (queued with EnqueueTask).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
+	"github.com/seintje/seintje/bot/events"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
@@ -142,6 +143,9 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		return s.notReached(ctx, tag, m)
 	}
 	s.Log.WarnContext(ctx, "send failed, will retry", "msg", msgID, "channel", ch, "code", code, "err", err)
+	if s.Observe != nil {
+		s.Observe.SendFailed(m.Channel, "temporary")
+	}
 	return err
 }
 
@@ -155,15 +159,18 @@ func (s *Service) SendGaveUp(ctx context.Context, tag, msgID string, cause error
 		code = ce.Code
 	}
 	st := store.Status{State: "failed", Code: code, Reason: "gave up after retries: temporary errors", At: s.Now()}
-	if err := s.Store.SetStatus(ctx, tag, msgID, "", st); err != nil {
-		return err
-	}
-	if s.Tally != nil {
-		if m, err := s.Store.Message(ctx, tag, msgID); err == nil {
-			if err := s.tallyMessage(ctx, m, st); err != nil {
-				return err
-			}
+	m, err := s.Store.Message(ctx, tag, msgID)
+	switch {
+	case err == nil:
+		if err := s.setStatus(ctx, m, "", st); err != nil {
+			return err
 		}
+	case errors.Is(err, store.ErrNotFound):
+		if err := s.Store.SetStatus(ctx, tag, msgID, "", st); err != nil {
+			return err
+		}
+	default:
+		return err
 	}
 	return s.undelivered(ctx, tag, msgID)
 }
@@ -187,10 +194,11 @@ type StatusUpdate struct {
 }
 
 // HandleStatus records a delivery report. An opt-out code marks the
-// recipient opted out on that channel. The status, the opt-out mark and
-// the report's follow-up (escalation, fallback, opt-out index and audit)
-// are written by one script; the follow-up then runs from the outbox, so a
-// crash after the status changed leaves it to the recovery pass.
+// recipient opted out on that channel. The status, the opt-out mark, the
+// case system's status event and the report's follow-up (escalation,
+// fallback, opt-out index and audit) are written by one script; the
+// follow-up then runs from the outbox, so a crash after the status changed
+// leaves it to the recovery pass.
 func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool) error {
 	tag, _, err := s.inboundTag(ctx, channel.Inbound{Channel: u.Channel, From: u.To})
 	if err != nil {
@@ -198,20 +206,27 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 	}
 	now := s.Now()
 	st := store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now}
-	mid, ob, err := s.Store.ProviderStatus(ctx, tag, u.ProviderID, st, StatusFollowUp(u, optOut, now))
+	ob := store.NewOutbox(tag, now)
+	mid, w, err := s.Store.ProviderStatusWork(ctx, tag, u.ProviderID, st, ob,
+		s.eventsOn() && events.TypeOfStatus(u.State) != "", StatusFollowUp(u, optOut, now))
 	if err != nil {
 		return err
 	}
-	if mid != "" && s.Tally != nil {
+	var after time.Duration // since the message was queued
+	if mid != "" && (s.Tally != nil || s.Observe != nil) {
 		if m, err := s.Store.Message(ctx, tag, mid); err == nil {
+			after = now.Sub(m.At)
 			if err := s.tallyMessage(ctx, m, st); err != nil {
 				s.Log.WarnContext(ctx, "batch figures not updated", "msg", mid, "err", err)
 			}
 		}
 	}
-	if ob != nil {
+	if s.Observe != nil {
+		s.Observe.Delivery(string(u.Channel), u.State, after)
+	}
+	if w != nil {
 		// A failure stays in the outbox for the recovery pass.
-		s.queueCommitted(ctx, *ob, &store.Work{Status: StatusFollowUp(u, optOut, now)})
+		s.queueCommitted(ctx, ob, w)
 	}
 	s.Log.InfoContext(ctx, "delivery status", "channel", u.Channel, "state", u.State, "code", u.Code)
 	return nil

@@ -187,7 +187,7 @@ func (s *Store) Grant(ctx context.Context, tag string, g Grant, ob *Outbox, w *W
 const grantLua = `
 local function grant(rcp, chlog, i, ttl)
   local ch = ARGV[i]
-  if ch == '' then return end
+  if not ch or ch == '' then return end
   redis.call('HSET', rcp, 'consent:' .. ch, ARGV[i+1])
   if ARGV[i+2] ~= '' then redis.call('HSET', rcp, 'addr:' .. ch, ARGV[i+2]) end
   if ARGV[i+3] ~= '' then redis.call('HSET', rcp, 'pref', ch) end

@@ -317,12 +317,16 @@ func (s *Store) ApplyIndex(ctx context.Context, ops []IndexOp) error {
 // it already was. ErrConflict means another transition won; the caller
 // reloads and retries. The callback queue entries go into w.Ix.
 func (s *Store) CommitWork(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string) error {
-	return s.CommitGrant(ctx, n, msgs, cbs, ob, w, inMsg, nil)
+	return s.CommitReply(ctx, n, msgs, cbs, ob, w, inMsg, nil, nil)
 }
 
-// CommitGrant is CommitWork that also records consent g (nil: none) in the
-// same script: the consent and the step it belongs to are one change.
-func (s *Store) CommitGrant(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string, g *Grant) error {
+// CommitReply is CommitWork that also records Seintje's own outcomes of
+// the transition (each once, as RecordOutcome does) and consent g (nil:
+// none; a WhatsApp opt-in answered by SMS) in the same script: the
+// consent and the step it belongs to are one change. Outcomes only for a
+// nudge outside an experiment: an experiment's outcomes are counted per
+// arm by RecordOutcome.
+func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string, outcomes []OutcomeRecord, g *Grant) error {
 	tag := n.Tag
 	expected := n.Rev
 	n.Rev = expected + 1
@@ -344,7 +348,7 @@ func (s *Store) CommitGrant(ctx context.Context, n *Nudge, msgs []Message, cbs [
 		return fail(err)
 	}
 	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.activeKey(tag), s.msgsKey(tag),
-		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.chlogKey(tag)}
+		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.outcomesKey(tag, n.ID), s.chlogKey(tag)}
 	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention),
 		inMsg, ob.ID, work}
 	args, err = appendMessages(args, msgs)
@@ -358,6 +362,17 @@ func (s *Store) CommitGrant(ctx context.Context, n *Nudge, msgs []Message, cbs [
 			return fail(fmt.Errorf("encode callback: %w", err))
 		}
 		args = append(args, cb.ID, b)
+	}
+	if len(outcomes) > 0 && n.Experiment != "" {
+		return fail(fmt.Errorf("commit nudge %s: outcomes of a nudge in an experiment go through RecordOutcome", n.ID))
+	}
+	args = append(args, len(outcomes))
+	for _, rec := range outcomes {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return fail(fmt.Errorf("encode outcome: %w", err))
+		}
+		args = append(args, rec.Outcome, b)
 	}
 	ga, err := g.args()
 	if err != nil {
@@ -620,49 +635,21 @@ func (s *Store) Loose(ctx context.Context, tag string) ([]Message, error) {
 // SetStatus records a message's delivery status set by Seintje itself
 // (pending, deferred, suppressed, error) or after a send (providerID set).
 func (s *Store) SetStatus(ctx context.Context, tag, msgID, providerID string, st Status) error {
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag)}
-	if err := sentScript.Run(ctx, s.rdb, keys, providerID, msgID, encodeStatus(st), ms(s.retention), st.State, st.At.UnixMilli()).Err(); err != nil {
-		return fmt.Errorf("set status: %w", err)
-	}
-	return nil
+	_, err := s.SetStatusWork(ctx, tag, msgID, providerID, st, Outbox{}, nil)
+	return err
 }
 
 // ProviderStatus records a status from a provider callback. It returns the
 // message id ("" when the send is not recorded yet; the status is then
 // applied when it is).
-//
-// With a follow-up (fu), the same script stores it in the recipient's
-// outbox (with a pointer for the recovery pass) and, when fu.OptOut, marks
-// the recipient opted out on fu.Channel; ob names that outbox entry: run
-// the follow-up, then OutboxDone(ob).
-func (s *Store) ProviderStatus(ctx context.Context, tag, providerID string, st Status, fu *StatusWork) (mid string, ob *Outbox, err error) {
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag), s.outboxKey(tag), s.rcpKey(tag)}
-	args := []any{providerID, encodeStatus(st), rank(st.State), ms(s.retention), st.State, st.At.UnixMilli(), "", "", ""}
-	if fu != nil {
-		o := NewOutbox(tag, st.At)
-		work, err := encodeWork(&Work{Status: fu})
-		if err != nil {
-			return "", nil, err
-		}
-		args[6], args[7] = o.ID, work
-		if fu.OptOut {
-			args[8] = fu.Channel
-		}
-		ob = &o
-	}
-	cmd, err := s.runPointed(ctx, ob, statusScript, keys, args...)
-	if err != nil {
-		return "", nil, fmt.Errorf("provider status: %w", err)
-	}
-	if mid, err = cmd.Text(); err != nil {
-		return "", nil, fmt.Errorf("provider status: %w", err)
-	}
-	return mid, ob, nil
+func (s *Store) ProviderStatus(ctx context.Context, tag, providerID string, st Status) (string, error) {
+	mid, _, err := s.ProviderStatusWork(ctx, tag, providerID, st, Outbox{}, false, nil)
+	return mid, err
 }
 
 // IndexOptOut lists (on) or unlists an opt-out in the cross-recipient
 // opt-out index; the recipient's own record is written by the script that
-// made the change (SetOptOut, ProviderStatus).
+// made the change (SetOptOut, ProviderStatusWork).
 func (s *Store) IndexOptOut(ctx context.Context, tag, channel string, on bool, at time.Time) error {
 	return s.indexOptOut(ctx, tag, channel, on, at)
 }

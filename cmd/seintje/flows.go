@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/flowtest"
@@ -35,6 +34,11 @@ Guide: docs/flows.md`
 
 // runFlows is the coordinators' toolbox.
 func runFlows(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runFlowsIn(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// runFlowsIn is runFlows reading a simulation's lines from in.
+func runFlowsIn(ctx context.Context, args []string, in io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, flowsUsage)
 		return 2
@@ -46,7 +50,7 @@ func runFlows(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case "lint":
 		return flowsLint(rest, stdout, stderr)
 	case "simulate", "sim":
-		return flowsSimulate(ctx, rest, os.Stdin, stdout, stderr)
+		return flowsSimulate(ctx, rest, in, stdout, stderr)
 	case "test":
 		return flowsTest(rest, stdout, stderr)
 	case "graph":
@@ -257,60 +261,6 @@ func (v varFlags) Set(s string) error {
 	}
 	v[strings.TrimSpace(k)] = strings.TrimSpace(val)
 	return nil
-}
-
-func flowsSimulate(ctx context.Context, args []string, in io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("flows simulate", "seintje flows simulate FLOW [flags]", "", stdout, stderr)
-	dir := fs.String("dir", "flows", "flows directory")
-	lang := fs.String("lang", flow.DefaultLang, "the recipient's language")
-	name := fs.String("name", "Samira", "the recipient's first name")
-	cw := fs.String("caseworker", "Anouk de Vries", "the case worker's name")
-	start := fs.String("start", "", "clock at the first message, RFC 3339 (default: now)")
-	vars := varFlags{}
-	fs.Var(vars, "var", "a flow variable, name=value (repeatable)")
-	pos, code, ok := parseArgs(fs, args, stdout, true)
-	if !ok {
-		return code
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "Usage: seintje flows simulate FLOW [--lang nl] [--var name=value ...]")
-		return 2
-	}
-	flows, ok := load(*dir, stdout, stderr)
-	if !ok {
-		return 1
-	}
-	f := flows[pos[0]]
-	if f == nil {
-		fmt.Fprintf(stderr, "seintje flows simulate: no flow %q in %s (have: %s)\n", pos[0], *dir, strings.Join(sortedIDs(flows), ", "))
-		return 1
-	}
-	e, err := flowtest.Engine()
-	if err != nil {
-		fmt.Fprintln(stderr, "seintje flows simulate:", err)
-		return 1
-	}
-	now := time.Now().In(e.Location).Truncate(time.Minute)
-	if *start != "" {
-		if now, err = time.Parse(time.RFC3339, *start); err != nil {
-			fmt.Fprintln(stderr, "seintje flows simulate: --start must look like 2026-11-23T10:00:00+01:00")
-			return 2
-		}
-		now = now.In(e.Location)
-	}
-	p, err := flowtest.NewPlayer(e, f, *lang, *name, *cw, vars, now)
-	if err != nil {
-		fmt.Fprintln(stderr, "seintje flows simulate:", err)
-		for _, v := range f.Variables {
-			fmt.Fprintf(stderr, "  --var %s=...  (%s%s) %s\n", v.Name, v.Type, map[bool]string{true: ", required"}[v.Required], strings.TrimSpace(v.Description))
-		}
-		return 2
-	}
-	if err := flowtest.Simulate(ctx, p, in, stdout); err != nil {
-		fmt.Fprintln(stderr, "seintje flows simulate:", err)
-		return 1
-	}
-	return 0
 }
 
 func flowsTest(args []string, stdout, stderr io.Writer) int {

@@ -13,14 +13,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
-
 	"github.com/seintje/seintje/bot/app"
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/console"
 	"github.com/seintje/seintje/bot/config"
 	"github.com/seintje/seintje/bot/lang"
+	"github.com/seintje/seintje/bot/simulate"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -52,15 +50,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		cfg.Sending.QuietHours = "off"
 	}
 	if *demo {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.Start(); err != nil {
+		// The same embedded Redis as `seintje flows simulate`.
+		red, err := simulate.StartEmbedded()
+		if err != nil {
 			fmt.Fprintln(stderr, "seintje: cannot start embedded redis:", err)
 			return 1
 		}
-		defer mr.Close()
-		// miniredis only moves TTLs when told to: tick it with the clock.
-		go tickMiniredis(ctx, mr)
-		opts.Redis = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		defer red.Close()
+		go red.Tick(ctx)
+		opts.Redis = red.Client
 		opts.Senders = []channel.Sender{console.New(stdout)}
 		if len(cfg.APITokens) == 0 {
 			secret := randomHex(16)
@@ -103,22 +101,6 @@ func newLogger(w io.Writer, level string, demo bool) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv}))
-}
-
-func tickMiniredis(ctx context.Context, mr *miniredis.Miniredis) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			mr.FastForward(now.Sub(last))
-			mr.SetTime(now)
-			last = now
-		}
-	}
 }
 
 func randomHex(n int) string {

@@ -18,11 +18,17 @@ import (
 type Sender struct {
 	mu sync.Mutex
 	w  io.Writer
+	fn func(channel.Message)
 	n  int
 }
 
 // New returns a console sender writing to w.
 func New(w io.Writer) *Sender { return &Sender{w: w} }
+
+// NewFunc returns a console sender that hands each message to fn instead
+// of printing it: `seintje flows simulate` and the console's simulator
+// show it in their own transcript.
+func NewFunc(fn func(channel.Message)) *Sender { return &Sender{fn: fn} }
 
 // Name implements channel.Sender; the console replaces SMS in the demo.
 func (s *Sender) Name() channel.Name { return channel.SMS }
@@ -35,6 +41,10 @@ func (s *Sender) Send(ctx context.Context, m channel.Message) (channel.Receipt, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n++
+	if s.fn != nil {
+		s.fn(m)
+		return channel.Receipt{ProviderID: fmt.Sprintf("console-%d", s.n), Status: "delivered"}, nil
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n┌─ SMS to %s (%s)\n", m.To, sms.Analyze(m.Body))
 	for _, line := range strings.Split(m.Body, "\n") {

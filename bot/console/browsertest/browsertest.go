@@ -374,7 +374,20 @@ func (b *Browser) Screenshot(path string, width int) {
 func (b *Browser) AssertNoHorizontalScroll() {
 	b.t.Helper()
 	if w := Eval[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1]+1 {
-		b.t.Errorf("page is %d px wide in a %d px window at %s", w[0], w[1], b.URL())
+		// Name the elements that stick out (the innermost ones).
+		wide := Eval[[]string](b, `(function () {
+			var out = [];
+			document.querySelectorAll("body *").forEach(function (e) {
+				if (e.getBoundingClientRect().right <= innerWidth + 1) { return; }
+				for (var a = e.parentElement; a; a = a.parentElement) {
+					if (getComputedStyle(a).overflowX !== "visible" && a.getBoundingClientRect().right <= innerWidth + 1) { return; }
+				}
+				for (var c of e.children) { if (c.getBoundingClientRect().right > innerWidth + 1) { return; } }
+				out.push(e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).split(" ").join(".") : "") + " (" + Math.round(e.getBoundingClientRect().right) + " px)");
+			});
+			return out.slice(0, 5);
+		})()`)
+		b.t.Errorf("page is %d px wide in a %d px window at %s; too wide: %s", w[0], w[1], b.URL(), strings.Join(wide, ", "))
 	}
 }
 

@@ -1,6 +1,7 @@
 // Seintje console: small progressive enhancements. Every screen works
-// without this file; it adds the CSRF header to htmx requests and keeps
-// keyboard focus where it was when a list refreshes itself.
+// without this file; it adds the CSRF header to htmx requests. (htmx itself
+// keeps keyboard focus where it was when a list refreshes itself, for
+// elements with an id.)
 (function () {
   "use strict";
   document.addEventListener("htmx:configRequest", function (e) {

@@ -46,6 +46,8 @@ func (c *Console) routes() {
 	c.private("GET /console/batches", cw, c.batchList)
 	c.private("POST /console/batches", cw, c.batchUpload)
 	c.private("GET /console/batches/template", cw, c.batchTemplate)
+	c.private("GET /console/uploads/{id}/columns", cw, c.batchColumnsShow)
+	c.private("POST /console/uploads/{id}/columns", cw, c.batchColumnsSave)
 	c.private("GET /console/batches/{id}", cw, c.batchShow)
 	c.private("GET /console/batches/{id}/progress", cw, c.batchProgress)
 	c.private("POST /console/batches/{id}/start", cw, c.batchStart)

@@ -24,7 +24,10 @@ type Page struct {
 	Title  string // <title> and <h1>
 	Path   string // request path, for the language switch
 	Flash  string // one line after a redirect (translated)
-	Data   any
+	// Scripts are the screen's own scripts (static paths), after the
+	// common ones.
+	Scripts []string
+	Data    any
 }
 
 // views holds one parsed template per screen: the common templates

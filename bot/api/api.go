@@ -20,6 +20,7 @@ import (
 
 	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/batch"
+	"github.com/seintje/seintje/bot/events"
 	"github.com/seintje/seintje/bot/metrics"
 
 	"github.com/seintje/seintje/bot/channel/twilio"
@@ -61,6 +62,9 @@ type Deps struct {
 	Batches *batch.Service
 	// Audit is the audit trail behind GET /v1/audit (nil: not served).
 	Audit *audit.Log
+	// Events serves the dead-letter list of events to the case system
+	// (nil: not served).
+	Events *events.Dispatcher
 	// Extra mounts more routes (Telegram webhook, werkplaats API).
 	Extra []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
 }
@@ -107,6 +111,8 @@ func New(d Deps) http.Handler {
 	v1.GET("/callbacks/:id", s.auth(RoleCaseworker, RoleWerkplaats, RoleAdmin), s.getCallback)
 	v1.POST("/callbacks/:id/claim", s.auth(RoleWerkplaats, RoleAdmin), s.claimCallback)
 	v1.POST("/callbacks/:id/complete", s.auth(RoleWerkplaats, RoleAdmin), s.completeCallback)
+	v1.POST("/callbacks/:id/release", s.auth(RoleWerkplaats, RoleAdmin), s.releaseCallback)
+	v1.POST("/callbacks/:id/reschedule", s.auth(RoleWerkplaats, RoleAdmin), s.rescheduleCallback)
 	v1.GET("/inbox", s.auth(RoleCaseworker, RoleAdmin), s.inbox)
 	v1.POST("/inbox/:id/handled", s.auth(RoleCaseworker, RoleAdmin), s.inboxHandled)
 	v1.GET("/flows", s.auth(RoleCoordinator, RoleAdmin), s.listFlows)
@@ -130,6 +136,10 @@ func New(d Deps) http.Handler {
 	}
 	if d.Audit != nil {
 		v1.GET("/audit", s.auth(RoleAdmin), s.auditTrail)
+	}
+	if d.Events != nil {
+		v1.GET("/events/dead-letters", s.auth(RoleAdmin), s.deadLetters)
+		v1.POST("/events/dead-letters/:id/replay", s.auth(RoleAdmin), s.replayDeadLetter)
 	}
 
 	if d.Twilio != nil {

@@ -19,15 +19,18 @@ import (
 //	GET  /v1/callbacks/{id}                        (werkplaats, caseworker, admin)
 //	POST /v1/callbacks/{id}/claim                  (werkplaats, admin)
 //	POST /v1/callbacks/{id}/complete               (werkplaats, admin)
+//	POST /v1/callbacks/{id}/release                (werkplaats, admin)
+//	POST /v1/callbacks/{id}/reschedule             (werkplaats, admin)
 //
 // Lists show a masked phone number; the full number is only in the claim
 // response, to the person who will call.
 
-// Problem codes of the werkplaats API.
+// Problem codes of the werkplaats API (shared with the console).
 const (
-	CodeClaimed    = "callback_claimed"
-	CodeNotClaimed = "callback_not_claimed"
-	CodeDone       = "callback_done"
+	CodeClaimed    = outreach.CodeCallbackClaimed
+	CodeNotClaimed = outreach.CodeCallbackNotClaimed
+	CodeDone       = outreach.CodeCallbackDone
+	CodeBadMoment  = outreach.CodeCallbackMoment
 )
 
 type callbackView struct {
@@ -115,27 +118,67 @@ func (s *Server) completeCallback(c *gin.Context) {
 	c.JSON(http.StatusOK, s.viewCallback(c, *cb, ""))
 }
 
+// releaseCallback gives a task the caller holds back to the queue, as the
+// console's "Teruggeven" does (same service call, same audit entry).
+func (s *Server) releaseCallback(c *gin.Context) {
+	cb, err := s.d.Service.ReleaseCallback(c.Request.Context(), c.Param("id"), Caller(c))
+	if s.callbackError(c, cb, err) {
+		return
+	}
+	c.JSON(http.StatusOK, s.viewCallback(c, *cb, ""))
+}
+
+type rescheduleRequest struct {
+	At string `json:"at"` // RFC 3339, with an offset
+}
+
+// rescheduleCallback moves a task (held by the caller, or open) to
+// another moment and puts it back in the queue, as the console's
+// "Ander moment" does.
+func (s *Server) rescheduleCallback(c *gin.Context) {
+	var req rescheduleRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	at, err := time.Parse(time.RFC3339, strings.TrimSpace(req.At))
+	if err != nil {
+		problem(c, http.StatusUnprocessableEntity, CodeInvalidField, "at must be a moment like 2026-12-03T10:00:00+01:00 (RFC 3339)", "at")
+		return
+	}
+	cb, err := s.d.Service.RescheduleCallback(c.Request.Context(), c.Param("id"), Caller(c), at)
+	if s.callbackError(c, cb, err) {
+		return
+	}
+	c.JSON(http.StatusOK, s.viewCallback(c, *cb, ""))
+}
+
 // callbackError writes the problem for a werkplaats error; false when err is nil.
 func (s *Server) callbackError(c *gin.Context, cb *store.Callback, err error) bool {
-	switch {
-	case err == nil:
+	if err == nil {
 		return false
-	case errors.Is(err, store.ErrNotFound):
-		problem(c, http.StatusNotFound, CodeNotFound, "no callback task with this id", "")
-	case errors.Is(err, outreach.ErrClaimed):
-		msg := "someone else is working on this task"
-		if cb != nil {
-			msg = "claimed by " + cb.ClaimedBy + " until " + cb.ClaimedUntil.UTC().Format(time.RFC3339)
-		}
-		problem(c, http.StatusConflict, CodeClaimed, msg, "")
-	case errors.Is(err, outreach.ErrNotClaimed):
-		problem(c, http.StatusConflict, CodeNotClaimed, "claim the task first (POST /v1/callbacks/{id}/claim); your claim may have lapsed and been taken", "")
-	case errors.Is(err, outreach.ErrTaskDone):
-		problem(c, http.StatusConflict, CodeDone, "the task is already done", "")
-	case errors.Is(err, outreach.ErrBadOutcome):
-		problem(c, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "outcome")
-	default:
-		s.internal(c, err)
 	}
+	code, status := outreach.WerkplaatsProblem(err)
+	detail, field := err.Error(), ""
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		status, code, detail = http.StatusNotFound, CodeNotFound, "no callback task with this id"
+	case errors.Is(err, outreach.ErrBadOutcome):
+		status, code, field = http.StatusUnprocessableEntity, CodeInvalidField, "outcome"
+	case code == CodeClaimed:
+		detail = "someone else is working on this task"
+		if cb != nil {
+			detail = "claimed by " + cb.ClaimedBy + " until " + cb.ClaimedUntil.UTC().Format(time.RFC3339)
+		}
+	case code == CodeNotClaimed:
+		detail = "claim the task first (POST /v1/callbacks/{id}/claim); your claim may have lapsed and been taken"
+	case code == CodeDone:
+		detail = "the task is already done"
+	case code == CodeBadMoment:
+		field = "at"
+	case code == "":
+		s.internal(c, err)
+		return true
+	}
+	problem(c, status, code, detail, field)
 	return true
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/seintje/seintje/bot/config"
 	"github.com/seintje/seintje/bot/console"
 	"github.com/seintje/seintje/bot/engine"
+	"github.com/seintje/seintje/bot/events"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/bot/metrics"
@@ -70,6 +71,9 @@ type Options struct {
 	// Simulator plays conversations on the console's flow page
 	// (bot/simulate.Pool; cmd/seintje wires it); nil: no simulator.
 	Simulator console.Simulator
+	// WrapEvents wraps the events dispatcher as the service sees it (fault
+	// tests: queueing events fails).
+	WrapEvents func(outreach.Events) outreach.Events
 	// RecoverEvery and RecoverGrace tune the recovery pass that queues work
 	// a crash left unqueued (outreach.Recover); defaults 10s and 30s.
 	RecoverEvery, RecoverGrace time.Duration
@@ -90,8 +94,11 @@ type App struct {
 	Queue    *jobs.Queue
 	Audit    *audit.Log
 	Console  *console.Console
-	Handler  http.Handler
-	Log      *slog.Logger
+	// Events delivers events to the case system; nil without subscribers.
+	Events  *events.Dispatcher
+	Metrics *metrics.Metrics
+	Handler http.Handler
+	Log     *slog.Logger
 	// Intake stores webhook requests in Redis within a deadline, or in the
 	// local spool (bot/spool), and replays the spool.
 	Intake *spool.Intake
@@ -254,6 +261,20 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		},
 	}
 
+	a.Metrics = newMetrics(a, flows)
+	a.Service.Observe = a.Metrics
+	if a.Events, err = newEvents(cfg, o, a); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.Events != nil {
+		var ev outreach.Events = a.Events
+		if o.WrapEvents != nil {
+			ev = o.WrapEvents(ev)
+		}
+		a.Service.Events = ev
+	}
+
 	a.Batches = batch.New(batch.Options{Redis: a.Redis, Prefix: prefix, Retention: cfg.Retention, Outreach: a.Service,
 		Store: a.Store, Queue: a.Queue, Now: now, Log: a.Log, Audit: a.Audit, SMSRate: smsRate, Location: loc})
 	a.Service.Tally = a.Batches
@@ -262,8 +283,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL, Metrics: metrics.New(),
-		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Intake: a.Intake, Audit: a.Audit, Batches: a.Batches}
+	deps := api.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, PublicURL: cfg.PublicURL, Metrics: a.Metrics,
+		Demo: cfg.Demo, Log: a.Log, Extra: o.Mounts, Intake: a.Intake, Audit: a.Audit, Batches: a.Batches, Events: a.Events}
 	deps.Metrics.GaugeFunc("spool_records", "Webhook requests waiting in the local inbound spool (Redis did not answer in time).",
 		func() float64 { return float64(a.Intake.Status().Records) })
 	deps.Metrics.GaugeFunc("spool_capacity", "How many webhook requests the local inbound spool holds at most.",
@@ -297,8 +318,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		if jo.Log == nil {
 			jo.Log = a.Log
 		}
+		jo.TimerLate = a.Metrics.TimerLate
 		a.worker = jobs.NewWorker(a.Redis, a.Service, jo)
 		a.worker.Handle(batch.TaskType, func(ctx context.Context, p []byte) error { return a.Batches.Run(ctx, string(p)) })
+		if a.Events != nil {
+			a.worker.Handle(events.TaskType, a.Events.Deliver)
+		}
 		a.startBackground(func(ctx context.Context) { a.Batches.RecoverEvery(ctx, batchRecoverEvery) })
 		if err := a.worker.Start(); err != nil {
 			a.Close()

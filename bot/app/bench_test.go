@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/store"
 	"github.com/seintje/seintje/internal/testflows"
 )
 
@@ -62,7 +65,7 @@ func benchFloor(b *testing.B, trips int) {
 	})
 	srv := httptest.NewServer(r)
 	defer srv.Close()
-	load(b, func(i int) *http.Request {
+	load(b, rdb, func(i int) *http.Request {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/floor", nil)
 		return req
 	})
@@ -82,11 +85,12 @@ func BenchmarkInboundReply(b *testing.B) {
 			b.Fatal(err)
 		}
 		lastNudge = res.ID
+		markSent(b, h, res.ID)
 	}
 	srv := httptest.NewServer(h.app.Handler)
 	defer srv.Close()
 	target := srv.URL + "/webhooks/twilio/sms"
-	load(b, func(i int) *http.Request {
+	load(b, h.rdb, func(i int) *http.Request {
 		form := url.Values{"MessageSid": {fmt.Sprintf("SM%032d", i)}, "AccountSid": {testSID}, "From": {phones[i]}, "To": {testFrom}, "Body": {"2"}}
 		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -103,6 +107,22 @@ func BenchmarkInboundReply(b *testing.B) {
 	n, err := h.app.Store.Nudge(ctx, lastNudge)
 	if err != nil || n.Status != "ended" || len(n.CallbackIDs) != 1 {
 		b.Fatalf("last nudge not advanced: %+v %v", n, err)
+	}
+}
+
+// markSent records the first message of nudge id as handed to the
+// provider, as the (stopped) worker would: a reply is routed to the
+// conversation whose message the person saw.
+func markSent(b *testing.B, h *harness, id string) {
+	b.Helper()
+	ctx := context.Background()
+	tag, _ := store.TagOf(id)
+	msgs, err := h.app.Store.Transcript(ctx, tag, id)
+	if err != nil || len(msgs) == 0 {
+		b.Fatalf("transcript of %s: %v (%d messages)", id, err, len(msgs))
+	}
+	if err := h.app.Store.SetStatus(ctx, tag, msgs[0].ID, "SM"+msgs[0].ID, store.Status{State: "sent", At: time.Now()}); err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -129,8 +149,11 @@ func newBenchHarness(b *testing.B) *harness {
 }
 
 // load sends b.N requests from benchConcurrency goroutines and reports
-// throughput and latency percentiles.
-func load(b *testing.B, mk func(i int) *http.Request) {
+// throughput and latency percentiles, and the CPU time spent per request
+// by this process (server and load generator: cpu-us/op) and by Redis
+// (redis-cpu-us/op, meaningful only with a Redis of its own). CPU time per
+// request moves much less than req/s when other work shares the machine.
+func load(b *testing.B, rdb redis.UniversalClient, mk func(i int) *http.Request) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency, MaxConnsPerHost: benchConcurrency}}
 	reqs := make([]*http.Request, b.N)
 	for i := range reqs {
@@ -140,6 +163,7 @@ func load(b *testing.B, mk func(i int) *http.Request) {
 	var next atomic.Int64
 	var failed atomic.Int64
 	var wg sync.WaitGroup
+	cpu0, rcpu0 := processCPU(), redisCPU(rdb)
 	b.ResetTimer()
 	start := time.Now()
 	for w := 0; w < benchConcurrency; w++ {
@@ -168,6 +192,7 @@ func load(b *testing.B, mk func(i int) *http.Request) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cpu, rcpu := processCPU()-cpu0, redisCPU(rdb)-rcpu0
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d of %d requests failed", f, b.N)
 	}
@@ -175,4 +200,33 @@ func load(b *testing.B, mk func(i int) *http.Request) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
+	b.ReportMetric(float64(rcpu.Microseconds())/float64(b.N), "redis-cpu-us/op")
+}
+
+// processCPU is the user and system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the user and system CPU time of the Redis server so far
+// (INFO cpu), 0 when it cannot be read.
+func redisCPU(rdb redis.UniversalClient) time.Duration {
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }

@@ -45,6 +45,10 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 		"TELEGRAM_WEBHOOK_SECRET": "webhook-secret_0123456789",
 		"TELEGRAM_BOT_USERNAME":   "GemeenteSeintjeBot",
 		"TELEGRAM_API_URL":        tg.URL,
+		// An events subscriber switches the dead-letter endpoints on.
+		"SEINTJE_EVENTS_SUBSCRIBERS":  "zaken",
+		"SEINTJE_EVENTS_ZAKEN_URL":    "https://zaken.test/seintje-events",
+		"SEINTJE_EVENTS_ZAKEN_SECRET": "events-secret-0123456789abcdef",
 	}
 	cfg, err := config.Load(config.Options{Getenv: func(k string) string { return env[k] }})
 	if err != nil {

@@ -42,6 +42,7 @@ const (
 	ActionSearch        = "search"         // someone searched for a person (by reference or phone)
 	ActionViewAudit     = "view_audit"     // someone read the audit trail
 	ActionAccessRefused = "access_refused" // a signed-in person was refused a screen or an action
+	ActionEventReplay   = "event_replay"   // an admin replayed an event delivery from the dead-letter list
 )
 
 // Entry is one line of the trail.

@@ -77,6 +77,7 @@ type Config struct {
 	Werkplaats     Werkplaats
 	Spool          Spool
 	Console        Console
+	Events         Events
 
 	// Demo reports whether the configuration was loaded in demo mode.
 	Demo bool

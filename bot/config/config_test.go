@@ -551,12 +551,13 @@ func TestExampleFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string]string{
-		path:                                   string(example),
-		"/run/secrets/seintje_hash_key":        testHashKey + "\n",
-		"/run/secrets/seintje_api_tokens":      "anna:caseworker:" + testSecretA + "\n",
-		"/run/secrets/twilio_auth_token":       testAuthToken + "\n",
-		"/run/secrets/telegram_bot_token":      testBotToken + "\n",
-		"/run/secrets/telegram_webhook_secret": "webhook_secret-123\n",
+		path:                                      string(example),
+		"/run/secrets/seintje_hash_key":           testHashKey + "\n",
+		"/run/secrets/seintje_api_tokens":         "anna:caseworker:" + testSecretA + "\n",
+		"/run/secrets/twilio_auth_token":          testAuthToken + "\n",
+		"/run/secrets/telegram_bot_token":         testBotToken + "\n",
+		"/run/secrets/telegram_webhook_secret":    "webhook_secret-123\n",
+		"/run/secrets/seintje_events_zaaksysteem": "events-secret-0123456789abcdef\n",
 	}
 	c, err := Load(testOptions(false, map[string]string{"SEINTJE_CONFIG": path}, files))
 	if err != nil {
@@ -568,6 +569,51 @@ func TestExampleFile(t *testing.T) {
 	eq(t, "LiberationDay", c.Sending.LiberationDay, true)
 	eq(t, "Jobs.Queue", c.Jobs.Queue, DefaultJobsQueue)
 	eq(t, "ClaimTTL", c.Werkplaats.ClaimTTL, DefaultClaimTTL)
+	eq(t, "Events.Subscribers", len(c.Events.Subscribers), 1)
+	eq(t, "Events.RetryFor", c.Events.RetryFor, DefaultEventsRetryFor)
+}
+
+func TestEventSubscribers(t *testing.T) {
+	const secret = "events-secret-0123456789abcdef"
+	base := with(validEnv(), "SEINTJE_EVENTS_SUBSCRIBERS", "zaken, crm-2", "SEINTJE_EVENTS_ZAKEN_URL", "https://zaken.gemeente.nl/ev",
+		"SEINTJE_EVENTS_ZAKEN_SECRET", secret, "SEINTJE_EVENTS_ZAKEN_TYPES", "message.failed,nudge.replied",
+		"SEINTJE_EVENTS_CRM_2_URL", "http://127.0.0.1:9000/ev", "SEINTJE_EVENTS_CRM_2_SECRET_FILE", "/run/secrets/crm")
+	files := map[string]string{"/run/secrets/crm": secret + "\n"}
+	c, err := Load(testOptions(false, base, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Events.Subscribers) != 2 {
+		t.Fatalf("subscribers = %v", c.Events.Subscribers)
+	}
+	z, crm := c.Events.Subscribers[0], c.Events.Subscribers[1]
+	eq(t, "zaken URL", z.URL, "https://zaken.gemeente.nl/ev")
+	eq(t, "zaken types", strings.Join(z.Types, " "), "message.failed nudge.replied")
+	eq(t, "crm secret", string(crm.Secret), secret)
+	eq(t, "crm types", len(crm.Types), 0)
+	if strings.Contains(fmt.Sprintf("%v %#v", z, z), secret) {
+		t.Error("a subscriber prints its secret")
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"plain http elsewhere", with(base, "SEINTJE_EVENTS_ZAKEN_URL", "http://zaken.gemeente.nl/ev"), "SEINTJE_EVENTS_ZAKEN_URL"},
+		{"no URL", with(base, "SEINTJE_EVENTS_ZAKEN_URL", ""), "give the https URL"},
+		{"short secret", with(base, "SEINTJE_EVENTS_ZAKEN_SECRET", "short"), "at least 16 characters"},
+		{"no secret", with(base, "SEINTJE_EVENTS_ZAKEN_SECRET", ""), "signing secret"},
+		{"bad name", with(base, "SEINTJE_EVENTS_SUBSCRIBERS", "Zaken Systeem"), "subscriber name"},
+		{"twice", with(base, "SEINTJE_EVENTS_SUBSCRIBERS", "zaken,zaken"), "listed twice"},
+		{"bad retry", with(base, "SEINTJE_EVENTS_RETRY_FOR", "soon"), "SEINTJE_EVENTS_RETRY_FOR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(testOptions(false, tc.env, files))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load = %v, want an error about %q", err, tc.want)
+			}
+		})
+	}
 }
 
 func TestExperimentMaxHoldout(t *testing.T) {

@@ -97,6 +97,7 @@ type fileConfig struct {
 		Max *int   `yaml:"max"`
 	} `yaml:"spool"`
 	Console consoleFile `yaml:"console"`
+	Events  fileEvents  `yaml:"events"`
 }
 
 // yamlSecrets are keys that must never hold a secret in the YAML file,
@@ -356,6 +357,7 @@ func (l *loader) build() *Config {
 	c.Werkplaats = l.werkplaats()
 	c.Spool = l.spool()
 	c.Console = l.console()
+	c.Events = l.events()
 
 	if !demo && !c.Twilio.Configured() && !c.Telegram.Configured() && !l.twilioMentioned() && !l.telegramMentioned() {
 		l.failf("no channel configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID) for SMS, or TELEGRAM_BOT_TOKEN for Telegram")

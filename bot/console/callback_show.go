@@ -66,17 +66,20 @@ func (c *Console) renderCallback(w http.ResponseWriter, r *http.Request, s *Sess
 	c.html(w, r, status, "callback", p)
 }
 
-// werkplaatsProblem maps a service error to a text key and a status.
+// werkplaatsProblem maps a service error to a text key and a status, by
+// the same classification as the API's problem codes
+// (outreach.WerkplaatsProblem).
 func werkplaatsProblem(err error) (string, int) {
-	switch {
-	case errors.Is(err, outreach.ErrClaimed):
-		return "task.problem.claimed", http.StatusConflict
-	case errors.Is(err, outreach.ErrNotClaimed):
-		return "task.problem.not_claimed", http.StatusConflict
-	case errors.Is(err, outreach.ErrTaskDone):
-		return "task.problem.done", http.StatusConflict
-	case errors.Is(err, outreach.ErrBadMoment):
-		return "task.problem.moment", http.StatusUnprocessableEntity
+	code, status := outreach.WerkplaatsProblem(err)
+	switch code {
+	case outreach.CodeCallbackClaimed:
+		return "task.problem.claimed", status
+	case outreach.CodeCallbackNotClaimed:
+		return "task.problem.not_claimed", status
+	case outreach.CodeCallbackDone:
+		return "task.problem.done", status
+	case outreach.CodeCallbackMoment:
+		return "task.problem.moment", status
 	}
 	return "", 0
 }

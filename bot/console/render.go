@@ -27,6 +27,9 @@ type Page struct {
 	// Scripts are the screen's own scripts (static paths), after the
 	// common ones.
 	Scripts []string
+	// Refresh sends the browser on to this URL at once (a meta refresh,
+	// for a navigation the CSP's form-action would block as a redirect).
+	Refresh string
 	Data    any
 }
 

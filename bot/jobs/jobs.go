@@ -54,6 +54,9 @@ type Options struct {
 	// moment, where asynq never finds it due; the Runner takes the offset
 	// off again. A Worker must not serve such a queue.
 	Manual bool
+	// TimerLate, when set, is told how late each timer fired after its
+	// due time (metrics). Not on a Manual queue.
+	TimerLate func(kind string, late time.Duration)
 }
 
 // ManualOffset is how far ahead a Manual queue schedules timed tasks.
@@ -119,8 +122,9 @@ type timerPayload struct {
 	Tag   string `json:"t"`
 	Cid   string `json:"c"`
 	Seq   int    `json:"s"`
-	Kind  string `json:"k,omitempty"` // "" wait timeout, "reminder", "expire"
-	Index int    `json:"i,omitempty"` // reminder index
+	Kind  string `json:"k,omitempty"`  // "" wait timeout, "reminder", "expire"
+	Index int    `json:"i,omitempty"`  // reminder index
+	At    int64  `json:"at,omitempty"` // due time, unix ms (lateness metric)
 }
 
 // EnqueueSend queues a message; at zero means now. Enqueueing the same
@@ -151,7 +155,7 @@ func (q *Queue) EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []
 
 // EnqueueTimer schedules a conversation timer; the same timer twice is a no-op.
 func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error {
-	b, _ := json.Marshal(timerPayload{Tag: tag, Cid: cid, Seq: seq})
+	b, _ := json.Marshal(timerPayload{Tag: tag, Cid: cid, Seq: seq, At: at.UnixMilli()})
 	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(fmt.Sprintf("timer:%s:%d", cid, seq)),
 		asynq.ProcessAt(q.opt.at(at)), asynq.MaxRetry(10)}
 	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)
@@ -212,12 +216,16 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 			return d
 		},
 	})
-	return &Worker{srv: srv, mux: newMux(h, log)}
+	late := o.TimerLate
+	if o.Manual {
+		late = nil // simulated time: lateness means nothing
+	}
+	return &Worker{srv: srv, mux: newMux(h, log, late)}
 }
 
 // newMux routes Seintje's task types to h: the worker and the Runner
 // (manual.go) share it, so a task does the same work either way.
-func newMux(h Handler, log *slog.Logger) *asynq.ServeMux {
+func newMux(h Handler, log *slog.Logger, late func(kind string, d time.Duration)) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeSend, func(ctx context.Context, t *asynq.Task) error {
 		var p sendPayload
@@ -246,6 +254,9 @@ func newMux(h Handler, log *slog.Logger) *asynq.ServeMux {
 		var p timerPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("bad timer payload: %v: %w", err, asynq.SkipRetry)
+		}
+		if retried, _ := asynq.GetRetryCount(ctx); late != nil && p.At > 0 && retried == 0 {
+			late(p.Kind, time.Since(time.UnixMilli(p.At)))
 		}
 		if kh, ok := h.(KindHandler); ok && p.Kind != "" {
 			return kh.ProcessTimerOf(ctx, p.Tag, p.Cid, p.Kind, p.Seq, p.Index)

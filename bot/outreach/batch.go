@@ -119,10 +119,21 @@ func (s *Service) tallyNudge(ctx context.Context, n *store.Nudge, ev ConvEvent, 
 }
 
 // setStatus records a message's status and counts it for its batch.
+// A status the case system is told about goes to the outbox with it.
 func (s *Service) setStatus(ctx context.Context, m *store.Message, providerID string, st store.Status) error {
-	if err := s.Store.SetStatus(ctx, m.Tag, m.ID, providerID, st); err != nil {
+	var w *store.Work
+	ob := store.NewOutbox(m.Tag, s.Now())
+	if evs := s.statusEvent(m, st); len(evs) > 0 {
+		w = &store.Work{Conv: m.Conv, Events: evs}
+	}
+	stored, err := s.Store.SetStatusWork(ctx, m.Tag, m.ID, providerID, st, ob, w)
+	if err != nil {
 		return err
 	}
+	if stored != nil {
+		s.queueCommitted(ctx, ob, stored)
+	}
+	s.observeStatus(m, st)
 	return s.tallyMessage(ctx, m, st)
 }
 

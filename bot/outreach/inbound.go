@@ -179,7 +179,8 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			s.Log.WarnContext(ctx, "batch figures not updated", "err", err)
 		}
 		return s.finish(ctx, ch, addr, msg, store.FinishInbound{Set: map[string]string{"optout:" + string(ch): strconv.FormatInt(now.UnixMilli(), 10)},
-			Work: store.Work{Ix: []store.IndexOp{store.OptOutIndexOp(msg.Tag, string(ch), true, now)}}},
+			Work: store.Work{Ix: []store.IndexOp{store.OptOutIndexOp(msg.Tag, string(ch), true, now)},
+				Events: s.optOutEvent(rcp.Ref, conv, string(ch), now)}},
 			KindStopConfirm, s.system(texts.StopConfirm, lang, caseworker))
 	case "start":
 		msg.Route, msg.Conv = "(start)", conv
@@ -236,7 +237,24 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 		}
 		ob := store.InboundOutbox(msg.Tag, msg.ID, now)
 		w := s.workOf(&next, res.Effects, msgs)
-		err = s.Store.CommitWork(ctx, &next, msgs, cbs, ob, w, msg.ID)
+		outcomes := []string{flow.OutcomeReplied}
+		for _, e := range res.Effects {
+			if cb, ok := e.(engine.Callback); ok && cb.Kind == engine.CallbackRequested {
+				outcomes = append(outcomes, flow.OutcomeAskedForCall)
+				break
+			}
+		}
+		// Outside an experiment the outcomes are written by the commit
+		// itself (one round trip less each); an experiment counts them per
+		// arm (SystemOutcome, below).
+		var inCommit []store.OutcomeRecord
+		if next.Experiment == "" {
+			for _, o := range outcomes {
+				inCommit = append(inCommit, store.OutcomeRecord{Outcome: o, At: now.UTC(), By: "seintje", RecordedAt: s.Now().UTC()})
+			}
+		}
+		w.Events = s.nudgeEvents(n, &next, cbs, true)
+		err = s.Store.CommitReply(ctx, &next, msgs, cbs, ob, w, msg.ID, inCommit)
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil // processed by a concurrent delivery of the same text
 		}
@@ -255,12 +273,13 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			s.Log.WarnContext(ctx, "batch figures not updated", "nudge", next.ID, "err", err)
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
+		if s.Observe != nil {
+			s.Observe.Replied(next.Flow.ID)
+		}
 		s.queueCommitted(ctx, ob, w)
-		s.SystemOutcome(ctx, &next, flow.OutcomeReplied, now)
-		for _, e := range res.Effects {
-			if cb, ok := e.(engine.Callback); ok && cb.Kind == engine.CallbackRequested {
-				s.SystemOutcome(ctx, &next, flow.OutcomeAskedForCall, now)
-				break
+		if next.Experiment != "" {
+			for _, o := range outcomes {
+				s.SystemOutcome(ctx, &next, o, now)
 			}
 		}
 		if next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn {

@@ -74,6 +74,12 @@ type Service struct {
 	Audit *audit.Log
 	// Tally keeps the figures of batches (bot/batch); nil: no batches.
 	Tally Tally
+	// Events tells the case system what happens (bot/events); nil: no
+	// events.
+	Events Events
+	// Observe counts sends, failures, delivery reports and replies for the
+	// metrics; nil: not counted.
+	Observe Observer
 }
 
 // audit records entries in the trail; see audit.Log.Record.
@@ -337,10 +343,20 @@ func (s *Service) updateNudge(ctx context.Context, id string, change func(n *sto
 		if err != nil {
 			return err
 		}
+		prev := *n
 		if !change(n) {
 			return nil
 		}
-		err = s.Store.Commit(ctx, n, nil, nil)
+		evs := s.nudgeEvents(&prev, n, nil, false)
+		if len(evs) == 0 {
+			err = s.Store.Commit(ctx, n, nil, nil)
+		} else {
+			ob := store.NewOutbox(n.Tag, s.Now())
+			w := &store.Work{Conv: n.ID, Events: evs}
+			if err = s.Store.CommitWork(ctx, n, nil, nil, ob, w, ""); err == nil {
+				s.queueCommitted(ctx, ob, w)
+			}
+		}
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -403,6 +419,14 @@ func (s *Service) workOf(n *store.Nudge, effs []engine.Effect, msgs []store.Mess
 // running it again after a crash half-way is harmless. The index entries
 // ride on the first send task when there is one (one round trip fewer).
 func (s *Service) queueWork(ctx context.Context, ob store.Outbox, w *store.Work) error {
+	if err := s.enqueueWork(ctx, ob, w); err != nil {
+		return err
+	}
+	return s.Store.OutboxDone(ctx, ob)
+}
+
+// enqueueWork queues the work of outbox entry ob (see queueWork).
+func (s *Service) enqueueWork(ctx context.Context, ob store.Outbox, w *store.Work) error {
 	if !w.Empty() {
 		var errs []error
 		ix := w.Ix
@@ -420,20 +444,26 @@ func (s *Service) queueWork(ctx context.Context, ob store.Outbox, w *store.Work)
 		for _, t := range w.Timers {
 			errs = append(errs, s.Queue.EnqueueTimerOf(ctx, ob.Tag, w.Conv, t.Kind, t.Seq, t.Index, t.At))
 		}
+		if len(w.Events) > 0 && s.Events != nil {
+			errs = append(errs, s.Events.Enqueue(ctx, w.Events))
+		}
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("queue work: %w", err)
 		}
 	}
-	return s.Store.OutboxDone(ctx, ob)
+	return nil
 }
 
 // queueCommitted queues the work of a change that is already committed.
 // A failure is logged, not returned: the work is durable in the outbox and
-// the recovery pass (Recover) queues it.
+// the recovery pass (Recover) queues it. The outbox entry is removed
+// without a round trip of its own (store.OutboxDoneSoon).
 func (s *Service) queueCommitted(ctx context.Context, ob store.Outbox, w *store.Work) {
-	if err := s.queueWork(ctx, ob, w); err != nil {
+	if err := s.enqueueWork(ctx, ob, w); err != nil {
 		s.Log.WarnContext(ctx, "work stays in the outbox for the recovery pass", "outbox", ob.ID, "err", err)
+		return
 	}
+	s.Store.OutboxDoneSoon(ob)
 }
 
 // requeue queues any outbox entry of conversation cid that was never

@@ -32,6 +32,11 @@ const giveUpAfter = time.Hour
 func (s *Service) Recover(ctx context.Context, grace time.Duration) (RecoverResult, error) {
 	var r RecoverResult
 	now := s.Now()
+	// Entries whose work was queued moments ago are removed first, so the
+	// pass does not queue them again.
+	if err := s.Store.FlushDone(ctx); err != nil {
+		return r, err
+	}
 	due, err := s.Store.PendingDue(ctx, now.Add(-grace), 200)
 	if err != nil {
 		return r, err
@@ -68,6 +73,9 @@ func (s *Service) recoverOne(ctx context.Context, ob store.Outbox, now time.Time
 				}
 			}
 			r.Processed++
+			if err := s.Store.FlushDone(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	w, err := s.Store.OutboxWork(ctx, ob.Tag, ob.ID)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/engine"
+	"github.com/seintje/seintje/bot/events"
 	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
@@ -142,6 +143,9 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		return s.notReached(ctx, tag, m)
 	}
 	s.Log.WarnContext(ctx, "send failed, will retry", "msg", msgID, "channel", ch, "code", code, "err", err)
+	if s.Observe != nil {
+		s.Observe.SendFailed(m.Channel, "temporary")
+	}
 	return err
 }
 
@@ -155,15 +159,18 @@ func (s *Service) SendGaveUp(ctx context.Context, tag, msgID string, cause error
 		code = ce.Code
 	}
 	st := store.Status{State: "failed", Code: code, Reason: "gave up after retries: temporary errors", At: s.Now()}
-	if err := s.Store.SetStatus(ctx, tag, msgID, "", st); err != nil {
-		return err
-	}
-	if s.Tally != nil {
-		if m, err := s.Store.Message(ctx, tag, msgID); err == nil {
-			if err := s.tallyMessage(ctx, m, st); err != nil {
-				return err
-			}
+	m, err := s.Store.Message(ctx, tag, msgID)
+	switch {
+	case err == nil:
+		if err := s.setStatus(ctx, m, "", st); err != nil {
+			return err
 		}
+	case errors.Is(err, store.ErrNotFound):
+		if err := s.Store.SetStatus(ctx, tag, msgID, "", st); err != nil {
+			return err
+		}
+	default:
+		return err
 	}
 	return s.undelivered(ctx, tag, msgID)
 }
@@ -194,16 +201,26 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 		return err
 	}
 	now := s.Now()
-	mid, err := s.Store.ProviderStatus(ctx, tag, u.ProviderID, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now})
+	ob := store.NewOutbox(tag, now)
+	mid, w, err := s.Store.ProviderStatusWork(ctx, tag, u.ProviderID, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now},
+		ob, s.eventsOn() && events.TypeOfStatus(u.State) != "")
 	if err != nil {
 		return err
 	}
-	if mid != "" && s.Tally != nil {
+	if w != nil {
+		s.queueCommitted(ctx, ob, w)
+	}
+	var after time.Duration // since the message was queued
+	if mid != "" && (s.Tally != nil || s.Observe != nil) {
 		if m, err := s.Store.Message(ctx, tag, mid); err == nil {
+			after = now.Sub(m.At)
 			if err := s.tallyMessage(ctx, m, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now}); err != nil {
 				s.Log.WarnContext(ctx, "batch figures not updated", "msg", mid, "err", err)
 			}
 		}
+	}
+	if s.Observe != nil {
+		s.Observe.Delivery(string(u.Channel), u.State, after)
 	}
 	if mid != "" && (u.State == "undelivered" || u.State == "failed") {
 		handled := false

@@ -67,6 +67,7 @@ func (s *Service) transition(ctx context.Context, cid, what string,
 		}
 		ob := store.NewOutbox(next.Tag, now)
 		w := s.workOf(&next, res.Effects, msgs)
+		w.Events = s.nudgeEvents(n, &next, cbs, false)
 		err = s.Store.CommitWork(ctx, &next, msgs, cbs, ob, w, "")
 		if errors.Is(err, store.ErrConflict) {
 			continue

@@ -317,6 +317,14 @@ func (s *Store) ApplyIndex(ctx context.Context, ops []IndexOp) error {
 // it already was. ErrConflict means another transition won; the caller
 // reloads and retries. The callback queue entries go into w.Ix.
 func (s *Store) CommitWork(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string) error {
+	return s.CommitReply(ctx, n, msgs, cbs, ob, w, inMsg, nil)
+}
+
+// CommitReply is CommitWork that also records Seintje's own outcomes of
+// the transition (each once, as RecordOutcome does) in the same script.
+// Only for a nudge outside an experiment: an experiment's outcomes are
+// counted per arm by RecordOutcome.
+func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string, outcomes []OutcomeRecord) error {
 	tag := n.Tag
 	expected := n.Rev
 	n.Rev = expected + 1
@@ -338,7 +346,7 @@ func (s *Store) CommitWork(ctx context.Context, n *Nudge, msgs []Message, cbs []
 		return fail(err)
 	}
 	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.activeKey(tag), s.msgsKey(tag),
-		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag)}
+		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.outcomesKey(tag, n.ID)}
 	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention),
 		inMsg, ob.ID, work}
 	args, err = appendMessages(args, msgs)
@@ -352,6 +360,17 @@ func (s *Store) CommitWork(ctx context.Context, n *Nudge, msgs []Message, cbs []
 			return fail(fmt.Errorf("encode callback: %w", err))
 		}
 		args = append(args, cb.ID, b)
+	}
+	if len(outcomes) > 0 && n.Experiment != "" {
+		return fail(fmt.Errorf("commit nudge %s: outcomes of a nudge in an experiment go through RecordOutcome", n.ID))
+	}
+	args = append(args, len(outcomes))
+	for _, rec := range outcomes {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return fail(fmt.Errorf("encode outcome: %w", err))
+		}
+		args = append(args, rec.Outcome, b)
 	}
 	var pointer *Outbox
 	if work != "" && ob.Kind == KindOutbox {
@@ -609,23 +628,16 @@ func (s *Store) Loose(ctx context.Context, tag string) ([]Message, error) {
 // SetStatus records a message's delivery status set by Seintje itself
 // (pending, deferred, suppressed, error) or after a send (providerID set).
 func (s *Store) SetStatus(ctx context.Context, tag, msgID, providerID string, st Status) error {
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag)}
-	if err := sentScript.Run(ctx, s.rdb, keys, providerID, msgID, encodeStatus(st), ms(s.retention), st.State, st.At.UnixMilli()).Err(); err != nil {
-		return fmt.Errorf("set status: %w", err)
-	}
-	return nil
+	_, err := s.SetStatusWork(ctx, tag, msgID, providerID, st, Outbox{}, nil)
+	return err
 }
 
 // ProviderStatus records a status from a provider callback. It returns the
 // message id ("" when the send is not recorded yet; the status is then
 // applied when it is).
 func (s *Store) ProviderStatus(ctx context.Context, tag, providerID string, st Status) (string, error) {
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag)}
-	mid, err := statusScript.Run(ctx, s.rdb, keys, providerID, encodeStatus(st), rank(st.State), ms(s.retention), st.State, st.At.UnixMilli()).Text()
-	if err != nil {
-		return "", fmt.Errorf("provider status: %w", err)
-	}
-	return mid, nil
+	mid, _, err := s.ProviderStatusWork(ctx, tag, providerID, st, Outbox{}, false)
+	return mid, err
 }
 
 // SetOptOut records (on) or clears (off) an opt-out for a channel.

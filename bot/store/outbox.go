@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,11 +55,13 @@ type Work struct {
 	Timers []TimerWork `json:"t,omitempty"`
 	// Ix are cross-recipient index entries (callback queue, inbox).
 	Ix []IndexOp `json:"ix,omitempty"`
+	// Events are told to the case system (bot/events).
+	Events []CaseEvent `json:"ev,omitempty"`
 }
 
 // Empty reports whether there is nothing to queue.
 func (w *Work) Empty() bool {
-	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0)
+	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0 && len(w.Events) == 0)
 }
 
 // TimerWork is a timer to schedule.
@@ -123,6 +126,7 @@ func (s *Store) runPointed(ctx context.Context, ob *Outbox, script *redis.Script
 	}
 	for attempt := 0; ; attempt++ {
 		pipe := s.rdb.Pipeline()
+		s.done.drain(ctx, s, pipe) // earlier cleanups ride along
 		pipe.ZAdd(ctx, s.pendingKeyOf(ob.Tag), redis.Z{Score: float64(ob.At.UnixMilli()), Member: ob.member()})
 		var cmd *redis.Cmd
 		if attempt == 0 {
@@ -161,8 +165,82 @@ func encodeWork(w *Work) (string, error) {
 // OutboxDone removes an outbox entry and its pointer once its work is queued.
 func (s *Store) OutboxDone(ctx context.Context, ob Outbox) error {
 	pipe := s.rdb.Pipeline()
+	s.outboxDoneCmds(ctx, pipe, ob)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("outbox done: %w", err)
+	}
+	return nil
+}
+
+// doneQueue holds outbox entries whose work is queued, to be removed
+// together with the next pointer written (no round trip of their own) or,
+// when no pointer is written within doneDelay, by a flush of their own.
+// Removing an entry late is harmless: until it is removed the recovery pass
+// may queue its work again, which is idempotent; and the pass only looks at
+// pointers older than its grace period (30 s), or flushes first (FlushDone).
+type doneQueue struct {
+	mu      sync.Mutex
+	obs     []Outbox
+	pending bool // a flush is scheduled
+}
+
+// doneDelay is how long a finished outbox entry may wait for a pipeline to
+// ride on before it is removed on its own.
+const doneDelay = 5 * time.Millisecond
+
+func (q *doneQueue) take() []Outbox {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	obs := q.obs
+	q.obs = nil
+	return obs
+}
+
+// drain adds the removal of the waiting entries to pipe.
+func (q *doneQueue) drain(ctx context.Context, s *Store, pipe redis.Pipeliner) {
+	for _, ob := range q.take() {
+		s.outboxDoneCmds(ctx, pipe, ob)
+	}
+}
+
+func (s *Store) outboxDoneCmds(ctx context.Context, pipe redis.Pipeliner, ob Outbox) {
 	pipe.HDel(ctx, s.outboxKey(ob.Tag), ob.ID)
 	pipe.ZRem(ctx, s.pendingKeyOf(ob.Tag), ob.member())
+}
+
+// OutboxDoneSoon removes an outbox entry and its pointer once its work is
+// queued, without a round trip of its own: with the next pointer written
+// (runPointed), or after doneDelay. A failed removal leaves the entry for
+// the recovery pass, which finds its work queued already.
+func (s *Store) OutboxDoneSoon(ob Outbox) {
+	q := s.done
+	q.mu.Lock()
+	q.obs = append(q.obs, ob)
+	schedule := !q.pending
+	q.pending = true
+	q.mu.Unlock()
+	if schedule {
+		time.AfterFunc(doneDelay, func() {
+			q.mu.Lock()
+			q.pending = false
+			q.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = s.FlushDone(ctx)
+		})
+	}
+}
+
+// FlushDone removes the entries waiting in OutboxDoneSoon now.
+func (s *Store) FlushDone(ctx context.Context) error {
+	obs := s.done.take()
+	if len(obs) == 0 {
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	for _, ob := range obs {
+		s.outboxDoneCmds(ctx, pipe, ob)
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("outbox done: %w", err)
 	}

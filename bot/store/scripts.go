@@ -62,12 +62,17 @@ return {'ok'}
 // processed (removes it from the pending hash): if it already was, nothing
 // is written and -1 is returned, so a text is processed exactly once.
 //
+// Seintje's own outcomes of the transition (replied, asked for a call) are
+// recorded in the same script, once each (HSETNX), for nudges outside an
+// experiment (an experiment's counting is done by RecordOutcome).
+//
 // KEYS: 1 conv, 2 convs, 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox,
-// 9 inbound pending
+// 9 inbound pending, 10 outcomes
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
 // 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
 // 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
-// index), then pairs, then n callback pairs (id, json).
+// index), then pairs, then n callback pairs (id, json), then n outcome
+// pairs (name, json).
 var commitScript = redis.NewScript(`
 if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[9], ARGV[8]) == 0 then return -1 end
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
@@ -97,9 +102,14 @@ for _ = 1, nc do
   redis.call('HSET', KEYS[6], ARGV[i], ARGV[i+1])
   i = i + 2
 end
-for k = 1, 8 do
-  if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ttl) end
+local no = tonumber(ARGV[i] or '0'); i = i + 1
+for _ = 1, no do
+  redis.call('HSETNX', KEYS[10], ARGV[i], ARGV[i+1])
+  i = i + 2
 end
+if no > 0 then redis.call('PEXPIRE', KEYS[10], ttl) end
+-- PEXPIRE on a key that does not exist is a no-op.
+for k = 1, 8 do redis.call('PEXPIRE', KEYS[k], ttl) end
 return 1
 `)
 
@@ -218,7 +228,7 @@ if answer then
 end
 if ob ~= '' then redis.call('HSET', KEYS[6], ARGV[7], ob) end
 for k = 2, 6 do
-  if k ~= 5 and redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ttl) end
+  if k ~= 5 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 return res
 `)
@@ -243,10 +253,14 @@ end
 `
 
 // sentScript records the provider id and status of a sent message, and
-// applies a delivery status that arrived before we knew the id.
+// applies a delivery status that arrived before we knew the id. The case
+// events of the change (a message status event) go to the outbox in the
+// same script; when an early status is applied, the events get its state.
+// Returns the outbox json written (empty for none).
 //
-// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen
-// ARGV: 1 provider id, 2 msg id, 3 status value, 4 ttl ms, 5 state, 6 at ms
+// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen, 6 outbox
+// ARGV: 1 provider id, 2 msg id, 3 status value, 4 ttl ms, 5 state, 6 at ms,
+// 7 outbox id, 8 outbox json (empty for none)
 var sentScript = redis.NewScript(seenLua + `
 local ttl = tonumber(ARGV[4])
 if ARGV[1] ~= '' then
@@ -255,39 +269,64 @@ if ARGV[1] ~= '' then
 end
 local val = ARGV[3]
 local state = ARGV[5]
+local ob = ARGV[8]
 local early = ARGV[1] ~= '' and redis.call('HGET', KEYS[3], ARGV[1])
 if early then
   val = early
   state = string.match(early, '^%d+|([^|]*)|') or state
   redis.call('HDEL', KEYS[3], ARGV[1])
+  if ob ~= '' then
+    local w = cjson.decode(ob)
+    for _, e in ipairs(w.ev) do e.st = state end
+    ob = cjson.encode(w)
+  end
 end
 redis.call('HSET', KEYS[2], ARGV[2], val)
 redis.call('PEXPIRE', KEYS[2], ttl)
 seen(KEYS[4], KEYS[5], ARGV[2], state, ARGV[6], ttl)
-return 1
+if ob ~= '' then
+  redis.call('HSET', KEYS[6], ARGV[7], ob)
+  redis.call('PEXPIRE', KEYS[6], ttl)
+end
+return ob
 `)
 
 // statusScript records a delivery status from the provider's callback,
-// never moving a message back from a final status.
+// never moving a message back from a final status. When asked (ARGV[8]
+// set), a status applied to a message of a nudge also writes a message
+// status event (store.CaseEvent, no type: it follows from the state) to
+// the outbox in the same script.
 //
-// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen
-// ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms, 5 state, 6 at ms
-// Returns the message id, or empty when parked as pending.
+// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen, 6 outbox
+// ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms, 5 state, 6 at ms,
+// 7 outbox id, 8 event time (RFC 3339; empty for no event), 9 provider code
+// Returns {message id or empty when parked as pending, outbox json or empty}.
 var statusScript = redis.NewScript(seenLua + `
 local ttl = tonumber(ARGV[4])
 local mid = redis.call('HGET', KEYS[1], ARGV[1])
 if not mid then
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[3], ttl)
-  return ''
+  return {'', ''}
 end
 local cur = redis.call('HGET', KEYS[2], mid)
 if cur then
   local r = tonumber(string.match(cur, '^(%d+)|'))
-  if r and r > tonumber(ARGV[3]) then return mid end
+  if r and r > tonumber(ARGV[3]) then return {mid, ''} end
 end
 redis.call('HSET', KEYS[2], mid, ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ttl)
 seen(KEYS[4], KEYS[5], mid, ARGV[5], ARGV[6], ttl)
-return mid
+local ob = ''
+if ARGV[8] ~= '' then
+  local raw = redis.call('HGET', KEYS[4], mid)
+  local ok, m = false, nil
+  if raw then ok, m = pcall(cjson.decode, raw) end
+  if ok and m.conv and m.conv ~= '' and m.conv ~= '_' then
+    ob = cjson.encode({ev = {{n = m.conv, m = mid, st = ARGV[5], co = tonumber(ARGV[9]), ch = m.channel, at = ARGV[8]}}})
+    redis.call('HSET', KEYS[6], ARGV[7], ob)
+    redis.call('PEXPIRE', KEYS[6], ttl)
+  end
+end
+return {mid, ob}
 `)

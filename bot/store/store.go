@@ -41,6 +41,9 @@ type Store struct {
 	prefix    string
 	retention time.Duration
 	dedupeTTL time.Duration
+	// done holds outbox entries whose work is queued and that are still
+	// to be removed (OutboxDoneSoon).
+	done *doneQueue
 }
 
 // Options configure a Store.
@@ -57,7 +60,7 @@ func New(rdb redis.UniversalClient, o Options) *Store {
 	if o.Retention <= 0 {
 		o.Retention = 90 * 24 * time.Hour
 	}
-	return &Store{rdb: rdb, prefix: o.Prefix, retention: o.Retention, dedupeTTL: 7 * 24 * time.Hour}
+	return &Store{rdb: rdb, prefix: o.Prefix, retention: o.Retention, dedupeTTL: 7 * 24 * time.Hour, done: &doneQueue{}}
 }
 
 // Redis returns the client (for health checks and the job queue).

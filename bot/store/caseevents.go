@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// CaseEvent is something that happened to a nudge that the case system is
+// told about (bot/events turns it into a CloudEvent for each subscriber).
+// It travels in the outbox entry of the change that caused it (Work.Events),
+// written by the same script as the change, so a crash cannot lose it.
+//
+// It never holds a phone number or a message body: the nudge id, the case
+// reference and a status.
+type CaseEvent struct {
+	// ID is the event id; empty for a message status event, whose id is
+	// derived from the message and the event type (a repeated status
+	// report then has the same id).
+	ID string `json:"id,omitempty"`
+	// Type is the event type (bot/events); empty for a message status
+	// event, whose type follows from State.
+	Type    string `json:"ty,omitempty"`
+	Nudge   string `json:"n,omitempty"`
+	Ref     string `json:"r,omitempty"` // case reference; filled in from the nudge when empty
+	Flow    string `json:"f,omitempty"`
+	Msg     string `json:"m,omitempty"`
+	State   string `json:"st,omitempty"` // message status, or the nudge's outcome
+	Code    int    `json:"co,omitempty"` // provider error code
+	Channel string `json:"ch,omitempty"`
+	// Callback is the werkplaats task a callback request created.
+	Callback string    `json:"cb,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// eventTimeLayout is how a Lua script writes CaseEvent.At (RFC 3339, which
+// encoding/json reads back).
+const eventTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// decodeWorkResult reads the outbox json a status script wrote ("" for none).
+func decodeWorkResult(v string) (*Work, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var w Work
+	if err := json.Unmarshal([]byte(v), &w); err != nil {
+		return nil, fmt.Errorf("decode outbox: %w", err)
+	}
+	return &w, nil
+}
+
+// SetStatusWork is SetStatus with the case events of the change: when w
+// carries events they are written to outbox entry ob in the same script
+// (with its pointer), and the work actually stored is returned (nil: none;
+// a delivery report that arrived before the send was recorded changes the
+// events' state to the reported one). The caller queues it and removes the
+// entry (or leaves it to the recovery pass).
+func (s *Store) SetStatusWork(ctx context.Context, tag, msgID, providerID string, st Status, ob Outbox, w *Work) (*Work, error) {
+	work, err := encodeWork(w)
+	if err != nil {
+		return nil, err
+	}
+	var pointer *Outbox
+	if work != "" {
+		pointer = &ob
+	}
+	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag), s.outboxKey(tag)}
+	cmd, err := s.runPointed(ctx, pointer, sentScript, keys, providerID, msgID, encodeStatus(st), ms(s.retention), st.State,
+		st.At.UnixMilli(), ob.ID, work)
+	if err != nil {
+		return nil, fmt.Errorf("set status: %w", err)
+	}
+	v, err := cmd.Text()
+	if err != nil {
+		return nil, fmt.Errorf("set status: %w", err)
+	}
+	return decodeWorkResult(v)
+}
+
+// ProviderStatusWork is ProviderStatus that also writes a message status
+// event (CaseEvent without Type) to outbox entry ob when events is true
+// and the status was applied to a message of a nudge. It returns the
+// message id and the work stored (nil: none).
+func (s *Store) ProviderStatusWork(ctx context.Context, tag, providerID string, st Status, ob Outbox, events bool) (string, *Work, error) {
+	var pointer *Outbox
+	evAt := ""
+	if events {
+		pointer, evAt = &ob, st.At.UTC().Format(eventTimeLayout)
+	}
+	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag), s.outboxKey(tag)}
+	cmd, err := s.runPointed(ctx, pointer, statusScript, keys, providerID, encodeStatus(st), rank(st.State), ms(s.retention),
+		st.State, st.At.UnixMilli(), ob.ID, evAt, st.Code)
+	if err != nil {
+		return "", nil, fmt.Errorf("provider status: %w", err)
+	}
+	res, err := cmd.StringSlice()
+	if err != nil {
+		return "", nil, fmt.Errorf("provider status: %w", err)
+	}
+	w, err := decodeWorkResult(res[1])
+	if err != nil {
+		return "", nil, err
+	}
+	if w == nil && pointer != nil {
+		s.dropPointer(ctx, ob)
+	}
+	return res[0], w, nil
+}

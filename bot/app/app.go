@@ -295,7 +295,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	deps.Extra = append(deps.Extra[:len(deps.Extra):len(deps.Extra)], tgRoutes)
 	a.Console, err = console.New(console.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, Audit: a.Audit, Batches: a.Batches,
-		Redis: a.Redis, Prefix: prefix, Config: cfg.Console, PublicURL: cfg.PublicURL, Demo: cfg.Demo, Log: a.Log, Now: now,
+		Events: a.Events,
+		Redis:  a.Redis, Prefix: prefix, Config: cfg.Console, PublicURL: cfg.PublicURL, Demo: cfg.Demo, Log: a.Log, Now: now,
 		HTTPClient: o.HTTPClient})
 	if err != nil {
 		a.Close()

@@ -71,6 +71,8 @@ func (c *Console) routes() {
 	admin := []string{RoleAdmin}
 	c.private("GET /console/admin/audit", admin, c.auditShow)
 	c.private("GET /console/admin/optouts", admin, c.optOutsShow)
+	c.private("GET /console/admin/events", admin, c.eventsShow)
+	c.private("POST /console/admin/events/{id}/replay", admin, c.eventReplay)
 
 	// Everything else under /console: not found (behind a session, so
 	// nobody learns which screens exist without signing in).

@@ -55,6 +55,25 @@ func (s *Service) nudgeEvents(prev, next *store.Nudge, cbs []store.Callback, rep
 	return out
 }
 
+// callbackEvents lists the case event of a werkplaats call's outcome:
+// reached, wrong_number, no_answer or voicemail (the task stays open), or
+// unreachable (the last attempt; a home visit is suggested).
+func (s *Service) callbackEvents(cb *store.Callback, outcome string, at time.Time) []store.CaseEvent {
+	if !s.eventsOn() {
+		return nil
+	}
+	if cb.Status == store.CallbackDone && cb.Outcome != "" {
+		outcome = cb.Outcome
+	}
+	return []store.CaseEvent{{ID: store.NewID(at), Type: events.CallbackOutcome, Nudge: cb.NudgeID, Ref: cb.Ref, Flow: cb.Flow,
+		Callback: cb.ID, State: outcome, At: at}}
+}
+
+func tagOfCallback(id string) string {
+	tag, _ := store.TagOf(id)
+	return tag
+}
+
 // statusEvent is the case event of a message's new status, or nil.
 func (s *Service) statusEvent(m *store.Message, st store.Status) []store.CaseEvent {
 	if !s.eventsOn() || m == nil || m.Conv == "" || m.Conv == "_" || events.TypeOfStatus(st.State) == "" {

@@ -57,14 +57,17 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-require go.etcd.io/bbolt v1.5.0
+require (
+	github.com/klauspost/compress v1.20.1
+	go.etcd.io/bbolt v1.5.0
+	golang.org/x/term v0.47.0
+)
 
 require (
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
 	github.com/gorilla/mux v1.8.0 // indirect
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
 )
 
 require (

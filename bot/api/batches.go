@@ -182,24 +182,12 @@ func (s *Server) batchFromFile(c *gin.Context, body []byte, req *batch.NewReques
 	}
 	req.Start = q.Get("start") == "true"
 	req.Caseworker = strings.TrimSpace(q.Get("caseworker"))
-	mapping := map[string]string{}
-	for k, v := range q {
-		if h, ok := strings.CutPrefix(k, "column."); ok && len(v) > 0 {
-			mapping[h] = v[0]
-		}
-	}
-	t, err := batch.ReadTable(body)
+	file, err := batch.ReadFile(f, body, batch.MappingFrom(q), s.d.Batches.Location())
 	if err != nil {
 		s.batchError(c, err)
 		return false
 	}
-	cols, err := batch.MapColumns(f, t.Header, mapping, t.Rows)
-	if err != nil {
-		s.batchError(c, err)
-		return false
-	}
-	req.Source, req.Names = t.Format, cols.Name
-	req.Items = batch.Items(f, t, cols, s.d.Batches.Location())
+	req.Source, req.Names, req.Items = file.Table.Format, file.Columns.Name, file.Items
 	return true
 }
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/events"
 )
 
@@ -54,13 +53,6 @@ func (s *Server) replayDeadLetter(c *gin.Context) {
 	case err != nil:
 		s.internal(c, err)
 		return
-	}
-	if s.d.Audit != nil {
-		if err := s.d.Audit.Record(ctx, audit.Entry{Action: audit.ActionEventReplay, Nudge: dl.Nudge,
-			Detail: dl.Type + " to " + dl.Subscriber + " (event " + dl.EventID + ")"}); err != nil {
-			s.internal(c, err)
-			return
-		}
 	}
 	c.JSON(http.StatusAccepted, gin.H{"id": dl.ID, "event_id": dl.EventID, "subscriber": dl.Subscriber, "type": dl.Type, "status": "queued"})
 }

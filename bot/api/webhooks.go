@@ -41,6 +41,7 @@ func (s *Server) twilioSMS(c *gin.Context) {
 func (s *Server) twilioStatus(c *gin.Context) {
 	form, err := s.d.Twilio.Validate(c.Request, s.d.PublicURL+"/webhooks/twilio/status")
 	if err != nil {
+		s.d.Metrics.Rejected("status")
 		problem(c, http.StatusForbidden, CodeForbidden, "the X-Twilio-Signature does not match", "")
 		return
 	}

@@ -252,7 +252,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		},
 	}
 
-	a.Metrics = metrics.New()
+	a.Metrics = newMetrics(a, flows)
+	a.Service.Observe = a.Metrics
 	if a.Events, err = newEvents(cfg, o, a); err != nil {
 		a.Close()
 		return nil, err
@@ -294,7 +295,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	deps.Extra = append(deps.Extra[:len(deps.Extra):len(deps.Extra)], tgRoutes)
 	a.Console, err = console.New(console.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, Audit: a.Audit, Batches: a.Batches,
-		Redis: a.Redis, Prefix: prefix, Config: cfg.Console, PublicURL: cfg.PublicURL, Demo: cfg.Demo, Log: a.Log, Now: now,
+		Events: a.Events,
+		Redis:  a.Redis, Prefix: prefix, Config: cfg.Console, PublicURL: cfg.PublicURL, Demo: cfg.Demo, Log: a.Log, Now: now,
 		HTTPClient: o.HTTPClient})
 	if err != nil {
 		a.Close()
@@ -308,6 +310,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		if jo.Log == nil {
 			jo.Log = a.Log
 		}
+		jo.TimerLate = a.Metrics.TimerLate
 		a.worker = jobs.NewWorker(a.Redis, a.Service, jo)
 		a.worker.Handle(batch.TaskType, func(ctx context.Context, p []byte) error { return a.Batches.Run(ctx, string(p)) })
 		if a.Events != nil {

@@ -33,10 +33,11 @@ func newEvents(cfg *config.Config, o Options, a *App) (*events.Dispatcher, error
 		}
 		subs = append(subs, events.Subscriber{Name: s.Name, URL: s.URL, Secret: s.Secret, Types: types})
 	}
+	a.Metrics.Subscribers(names(subs))
 	var q eventsQueue = a.Queue
 	d := events.New(events.Options{Redis: a.Redis, Prefix: cfg.Redis.KeyPrefix, Subscribers: subs, Queue: q, Nudges: a.Store,
 		Source: cfg.PublicURL, RetryBase: cfg.Events.RetryBase, RetryFor: cfg.Events.RetryFor, Retention: cfg.Retention,
-		HTTPClient: o.HTTPClient, Now: o.Now, Log: a.Log.With("component", "events"), Observe: a.Metrics.EventDelivery})
+		HTTPClient: o.HTTPClient, Now: o.Now, Audit: a.Audit, Log: a.Log.With("component", "events"), Observe: a.Metrics.EventDelivery})
 	a.Metrics.GaugeFunc("event_dead_letters", "Event deliveries that failed for their whole retry period and wait for an admin's replay.",
 		func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -163,6 +163,17 @@ func TestEventsTellTheCaseSystemWhatHappens(t *testing.T) {
 		t.Errorf("nudge.callback_requested data = %+v, want the werkplaats task id", cb.Data)
 	}
 
+	// The werkplaats calls and reaches the person.
+	if r := h.postJSON("/v1/callbacks/"+cb.Data.Callback+"/claim", tokWerkplaats, map[string]any{}, nil); r.Status != http.StatusOK {
+		t.Fatalf("claim: %d %s", r.Status, r.Body)
+	}
+	if r := h.postJSON("/v1/callbacks/"+cb.Data.Callback+"/complete", tokWerkplaats, map[string]any{"outcome": "reached", "note": "belt terug om 3 uur"}, nil); r.Status != http.StatusOK {
+		t.Fatalf("complete: %d %s", r.Status, r.Body)
+	}
+	if e := cs.wait(t, events.CallbackOutcome); e.Data.Callback != cb.Data.Callback || e.Data.Status != "reached" || e.Data.Ref != "C-9901" || e.Data.Nudge != id {
+		t.Errorf("callback.outcome data = %+v", e.Data)
+	}
+
 	eventually(t, "the answer handed over", func() bool { return len(h.sentTo(phone)) >= 2 })
 	if r := h.sms(phone, "STOP", "SM"+randHex(16)); r.Status/100 != 2 {
 		t.Fatalf("STOP: %d %s", r.Status, r.Body)
@@ -178,7 +189,7 @@ func TestEventsTellTheCaseSystemWhatHappens(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for i, raw := range cs.raw {
-		for _, secret := range []string{phone, phone[1:], "12349901", "formulier", "STOP"} {
+		for _, secret := range []string{phone, phone[1:], "12349901", "formulier", "STOP", "belt terug"} {
 			if strings.Contains(raw, secret) {
 				t.Errorf("event %d holds %q (a phone number or message text): %s", i, secret, raw)
 			}

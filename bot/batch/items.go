@@ -71,10 +71,7 @@ func (c *Columns) Name(field string) string {
 // as written: {"Mobiel nr.": "phone", "Datum": "appointment_at"}.
 func MapColumns(f *flow.Flow, header []string, mapping map[string]string, rows [][]string) (*Columns, error) {
 	c := &Columns{Field: make([]string, len(header)), Header: header}
-	vars := map[string]string{}
-	for _, v := range f.Variables {
-		vars[headerKey(v.Name)] = v.Name
-	}
+	guess := Guess(f, header)
 	seen := map[string]int{}
 	for i, h := range header {
 		want := ""
@@ -97,23 +94,23 @@ func MapColumns(f *flow.Flow, header []string, mapping map[string]string, rows [
 			if columnEmpty(rows, i) {
 				continue
 			}
-			return nil, &InputError{Code: "unknown_column", Row: 1, Column: columnLetter(i),
-				Message: fmt.Sprintf("column %s has values but no name in the header row; give it a name or remove it", columnLetter(i))}
-		case aliases[key] != "":
-			c.Field[i] = aliases[key]
-		case vars[key] != "":
-			c.Field[i] = "var:" + vars[key]
+			return nil, &InputError{Code: "unknown_column", Row: 1, Column: ColumnLetter(i),
+				Message: fmt.Sprintf("column %s has values but no name in the header row; give it a name or remove it", ColumnLetter(i))}
+		case isPerson(guess[i]):
+			c.Field[i] = guess[i]
+		case guess[i] != "":
+			c.Field[i] = "var:" + guess[i]
 		default:
 			return nil, &InputError{Code: "unknown_column", Row: 1, Column: h,
 				Message: fmt.Sprintf("column %q (row 1, column %s) is not a person field (%s) and not a variable of flow %q (%s); rename or remove it",
-					h, columnLetter(i), strings.Join(personFields(), ", "), f.ID, strings.Join(varNames(f), ", "))}
+					h, ColumnLetter(i), strings.Join(personFields(), ", "), f.ID, strings.Join(varNames(f), ", "))}
 		}
 		if c.Field[i] == "" {
 			continue
 		}
 		if j, dup := seen[c.Field[i]]; dup {
 			return nil, &InputError{Code: "duplicate_column", Row: 1, Column: h,
-				Message: fmt.Sprintf("columns %q and %q (%s and %s) both mean %s; keep one", header[j], h, columnLetter(j), columnLetter(i), strings.TrimPrefix(c.Field[i], "var:"))}
+				Message: fmt.Sprintf("columns %q and %q (%s and %s) both mean %s; keep one", header[j], h, ColumnLetter(j), ColumnLetter(i), strings.TrimPrefix(c.Field[i], "var:"))}
 		}
 		seen[c.Field[i]] = i
 	}
@@ -150,8 +147,8 @@ func columnEmpty(rows [][]string, i int) bool {
 	return true
 }
 
-// columnLetter is the spreadsheet name of column i (0 → A, 26 → AA).
-func columnLetter(i int) string {
+// ColumnLetter is the spreadsheet name of column i (0 → A, 26 → AA).
+func ColumnLetter(i int) string {
 	s := ""
 	for i++; i > 0; i = (i - 1) / 26 {
 		s = string(rune('A'+(i-1)%26)) + s

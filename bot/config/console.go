@@ -7,11 +7,14 @@ import (
 
 // Console settings: sign-in with OpenID Connect and session lifetimes.
 const (
-	DefaultConsoleIdle    = 30 * time.Minute
-	DefaultConsoleMaxAge  = 10 * time.Hour
-	DefaultOIDCRoleClaim  = "groups"
-	DefaultOIDCScopes     = "openid profile email"
-	ConsoleCallbackPath   = "/console/auth/callback"
+	DefaultConsoleIdle   = 30 * time.Minute
+	DefaultConsoleMaxAge = 10 * time.Hour
+	DefaultOIDCRoleClaim = "groups"
+	DefaultOIDCScopes    = "openid profile email"
+	ConsoleCallbackPath  = "/console/auth/callback"
+	// ConsoleSignedOutPath is where the provider sends the browser back
+	// after RP-initiated logout (post_logout_redirect_uri).
+	ConsoleSignedOutPath  = "/console/signed-out"
 	consoleRolesExample   = "caseworker=seintje-consulenten,werkplaats=seintje-werkplaats,coordinator=seintje-coordinatoren,admin=seintje-beheer"
 	consoleMaxIdleAllowed = 24 * time.Hour
 )

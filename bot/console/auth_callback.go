@@ -83,5 +83,5 @@ func (c *Console) authCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Form = nil // next comes from the stored flow, not the query
 	r.URL.RawQuery = "next=" + urlQueryEscape(flow.Next)
-	c.signIn(w, r, Session{Subject: idt.Subject, Actor: actor, Name: name, Roles: roles})
+	c.signIn(w, r, Session{Subject: idt.Subject, Actor: actor, Name: name, Roles: roles, IDToken: raw})
 }

@@ -7,12 +7,15 @@ import (
 	"strings"
 
 	"github.com/seintje/seintje/bot/batch"
+	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/outreach"
 )
 
 // batchUpload checks an uploaded spreadsheet and shows the checked batch
-// (nothing is sent yet). A file that cannot be used comes back with the
-// problem, naming the row and column.
+// (nothing is sent yet). When the header row does not match the flow (an
+// unknown column, no phone column), the file is kept for a moment and the
+// column-mapping step asks what each column means. A file that cannot be
+// used comes back with the problem, naming the row and column.
 func (c *Console) batchUpload(w http.ResponseWriter, r *http.Request, s *Session) {
 	l := c.texts.locale(r)
 	d := BatchesData{Flow: r.PostFormValue("flow"), Caseworker: strings.TrimSpace(r.PostFormValue("caseworker"))}
@@ -33,37 +36,62 @@ func (c *Console) batchUpload(w http.ResponseWriter, r *http.Request, s *Session
 		c.serverError(w, r, err)
 		return
 	}
-	t, err := batch.ReadTable(data)
-	var cols *batch.Columns
-	if err == nil {
-		cols, err = batch.MapColumns(f, t.Header, nil, t.Rows)
+	res, err := c.createBatch(r, s, f, data, nil, d.Caseworker)
+	if batch.HeaderProblem(err) {
+		id, err := c.savePending(r.Context(), pendingUpload{Actor: s.Actor, Flow: f.ID, Caseworker: d.Caseworker, Data: data})
+		if err != nil {
+			c.serverError(w, r, err)
+			return
+		}
+		c.redirect(w, r, "/console/uploads/"+id+"/columns")
+		return
 	}
-	var res *batch.Created
-	if err == nil {
-		res, err = c.d.Batches.Create(r.Context(), batch.NewRequest{Flow: f.ID, Source: t.Format, Items: batch.Items(f, t, cols, c.loc),
-			Names: cols.Name, Caseworker: d.Caseworker, By: s.Actor})
+	if msg, ok := batchFileProblem(l, err); ok {
+		fail(msg)
+		return
 	}
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	c.redirectToBatch(w, r, res)
+}
+
+// createBatch reads a file for flow f with a column mapping (nil: by the
+// column names alone; the same column.<header>=<field> mapping the API
+// takes in its query) and makes the checked batch.
+func (c *Console) createBatch(r *http.Request, s *Session, f *flow.Flow, data []byte, mapping map[string]string, caseworker string) (*batch.Created, error) {
+	file, err := batch.ReadFile(f, data, mapping, c.loc)
+	if err != nil {
+		return nil, err
+	}
+	return c.d.Batches.Create(r.Context(), batch.NewRequest{Flow: f.ID, Source: file.Table.Format, Items: file.Items,
+		Names: file.Columns.Name, Caseworker: caseworker, By: s.Actor})
+}
+
+// batchFileProblem is the message for a file that cannot be used (false
+// for other errors).
+func batchFileProblem(l Locale, err error) (string, bool) {
 	var ie *batch.InputError
 	var nv *batch.NoValidRows
 	var fe *outreach.FieldError
 	switch {
 	case errors.As(err, &ie):
-		fail(l.T("batches.err.file", ie.Message))
-		return
+		return l.T("batches.err.file", ie.Message), true
 	case errors.As(err, &nv):
 		msgs := []string{nv.Error()}
 		for _, rj := range nv.Rejected[:min(5, len(nv.Rejected))] {
 			msgs = append(msgs, l.T("batches.err.row", rj.Row, rj.Field, rj.Message))
 		}
-		fail(strings.Join(msgs, " "))
-		return
+		return strings.Join(msgs, " "), true
 	case errors.As(err, &fe):
-		fail(fe.Message)
-		return
-	case err != nil:
-		c.serverError(w, r, err)
-		return
+		return fe.Message, true
 	}
+	return "", false
+}
+
+// redirectToBatch shows the checked batch: its rejected rows and preview.
+func (c *Console) redirectToBatch(w http.ResponseWriter, r *http.Request, res *batch.Created) {
 	to := "/console/batches/" + res.Batch.ID
 	if res.Existing {
 		to += "?flash=batch_existing"

@@ -26,6 +26,7 @@ import (
 	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/batch"
 	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/events"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/registry"
 	"github.com/seintje/seintje/bot/store"
@@ -50,9 +51,12 @@ type Deps struct {
 	Audit    *audit.Log
 	// Batches serves the batch screens (nil: not offered).
 	Batches *batch.Service
-	Redis   redis.UniversalClient
-	Prefix  string // Redis key prefix
-	Config  config.Console
+	// Events lists and replays undelivered events to the case system
+	// (nil: no subscriber configured).
+	Events *events.Dispatcher
+	Redis  redis.UniversalClient
+	Prefix string // Redis key prefix
+	Config config.Console
 	// PublicURL is where browsers reach Seintje (the OIDC redirect URL is
 	// PublicURL + /console/auth/callback).
 	PublicURL string

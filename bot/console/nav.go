@@ -19,6 +19,7 @@ var menu = []NavItem{
 	{Path: "/console/search", Key: "nav.search", Roles: []string{RoleCaseworker, RoleWerkplaats, RoleAdmin}},
 	{Path: "/console/admin/optouts", Key: "nav.optouts", Roles: []string{RoleAdmin}},
 	{Path: "/console/admin/audit", Key: "nav.audit", Roles: []string{RoleAdmin}},
+	{Path: "/console/admin/events", Key: "nav.events", Roles: []string{RoleAdmin}},
 }
 
 // nav returns the menu entries s may use.

@@ -22,6 +22,9 @@ type oidcClient struct {
 	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
 	oauth    oauth2.Config
+	// endSession is the provider's end_session_endpoint (RP-initiated
+	// logout), "" when discovery names none.
+	endSession string
 }
 
 // oidcFlowTTL is how long a started sign-in may take at the provider.
@@ -48,9 +51,16 @@ func (c *Console) provider(ctx context.Context) (*oidcClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc discovery at %s: %w", cfg.Issuer, err)
 	}
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := p.Claims(&meta); err != nil {
+		return nil, fmt.Errorf("oidc discovery at %s: %w", cfg.Issuer, err)
+	}
 	c.oidc = &oidcClient{
-		provider: p,
-		verifier: p.VerifierContext(oidc.ClientContext(context.WithoutCancel(ctx), c.d.HTTPClient), &oidc.Config{ClientID: cfg.ClientID, Now: c.d.Now}),
+		endSession: meta.EndSession,
+		provider:   p,
+		verifier:   p.VerifierContext(oidc.ClientContext(context.WithoutCancel(ctx), c.d.HTTPClient), &oidc.Config{ClientID: cfg.ClientID, Now: c.d.Now}),
 		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(),
 			RedirectURL: c.d.PublicURL + config.ConsoleCallbackPath, Scopes: cfg.Scopes},
 	}

@@ -24,7 +24,10 @@ type Page struct {
 	Title  string // <title> and <h1>
 	Path   string // request path, for the language switch
 	Flash  string // one line after a redirect (translated)
-	Data   any
+	// Refresh sends the browser on to this URL at once (a meta refresh,
+	// for a navigation the CSP's form-action would block as a redirect).
+	Refresh string
+	Data    any
 }
 
 // views holds one parsed template per screen: the common templates

@@ -3,6 +3,8 @@ package console
 import (
 	"net/http"
 	"net/url"
+
+	"github.com/seintje/seintje/bot/config"
 )
 
 // routes lists every console route: first the public ones, then those
@@ -15,6 +17,7 @@ func (c *Console) routes() {
 	c.public("POST /console/login/demo", c.loginDemo)
 	c.public("GET /console/auth/start", c.authStart)
 	c.public("GET /console/auth/callback", c.authCallback)
+	c.public("GET "+config.ConsoleSignedOutPath, c.signedOut)
 	c.public("GET /console/lang/{lang}", c.langSet)
 	c.public("GET /console", c.homeRedirect)
 
@@ -43,6 +46,8 @@ func (c *Console) routes() {
 	c.private("GET /console/batches", cw, c.batchList)
 	c.private("POST /console/batches", cw, c.batchUpload)
 	c.private("GET /console/batches/template", cw, c.batchTemplate)
+	c.private("GET /console/uploads/{id}/columns", cw, c.batchColumnsShow)
+	c.private("POST /console/uploads/{id}/columns", cw, c.batchColumnsSave)
 	c.private("GET /console/batches/{id}", cw, c.batchShow)
 	c.private("GET /console/batches/{id}/progress", cw, c.batchProgress)
 	c.private("POST /console/batches/{id}/start", cw, c.batchStart)
@@ -66,6 +71,8 @@ func (c *Console) routes() {
 	admin := []string{RoleAdmin}
 	c.private("GET /console/admin/audit", admin, c.auditShow)
 	c.private("GET /console/admin/optouts", admin, c.optOutsShow)
+	c.private("GET /console/admin/events", admin, c.eventsShow)
+	c.private("POST /console/admin/events/{id}/replay", admin, c.eventReplay)
 
 	// Everything else under /console: not found (behind a session, so
 	// nobody learns which screens exist without signing in).

@@ -22,12 +22,16 @@ import (
 // Secure, SameSite=Lax cookie.
 type Session struct {
 	id      string
-	Subject string    `json:"sub"`   // the provider's subject (or demo:<name>)
-	Actor   string    `json:"actor"` // who the audit trail names
-	Name    string    `json:"name"`  // shown in the header
-	Roles   []string  `json:"roles"`
-	CSRF    string    `json:"csrf"` // synchronizer token for forms
-	Demo    bool      `json:"demo,omitempty"`
+	Subject string   `json:"sub"`   // the provider's subject (or demo:<name>)
+	Actor   string   `json:"actor"` // who the audit trail names
+	Name    string   `json:"name"`  // shown in the header
+	Roles   []string `json:"roles"`
+	CSRF    string   `json:"csrf"` // synchronizer token for forms
+	Demo    bool     `json:"demo,omitempty"`
+	// IDToken is the provider's ID token of the sign-in, sent back as
+	// id_token_hint when signing out at the provider. It lives and dies
+	// with the session (same TTL).
+	IDToken string    `json:"id_token,omitempty"`
 	Created time.Time `json:"created"`
 	Seen    time.Time `json:"seen"`
 }

@@ -2,9 +2,11 @@ package events
 
 import (
 	"context"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/seintje/seintje/bot/audit"
 	"strconv"
 	"time"
 
@@ -126,10 +128,11 @@ func (d *Dispatcher) DeadLetter(ctx context.Context, id string) (*DeadLetter, er
 }
 
 // Replay queues a dead letter for delivery again, with a fresh retry
-// period, and removes it from the list. The delivery task is queued
-// before the letter is removed: a crash in between replays it at most
-// twice (receivers deduplicate on the CloudEvent id), never loses it. A
-// replay whose subscriber is no longer configured is refused.
+// period, removes it from the list and records the replay in the audit
+// trail (the actor from ctx). The delivery task is queued before the
+// letter is removed: a crash in between replays it at most twice
+// (receivers deduplicate on the CloudEvent id), never loses it. A replay
+// whose subscriber is no longer configured is refused.
 func (d *Dispatcher) Replay(ctx context.Context, id string) (*DeadLetter, error) {
 	dl, err := d.DeadLetter(ctx, id)
 	if err != nil {
@@ -148,6 +151,10 @@ func (d *Dispatcher) Replay(ctx context.Context, id string) (*DeadLetter, error)
 	pipe.ZRem(ctx, d.deadKey(), dl.ID)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return dl, fmt.Errorf("remove dead letter: %w", err)
+	}
+	if err := d.o.Audit.Record(ctx, audit.Entry{Action: audit.ActionEventReplay, Nudge: dl.Nudge,
+		Detail: dl.Type + " to " + dl.Subscriber + " (event " + dl.EventID + ")"}); err != nil {
+		return dl, err
 	}
 	return dl, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -68,6 +69,8 @@ type Options struct {
 	HTTPClient *http.Client
 	Now        func() time.Time
 	Log        *slog.Logger
+	// Audit records each replay of a dead letter (nil: not recorded).
+	Audit *audit.Log
 	// Observe, when set, counts attempts by subscriber and result
 	// ("delivered", "retry", "dead_letter").
 	Observe func(subscriber, result string)

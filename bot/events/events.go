@@ -32,11 +32,13 @@ const (
 	CallbackRequested = "nudge.callback_requested" // the person asked to be called
 	NudgeEnded        = "nudge.ended"              // the conversation ended (status: the outcome)
 	OptedOut          = "recipient.opted_out"      // the person sent STOP
+	CallbackOutcome   = "callback.outcome"         // the werkplaats recorded a call's outcome
 )
 
 // Types lists every event type, in documentation order.
 func Types() []string {
-	return []string{MessageSent, MessageDelivered, MessageRead, MessageFailed, NudgeReplied, CallbackRequested, NudgeEnded, OptedOut}
+	return []string{MessageSent, MessageDelivered, MessageRead, MessageFailed, NudgeReplied, CallbackRequested, CallbackOutcome,
+		NudgeEnded, OptedOut}
 }
 
 // Known reports whether t is an event type (with or without TypePrefix).

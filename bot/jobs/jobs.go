@@ -57,6 +57,9 @@ type Options struct {
 	// moment, where asynq never finds it due; the Runner takes the offset
 	// off again. A Worker must not serve such a queue.
 	Manual bool
+	// TimerLate, when set, is told how late each timer fired after its
+	// due time (metrics). Not on a Manual queue.
+	TimerLate func(kind string, late time.Duration)
 }
 
 // ManualOffset is how far ahead a Manual queue schedules timed tasks.
@@ -124,8 +127,9 @@ type timerPayload struct {
 	Tag   string `json:"t,omitempty"`
 	Cid   string `json:"c"`
 	Seq   int    `json:"s"`
-	Kind  string `json:"k,omitempty"` // "" wait timeout, "reminder", "expire"
-	Index int    `json:"i,omitempty"` // reminder index
+	Kind  string `json:"k,omitempty"`  // "" wait timeout, "reminder", "expire"
+	Index int    `json:"i,omitempty"`  // reminder index
+	At    int64  `json:"at,omitempty"` // due time, unix ms (lateness metric)
 }
 
 // EnqueueSend queues a message; at zero means now. Enqueueing the same
@@ -156,7 +160,7 @@ func (q *Queue) EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []
 
 // EnqueueTimer schedules a conversation timer; the same timer twice is a no-op.
 func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error {
-	b, _ := json.Marshal(timerPayload{Tag: payloadTag(tag, cid), Cid: cid, Seq: seq})
+	b, _ := json.Marshal(timerPayload{Tag: payloadTag(tag, cid), Cid: cid, Seq: seq, At: at.UnixMilli()})
 	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(timerID(cid, "", seq, 0)),
 		asynq.ProcessAt(q.opt.at(at)), asynq.MaxRetry(10)}
 	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)
@@ -236,12 +240,16 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 			return d
 		},
 	})
-	return &Worker{srv: srv, mux: newMux(h, log)}
+	late := o.TimerLate
+	if o.Manual {
+		late = nil // simulated time: lateness means nothing
+	}
+	return &Worker{srv: srv, mux: newMux(h, log, late)}
 }
 
 // newMux routes Seintje's task types to h: the worker and the Runner
 // (manual.go) share it, so a task does the same work either way.
-func newMux(h Handler, log *slog.Logger) *asynq.ServeMux {
+func newMux(h Handler, log *slog.Logger, late func(kind string, d time.Duration)) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeSend, func(ctx context.Context, t *asynq.Task) error {
 		var p sendPayload
@@ -273,6 +281,9 @@ func newMux(h Handler, log *slog.Logger) *asynq.ServeMux {
 		}
 		if p.Tag == "" {
 			p.Tag, _ = store.TagOf(p.Cid)
+		}
+		if retried, _ := asynq.GetRetryCount(ctx); late != nil && p.At > 0 && retried == 0 {
+			late(p.Kind, time.Since(time.UnixMilli(p.At)))
 		}
 		if kh, ok := h.(KindHandler); ok && p.Kind != "" {
 			return kh.ProcessTimerOf(ctx, p.Tag, p.Cid, p.Kind, p.Seq, p.Index)

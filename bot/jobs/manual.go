@@ -28,7 +28,7 @@ type Runner struct {
 // NewRunner returns a runner for the tasks of queue o.Queue on rdb.
 func NewRunner(rdb redis.UniversalClient, h Handler, o Options) *Runner {
 	o.defaults()
-	r := &Runner{insp: asynq.NewInspectorFromRedisClient(rdb), mux: newMux(h, o.Log), queue: o.Queue}
+	r := &Runner{insp: asynq.NewInspectorFromRedisClient(rdb), mux: newMux(h, o.Log, nil), queue: o.Queue}
 	if o.Manual {
 		r.offset = ManualOffset
 	}

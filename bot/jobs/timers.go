@@ -24,7 +24,7 @@ func (q *Queue) EnqueueTimerOf(ctx context.Context, tag, cid, kind string, seq, 
 	if kind == "" {
 		return q.EnqueueTimer(ctx, tag, cid, seq, at)
 	}
-	b, err := json.Marshal(timerPayload{Tag: payloadTag(tag, cid), Cid: cid, Seq: seq, Kind: kind, Index: index})
+	b, err := json.Marshal(timerPayload{Tag: payloadTag(tag, cid), Cid: cid, Seq: seq, Kind: kind, Index: index, At: at.UnixMilli()})
 	if err != nil {
 		return fmt.Errorf("encode timer: %w", err)
 	}

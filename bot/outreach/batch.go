@@ -133,6 +133,7 @@ func (s *Service) setStatus(ctx context.Context, m *store.Message, providerID st
 	if stored != nil {
 		s.queueCommitted(ctx, ob, stored)
 	}
+	s.observeStatus(m, st)
 	return s.tallyMessage(ctx, m, st)
 }
 

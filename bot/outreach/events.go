@@ -2,6 +2,7 @@ package outreach
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/seintje/seintje/bot/engine"
@@ -54,6 +55,25 @@ func (s *Service) nudgeEvents(prev, next *store.Nudge, cbs []store.Callback, rep
 	return out
 }
 
+// callbackEvents lists the case event of a werkplaats call's outcome:
+// reached, wrong_number, no_answer or voicemail (the task stays open), or
+// unreachable (the last attempt; a home visit is suggested).
+func (s *Service) callbackEvents(cb *store.Callback, outcome string, at time.Time) []store.CaseEvent {
+	if !s.eventsOn() {
+		return nil
+	}
+	if cb.Status == store.CallbackDone && cb.Outcome != "" {
+		outcome = cb.Outcome
+	}
+	return []store.CaseEvent{{ID: store.NewID(at), Type: events.CallbackOutcome, Nudge: cb.NudgeID, Ref: cb.Ref, Flow: cb.Flow,
+		Callback: cb.ID, State: outcome, At: at}}
+}
+
+func tagOfCallback(id string) string {
+	tag, _ := store.TagOf(id)
+	return tag
+}
+
 // statusEvent is the case event of a message's new status, or nil.
 func (s *Service) statusEvent(m *store.Message, st store.Status) []store.CaseEvent {
 	if !s.eventsOn() || m == nil || m.Conv == "" || m.Conv == "_" || events.TypeOfStatus(st.State) == "" {
@@ -69,4 +89,47 @@ func (s *Service) optOutEvent(ref, nudge, ch string, at time.Time) []store.CaseE
 		return nil
 	}
 	return []store.CaseEvent{{ID: store.NewID(at), Type: events.OptedOut, Nudge: nudge, Ref: ref, Channel: ch, State: "opted_out", At: at}}
+}
+
+// Observer counts what the service does, for the metrics (bot/metrics
+// implements it).
+type Observer interface {
+	Sent(channel string)
+	SendFailed(channel, reason string)
+	Delivery(channel, state string, after time.Duration)
+	Replied(flow string)
+}
+
+// observeStatus counts a status Seintje set on a message: handed to the
+// provider, or a final failure by reason.
+func (s *Service) observeStatus(m *store.Message, st store.Status) {
+	if s.Observe == nil {
+		return
+	}
+	switch st.State {
+	case "accepted", "queued", "sending", "sent":
+		s.Observe.Sent(m.Channel)
+	case "suppressed", "canceled", "error", "failed":
+		s.Observe.SendFailed(m.Channel, failureReason(st))
+	}
+}
+
+// failureReason classifies a final send failure for the metrics, from the
+// reasons this package writes.
+func failureReason(st store.Status) string {
+	switch {
+	case st.State == "suppressed" || strings.Contains(st.Reason, "opted out"):
+		return "opted_out"
+	case st.State == "canceled":
+		return "canceled"
+	case strings.HasPrefix(st.Reason, "channel not configured"):
+		return "not_configured"
+	case strings.HasPrefix(st.Reason, "no address"):
+		return "no_address"
+	case strings.HasPrefix(st.Reason, "gave up"):
+		return "gave_up"
+	case st.State == "failed":
+		return "rejected"
+	}
+	return "other"
 }

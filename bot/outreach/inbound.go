@@ -273,6 +273,9 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			s.Log.WarnContext(ctx, "batch figures not updated", "nudge", next.ID, "err", err)
 		}
 		s.Log.InfoContext(ctx, "reply routed", "nudge", next.ID, "step", next.Step, "route", res.Matched, "status", next.Status)
+		if s.Observe != nil {
+			s.Observe.Replied(next.Flow.ID)
+		}
 		s.queueCommitted(ctx, ob, w)
 		if next.Experiment != "" {
 			for _, o := range outcomes {

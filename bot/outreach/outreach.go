@@ -77,6 +77,9 @@ type Service struct {
 	// Events tells the case system what happens (bot/events); nil: no
 	// events.
 	Events Events
+	// Observe counts sends, failures, delivery reports and replies for the
+	// metrics; nil: not counted.
+	Observe Observer
 }
 
 // audit records entries in the trail; see audit.Log.Record.

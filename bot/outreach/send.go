@@ -143,6 +143,9 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		return s.notReached(ctx, tag, m)
 	}
 	s.Log.WarnContext(ctx, "send failed, will retry", "msg", msgID, "channel", ch, "code", code, "err", err)
+	if s.Observe != nil {
+		s.Observe.SendFailed(m.Channel, "temporary")
+	}
 	return err
 }
 
@@ -207,12 +210,17 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 	if w != nil {
 		s.queueCommitted(ctx, ob, w)
 	}
-	if mid != "" && s.Tally != nil {
+	var after time.Duration // since the message was queued
+	if mid != "" && (s.Tally != nil || s.Observe != nil) {
 		if m, err := s.Store.Message(ctx, tag, mid); err == nil {
+			after = now.Sub(m.At)
 			if err := s.tallyMessage(ctx, m, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now}); err != nil {
 				s.Log.WarnContext(ctx, "batch figures not updated", "msg", mid, "err", err)
 			}
 		}
+	}
+	if s.Observe != nil {
+		s.Observe.Delivery(string(u.Channel), u.State, after)
 	}
 	if mid != "" && (u.State == "undelivered" || u.State == "failed") {
 		handled := false

@@ -145,12 +145,20 @@ func (s *Service) CompleteCallback(ctx context.Context, id, by, outcome, note st
 		if cb.HomeVisitSuggested {
 			cb.Events = append(cb.Events, store.Event{At: now, By: "seintje", Action: "home visit suggested to the case worker"})
 		}
-		err = s.Store.UpdateCallback(ctx, cb, old)
+		ob := store.NewOutbox(tagOfCallback(cb.ID), now)
+		var w *store.Work
+		if evs := s.callbackEvents(cb, outcome, now); len(evs) > 0 {
+			w = &store.Work{Conv: cb.NudgeID, Events: evs}
+		}
+		err = s.Store.UpdateCallbackWork(ctx, cb, old, ob, w)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
 		if err != nil {
 			return nil, err
+		}
+		if w != nil {
+			s.queueCommitted(ctx, ob, w)
 		}
 		if cb.HomeVisitSuggested {
 			if err := s.Store.AddSuggestion(ctx, cb.ID, now); err != nil {

@@ -50,7 +50,10 @@ func (c Callback) EffectiveStatus(now time.Time) string {
 }
 
 // casCallbackScript replaces a callback if it is still at the revision the
-// caller read. KEYS: 1 cb hash. ARGV: 1 id, 2 expected rev, 3 json, 4 ttl ms.
+// caller read, and writes the work the change queues (case events) to the
+// recipient's outbox in the same script.
+// KEYS: 1 cb hash, 2 outbox. ARGV: 1 id, 2 expected rev, 3 json, 4 ttl ms,
+// 5 outbox id, 6 outbox json (empty: none).
 // Returns 1 ok, 0 conflict, -1 not found.
 var casCallbackScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -59,12 +62,23 @@ local rev = cjson.decode(cur).rev or 0
 if tostring(rev) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
+end
 return 1
 `)
 
 // UpdateCallback writes cb if nobody changed it since it was read at
 // cb.Rev (ErrConflict otherwise) and moves it in the status indexes.
 func (s *Store) UpdateCallback(ctx context.Context, cb *Callback, oldStatus string) error {
+	return s.UpdateCallbackWork(ctx, cb, oldStatus, Outbox{}, nil)
+}
+
+// UpdateCallbackWork is UpdateCallback that also writes w (the case events
+// of the change) to outbox entry ob in the same script; the caller queues
+// it after a nil error.
+func (s *Store) UpdateCallbackWork(ctx context.Context, cb *Callback, oldStatus string, ob Outbox, w *Work) error {
 	tag, ok := TagOf(cb.ID)
 	if !ok {
 		return ErrNotFound
@@ -76,10 +90,28 @@ func (s *Store) UpdateCallback(ctx context.Context, cb *Callback, oldStatus stri
 		cb.Rev = expected
 		return fmt.Errorf("encode callback: %w", err)
 	}
-	res, err := casCallbackScript.Run(ctx, s.rdb, []string{s.cbKey(tag)}, cb.ID, fmt.Sprint(expected), b, ms(s.retention)).Int()
+	work, err := encodeWork(w)
+	if err != nil {
+		cb.Rev = expected
+		return err
+	}
+	var pointer *Outbox
+	if work != "" {
+		pointer = &ob
+	}
+	cmd, err := s.runPointed(ctx, pointer, casCallbackScript, []string{s.cbKey(tag), s.outboxKey(tag)},
+		cb.ID, fmt.Sprint(expected), b, ms(s.retention), ob.ID, work)
 	if err != nil {
 		cb.Rev = expected
 		return fmt.Errorf("update callback: %w", err)
+	}
+	res, err := cmd.Int()
+	if err != nil {
+		cb.Rev = expected
+		return fmt.Errorf("update callback: %w", err)
+	}
+	if res != 1 && pointer != nil {
+		s.dropPointer(ctx, ob)
 	}
 	switch res {
 	case -1:

@@ -14,12 +14,7 @@ import "github.com/redis/go-redis/v9"
 // recipient's outbox in the same script: a crash before it is queued leaves
 // the outbox entry for the recovery pass (outbox.go).
 //
-// The flow's active conversation is a field of the recipient hash
-// ("active:<flow>" → cid): one key less per recipient. KEYS[3] is the
-// hash that held it before; it is still read, and cleared by the commit
-// script, so conversations started before the change keep their rule.
-//
-// KEYS: 1 rcp, 2 event, 3 active (before: flow → cid), 4 conv, 5 (unused:
+// KEYS: 1 rcp, 2 event, 3 active (flow → cid), 4 conv, 5 (unused:
 // was the waiting set, which nothing read), 6 msgs, 7 index, 8 all nudges
 // of the recipient (history, newest last), 9 outbox
 // ARGV: 1 optout field, 2 flow id, 3 cid, 4 state, 5 status,
@@ -29,8 +24,7 @@ var createScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {'optedout'} end
 local ex = redis.call('GET', KEYS[2])
 if ex then return {'exists', ex} end
-local actf = 'active:' .. ARGV[2]
-local act = redis.call('HGET', KEYS[1], actf) or redis.call('HGET', KEYS[3], ARGV[2])
+local act = redis.call('HGET', KEYS[3], ARGV[2])
 if act then return {'active', act} end
 local ttl = tonumber(ARGV[7])
 local i = 11
@@ -49,13 +43,13 @@ redis.call('SET', KEYS[2], ARGV[3], 'PX', ttl)
 redis.call('HSET', KEYS[4], 'rev', '1', 'state', ARGV[4], 'st', ARGV[5])
 redis.call('ZADD', KEYS[8], ARGV[6], ARGV[3])
 if ARGV[5] == 'waiting' then
-  redis.call('HSET', KEYS[1], actf, ARGV[3])
+  redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 else
   redis.call('HSET', KEYS[4], 'end', ARGV[6])
 end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[9], ARGV[8], ARGV[9]) end
 for k = 1, 9 do
-  if k ~= 2 and k ~= 3 and k ~= 5 then redis.call('PEXPIRE', KEYS[k], ttl) end
+  if k ~= 2 and k ~= 5 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 return {'ok'}
 `)
@@ -73,7 +67,7 @@ return {'ok'}
 // experiment (an experiment's counting is done by RecordOutcome).
 //
 // KEYS: 1 conv, 2 (unused: was the waiting set, which nothing read),
-// 3 active (before: flow → cid; now the rcp field "active:<flow>"), 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox, 9 inbound pending,
+// 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox, 9 inbound pending,
 // 10 outcomes
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
 // 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
@@ -88,9 +82,7 @@ redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'state', ARG
 if ARGV[3] == 'waiting' then
   redis.call('HDEL', KEYS[1], 'end')
 else
-  if redis.call('HGET', KEYS[7], 'active:' .. ARGV[4]) == ARGV[5] then
-    redis.call('HDEL', KEYS[7], 'active:' .. ARGV[4])
-  elseif redis.call('HGET', KEYS[3], ARGV[4]) == ARGV[5] then
+  if redis.call('HGET', KEYS[3], ARGV[4]) == ARGV[5] then
     redis.call('HDEL', KEYS[3], ARGV[4])
   end
   if redis.call('HEXISTS', KEYS[1], 'end') == 0 then redis.call('HSET', KEYS[1], 'end', ARGV[6]) end
@@ -117,7 +109,7 @@ end
 if no > 0 then redis.call('PEXPIRE', KEYS[10], ttl) end
 -- PEXPIRE on a key that does not exist is a no-op.
 for k = 1, 8 do
-  if k ~= 2 and k ~= 3 then redis.call('PEXPIRE', KEYS[k], ttl) end
+  if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 return 1
 `)

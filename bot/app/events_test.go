@@ -240,7 +240,7 @@ func TestEventsDeadLetterAndReplay(t *testing.T) {
 	t.Parallel()
 	cs := newCaseSystem(t)
 	cs.fail(-1)
-	h := newHarness(t, eventsEnv(cs, events.MessageSent, map[string]string{"SEINTJE_EVENTS_RETRY_FOR": "300ms"}))
+	h := newHarness(t, eventsEnv(cs, events.MessageSent, map[string]string{"SEINTJE_EVENTS_RETRY_FOR": "1s"}))
 	const phone = "+31612349903"
 	id := h.nudge("missing-form", phone, map[string]any{"form": "het formulier", "due_date": "2031-01-31"})
 

@@ -176,8 +176,10 @@ func TestStaticBinary(t *testing.T) {
 	// "-s -w", as the Dockerfile does. Since the spreadsheet reader
 	// (excelize) came in, the binary is about 41 MB: the goal is missed by
 	// about 3 MB and open in issue 13. Until it is met, this budget keeps
-	// the binary from growing further unnoticed.
-	const goalBinary, maxBinary = 37_800_000, 42_000_000
+	// the binary from growing further unnoticed. The console's flow graph
+	// (issue 15) embeds Mermaid, gzip-compressed (0.78 MB; the smallest
+	// build Mermaid publishes): the budget grew by that, from 42.0 MB.
+	const goalBinary, maxBinary = 37_800_000, 42_850_000
 	st, _ := os.Stat(bin)
 	if st.Size() > goalBinary {
 		t.Logf("binary is %.1f MB: over the %.1f MB that keeps the image under 40 MB (open in issue 13)", float64(st.Size())/1e6, goalBinary/1e6)

@@ -13,6 +13,9 @@ UTRECHT_CSS=@utrecht/component-library-css@9.0.4            # EUPL-1.2: NL Desig
 TOKENS=@nl-design-system-unstable/voorbeeld-design-tokens@7.4.1 # EUPL-1.2: the NL Design System example theme
 HTMX=htmx.org@2.0.7                                          # 0BSD
 AXE=axe-core@4.14.1                                          # MPL-2.0: accessibility checks, browser tests only
+MERMAID=@mermaid-js/tiny@12.0.0                              # MIT: the flow graph; mermaid's own build without mindmap,
+                                                             # architecture and KaTeX (the full mermaid.min.js, 1.6 MB
+                                                             # gzipped, would break the binary's size budget)
 
 STATIC=bot/console/static/vendor
 AXEDIR=bot/console/browsertest/axe
@@ -28,15 +31,20 @@ fetch "$UTRECHT_CSS" "$tmp/utrecht"
 fetch "$TOKENS" "$tmp/tokens"
 fetch "$HTMX" "$tmp/htmx"
 fetch "$AXE" "$tmp/axe"
+fetch "$MERMAID" "$tmp/mermaid"
 
 rm -rf "$STATIC" "$AXEDIR"
-mkdir -p "$STATIC/utrecht" "$STATIC/tokens" "$STATIC/htmx" "$AXEDIR"
+mkdir -p "$STATIC/utrecht" "$STATIC/tokens" "$STATIC/htmx" "$STATIC/mermaid" "$AXEDIR"
 cp "$tmp/utrecht/package/dist/index.css" "$STATIC/utrecht/component-library.css"
 cp "$tmp/utrecht/package/LICENSE.md" "$STATIC/utrecht/LICENSE.md"
 cp "$tmp/tokens/package/dist/theme.css" "$STATIC/tokens/theme.css"
 cp "$tmp/tokens/package/LICENSE.md" "$STATIC/tokens/LICENSE.md"
 cp "$tmp/htmx/package/dist/htmx.min.js" "$STATIC/htmx/htmx.min.js"
 cp "$tmp/htmx/package/LICENSE" "$STATIC/htmx/LICENSE"
+# Stored compressed (go:embed keeps files as they are); the console serves
+# it as mermaid.min.js with Content-Encoding: gzip.
+gzip -9 -n -c "$tmp/mermaid/package/dist/mermaid.tiny.js" >"$STATIC/mermaid/mermaid.min.js.gz"
+cp "$tmp/mermaid/package/LICENSE" "$STATIC/mermaid/LICENSE"
 cp "$tmp/axe/package/axe.min.js" "$AXEDIR/axe.min.js"
 cp "$tmp/axe/package/LICENSE" "$AXEDIR/LICENSE"
 
@@ -44,6 +52,7 @@ cat >"$STATIC/VERSIONS" <<VERSIONS
 $UTRECHT_CSS
 $TOKENS
 $HTMX
+$MERMAID (dist/mermaid.tiny.js, stored gzip -9 as mermaid/mermaid.min.js.gz; served as mermaid.min.js)
 VERSIONS
 echo "$AXE" >"$AXEDIR/VERSION"
-echo "vendored: $UTRECHT_CSS $TOKENS $HTMX $AXE"
+echo "vendored: $UTRECHT_CSS $TOKENS $HTMX $MERMAID $AXE"

@@ -64,6 +64,13 @@ type Options struct {
 	Mounts []func(r *gin.Engine, auth func(roles ...string) gin.HandlerFunc)
 	// WrapQueue wraps the job queue (fault tests: a queue that fails).
 	WrapQueue func(outreach.Queue) outreach.Queue
+	// Flows, when set, are the flows instead of the files in
+	// cfg.FlowsDir: the console's simulator plays the versions that are
+	// live, even while a changed file waits with errors.
+	Flows map[string]*flow.Flow
+	// Simulator plays conversations on the console's flow page
+	// (bot/simulate.Pool; cmd/seintje wires it); nil: no simulator.
+	Simulator console.Simulator
 	// WrapEvents wraps the events dispatcher as the service sees it (fault
 	// tests: queueing events fails).
 	WrapEvents func(outreach.Events) outreach.Events
@@ -120,9 +127,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		now = time.Now
 	}
 
-	flows, ds, err := flow.LoadDir(cfg.FlowsDir)
-	if err != nil {
-		return nil, err
+	flows, ds, err := o.Flows, flow.Diagnostics(nil), error(nil)
+	if flows == nil {
+		if flows, ds, err = flow.LoadDir(cfg.FlowsDir); err != nil {
+			return nil, err
+		}
 	}
 	ds = append(ds, checkSettings(cfg, flows)...)
 	for _, d := range ds {
@@ -297,7 +306,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.Console, err = console.New(console.Deps{Service: a.Service, Store: a.Store, Registry: a.Registry, Audit: a.Audit, Batches: a.Batches,
 		Events: a.Events,
 		Redis:  a.Redis, Prefix: prefix, Config: cfg.Console, PublicURL: cfg.PublicURL, Demo: cfg.Demo, Log: a.Log, Now: now,
-		HTTPClient: o.HTTPClient})
+		HTTPClient: o.HTTPClient, Simulator: o.Simulator})
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -8,10 +8,11 @@ import (
 )
 
 // callbackClaim claims a task for the signed-in person, then shows it
-// with the number to call.
+// with the number to call (the task page reads the number and records
+// that view; the claim itself does not read it).
 func (c *Console) callbackClaim(w http.ResponseWriter, r *http.Request, s *Session) {
 	id := r.PathValue("id")
-	_, _, err := c.d.Service.ClaimCallback(r.Context(), id, s.Actor)
+	_, err := c.d.Service.ClaimCallbackOnly(r.Context(), id, s.Actor)
 	if errors.Is(err, store.ErrNotFound) {
 		c.notFound(w, r)
 		return

@@ -66,6 +66,18 @@ type Deps struct {
 	Now  func() time.Time
 	// HTTPClient talks to the OIDC provider (default http.DefaultClient).
 	HTTPClient *http.Client
+	// Simulator plays conversations on the flow page on the same code path
+	// as the service (bot/simulate.Pool); nil: the page has none.
+	Simulator Simulator
+}
+
+// Simulator plays a flow as a recipient would, on a simulated clock, in a
+// sandbox of its own (bot/simulate.Pool). Only the owner who started a
+// simulation may use it.
+type Simulator interface {
+	Start(ctx context.Context, owner, flow, lang string, vars map[string]any, start time.Time, dutch bool) (string, error)
+	Do(ctx context.Context, owner, id, line string) error
+	Transcript(owner, id string) (string, error)
 }
 
 // Console is the http.Handler for /console. It holds no mutable state but

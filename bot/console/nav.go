@@ -13,6 +13,7 @@ var menu = []NavItem{
 	{Path: "/console/", Key: "nav.home"},
 	{Path: "/console/send", Key: "nav.send", Roles: []string{RoleCaseworker, RoleAdmin}},
 	{Path: "/console/inbox", Key: "nav.inbox", Roles: []string{RoleCaseworker, RoleAdmin}},
+	{Path: "/console/flows", Key: "nav.flows", Roles: []string{RoleCoordinator, RoleAdmin}},
 	{Path: "/console/experiments", Key: "nav.experiments", Roles: []string{RoleCoordinator, RoleCaseworker, RoleAdmin}},
 	{Path: "/console/queue", Key: "nav.queue", Roles: []string{RoleWerkplaats, RoleAdmin}},
 	{Path: "/console/batches", Key: "nav.batches", Roles: []string{RoleCaseworker, RoleAdmin}},

@@ -24,6 +24,9 @@ type Page struct {
 	Title  string // <title> and <h1>
 	Path   string // request path, for the language switch
 	Flash  string // one line after a redirect (translated)
+	// Scripts are the screen's own scripts (static paths), after the
+	// common ones.
+	Scripts []string
 	// Refresh sends the browser on to this URL at once (a meta refresh,
 	// for a navigation the CSP's form-action would block as a redirect).
 	Refresh string

@@ -26,6 +26,15 @@ func (c *Console) routes() {
 	c.private("GET /console/{$}", any, c.homeShow)
 	c.private("POST /console/logout", any, c.logout)
 
+	// Flows: coordinators and admins (the mermaid script is a static
+	// asset, stored compressed).
+	c.mux.HandleFunc("GET /console/static/vendor/mermaid/mermaid.min.js", c.mermaidScript)
+	co := []string{RoleCoordinator, RoleAdmin}
+	c.private("GET /console/flows", co, c.flowsList)
+	c.private("GET /console/flows/{id}", co, c.flowShow)
+	c.private("POST /console/flows/{id}/sim", co, c.flowSimStart)
+	c.private("POST /console/flows/{id}/sim/{sim}", co, c.flowSimReply)
+
 	// Experiments: coordinators, case workers and admins.
 	exp := []string{RoleCoordinator, RoleCaseworker, RoleAdmin}
 	c.private("GET /console/experiments", exp, c.experimentsList)

@@ -174,6 +174,17 @@ func (r *Registry) All() []*flow.Flow {
 	return out
 }
 
+// Live returns the live flows by id (a copy of the map).
+func (r *Registry) Live() map[string]*flow.Flow {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make(map[string]*flow.Flow, len(r.current))
+	for id, f := range r.current {
+		out[id] = f
+	}
+	return out
+}
+
 // List describes the live flows and pending errors, sorted by id.
 func (r *Registry) List() []Info {
 	r.mu.RLock()

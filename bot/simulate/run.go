@@ -86,9 +86,9 @@ func (s *Session) Do(ctx context.Context, line string) (quit bool, err error) {
 	case "/quit", "/q", "/exit":
 		return true, nil
 	case "/help", "/?":
-		fmt.Fprintln(s.out, Help)
+		fmt.Fprintln(s.out, s.l.Help)
 	case "/state":
-		fmt.Fprintf(s.out, "%s  (state)\n", s.at(s.Now()))
+		fmt.Fprintf(s.out, "%s  %s\n", s.at(s.Now()), s.l.State)
 		s.lastState = ""
 		s.show(ctx)
 	case "/restart":
@@ -100,14 +100,14 @@ func (s *Session) Do(ctx context.Context, line string) (quit bool, err error) {
 	case "/time":
 		return false, s.timeCommand(ctx, arg)
 	default:
-		fmt.Fprintf(s.out, "(unknown command %s)\n%s\n", cmd, Help)
+		fmt.Fprintf(s.out, s.l.Unknown+"\n%s\n", cmd, s.l.Help)
 	}
 	return false, nil
 }
 
 func (s *Session) timeCommand(ctx context.Context, arg string) error {
 	if arg == "" {
-		fmt.Fprintf(s.out, "(it is %s; write /time +2h, /time next or /time 2026-11-24 09:00)\n", s.at(s.Now()))
+		fmt.Fprintf(s.out, s.l.Now+"\n", s.at(s.Now()))
 		return nil
 	}
 	if arg == "next" {
@@ -116,7 +116,7 @@ func (s *Session) timeCommand(ctx context.Context, arg string) error {
 			return err
 		}
 		if !ok {
-			fmt.Fprintln(s.out, "(nothing waits: only an answer moves this conversation on)")
+			fmt.Fprintln(s.out, s.l.Nothing)
 			return nil
 		}
 		return s.AdvanceTo(ctx, at)
@@ -127,7 +127,7 @@ func (s *Session) timeCommand(ctx context.Context, arg string) error {
 		return nil
 	}
 	if at.Before(s.Now()) {
-		fmt.Fprintf(s.out, "(%s has passed: the clock only goes forward)\n", s.at(at))
+		fmt.Fprintf(s.out, s.l.Passed+"\n", s.at(at))
 		return nil
 	}
 	return s.AdvanceTo(ctx, at)

@@ -20,6 +20,7 @@ import (
 	"github.com/seintje/seintje/bot/channel"
 	"github.com/seintje/seintje/bot/channel/console"
 	"github.com/seintje/seintje/bot/config"
+	"github.com/seintje/seintje/bot/flow"
 	"github.com/seintje/seintje/bot/jobs"
 )
 
@@ -77,6 +78,9 @@ func (e *Embedded) Close() {
 type Sandbox struct {
 	cfg *config.Config
 	log *slog.Logger
+	// Flows, when set, gives the flows to play instead of the files in
+	// the flows directory (the console plays the live versions).
+	Flows func() map[string]*flow.Flow
 
 	mu      sync.Mutex
 	red     *Embedded
@@ -136,7 +140,11 @@ func (b *Sandbox) Open(ctx context.Context, clock *Clock) (*app.App, error) {
 		b.got = append(b.got, Delivery{At: clock.Now(), To: m.To, Body: m.Body})
 		b.mu.Unlock()
 	})
-	a, err := app.New(ctx, &cfg, app.Options{Redis: red.Client, Senders: []channel.Sender{sender}, Now: clock.Now,
+	var flows map[string]*flow.Flow
+	if b.Flows != nil {
+		flows = b.Flows()
+	}
+	a, err := app.New(ctx, &cfg, app.Options{Redis: red.Client, Senders: []channel.Sender{sender}, Now: clock.Now, Flows: flows,
 		Log: b.log, NoWorker: true, Jobs: jobs.Options{Queue: "sim", Manual: true}})
 	if err != nil {
 		red.Close()

@@ -86,6 +86,8 @@ type Options struct {
 	Phone      string // default DefaultPhone
 	Vars       map[string]any
 	Start      time.Time // the clock when the nudge is triggered
+	// Labels are the transcript's words (default English).
+	Labels *Labels
 }
 
 // DefaultPhone is the simulated recipient's number (as in the demo).
@@ -104,6 +106,7 @@ type Session struct {
 	notes, callbacks int
 	lastState        string
 	loc              *time.Location
+	l                *Labels
 }
 
 // TimeFormat is how the transcript writes a moment (Europe/Amsterdam).
@@ -117,7 +120,10 @@ func New(ctx context.Context, env Env, o Options, out io.Writer) (*Session, erro
 	if o.Start.IsZero() {
 		o.Start = time.Now().Truncate(time.Minute)
 	}
-	s := &Session{env: env, o: o, out: out}
+	s := &Session{env: env, o: o, out: out, l: &English}
+	if o.Labels != nil {
+		s.l = o.Labels
+	}
 	if err := s.begin(ctx); err != nil {
 		env.Close()
 		return nil, err
@@ -154,30 +160,33 @@ func (s *Session) begin(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("no flow %q", s.o.Flow)
 	}
-	fmt.Fprintf(s.out, "=== %s v%d, language %s, %s (Europe/Amsterdam)\n", f.ID, f.Version, s.o.Lang, s.at(s.Now()))
-	fmt.Fprintf(s.out, "    sending hours %s, at most %s proactive messages per 7 days\n", a.Service.Gate.Window, limit(a.Service.Gate.WeeklyLimit))
+	fmt.Fprintf(s.out, s.l.Header+"\n", f.ID, f.Version, s.o.Lang, s.at(s.Now()))
+	fmt.Fprintf(s.out, s.l.Hours+"\n", a.Service.Gate.Window, s.limit(a.Service.Gate.WeeklyLimit))
 	res, err := a.Service.Trigger(ctx, outreach.TriggerRequest{Flow: s.o.Flow, Ref: "SIM-1", Phone: s.o.Phone, Name: s.o.Name,
 		Lang: s.o.Lang, Vars: s.o.Vars, Caseworker: s.o.Caseworker, TriggeredBy: "flows simulate"})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", s.o.Flow, err)
 	}
 	s.nudge = res.ID
-	fmt.Fprintf(s.out, "%s  a case worker starts %s\n", s.at(s.Now()), s.o.Flow)
+	fmt.Fprintf(s.out, "%s  "+s.l.Starts+"\n", s.at(s.Now()), s.o.Flow)
 	return s.settle(ctx, s.Now())
 }
 
-func limit(n int) string {
+func (s *Session) limit(n int) string {
 	if n <= 0 {
-		return "unlimited"
+		return s.l.Unlimited
 	}
 	return fmt.Sprint(n)
 }
 
-func (s *Session) at(t time.Time) string { return t.In(s.loc).Format(TimeFormat) }
+func (s *Session) at(t time.Time) string {
+	t = t.In(s.loc)
+	return s.l.Days[t.Weekday()] + t.Format(TimeFormat[3:])
+}
 
 // Say is the recipient sending text.
 func (s *Session) Say(ctx context.Context, text string) error {
-	fmt.Fprintf(s.out, "%s  recipient: %s\n", s.at(s.Now()), text)
+	fmt.Fprintf(s.out, "%s  %s → Seintje: %s\n", s.at(s.Now()), s.o.Phone, text)
 	if err := s.env.Reply(ctx, s.o.Phone, text); err != nil {
 		return err
 	}
@@ -198,7 +207,7 @@ func (s *Session) AdvanceTo(ctx context.Context, t time.Time) error {
 	if t.Before(from) {
 		return fmt.Errorf("%s is before the simulated time %s: the clock only goes forward", s.at(t), s.at(from))
 	}
-	fmt.Fprintf(s.out, "%s  … time passes until %s\n", s.at(from), s.at(t))
+	fmt.Fprintf(s.out, "%s  "+s.l.Passes+"\n", s.at(from), s.at(t))
 	if err := s.settle(ctx, t); err != nil {
 		return err
 	}
@@ -257,7 +266,7 @@ func (s *Session) show(ctx context.Context) {
 	}
 	n, err := s.app.Store.Nudge(ctx, s.nudge)
 	if err != nil {
-		fmt.Fprintf(s.out, "  (cannot read the nudge: %v)\n", err)
+		fmt.Fprintf(s.out, "  "+s.l.NoNudge+"\n", err)
 		return
 	}
 	for _, note := range n.Notes[min(s.notes, len(n.Notes)):] {
@@ -266,7 +275,7 @@ func (s *Session) show(ctx context.Context) {
 	s.notes = len(n.Notes)
 	for _, id := range n.CallbackIDs[min(s.callbacks, len(n.CallbackIDs)):] {
 		if cb, err := s.app.Store.Callback(ctx, id); err == nil {
-			fmt.Fprintf(s.out, "  ☎ call task for the werkplaats: %s (due %s)\n", cb.Reason, s.at(cb.Due))
+			fmt.Fprintf(s.out, "  "+s.l.Call+"\n", cb.Reason, s.at(cb.Due))
 		}
 	}
 	s.callbacks = len(n.CallbackIDs)
@@ -281,9 +290,9 @@ func (s *Session) show(ctx context.Context) {
 func (s *Session) describe(n *store.Nudge) string {
 	var b strings.Builder
 	if n.Status == engine.Ended {
-		fmt.Fprintf(&b, "conversation ended (outcome %s)", n.Outcome)
+		fmt.Fprintf(&b, s.l.Ended, n.Outcome)
 	} else {
-		fmt.Fprintf(&b, "conversation %s at step %s", n.Status, n.Step)
+		fmt.Fprintf(&b, s.l.Waiting, n.Step)
 	}
 	if n.Status == engine.Ended {
 		// Timers left in the queue fire into an ended conversation and
@@ -294,13 +303,28 @@ func (s *Session) describe(n *store.Nudge) string {
 	slices.SortStableFunc(waits, func(a, b jobs.Pending) int { return a.At.Compare(b.At) })
 	var next []string
 	for _, w := range waits {
-		next = append(next, w.What()+" "+s.at(w.At))
+		next = append(next, s.what(w)+" "+s.at(w.At))
 	}
 	if len(next) > 0 {
-		b.WriteString("; next: " + strings.Join(next, ", "))
+		b.WriteString(s.l.Next + strings.Join(next, ", "))
 	}
 	return b.String()
 }
 
 // Scheduled lists what waits in the queue (timers, held messages).
 func (s *Session) Scheduled() ([]jobs.Pending, error) { return s.app.Runner().Scheduled() }
+
+// what names a waiting task.
+func (s *Session) what(p jobs.Pending) string {
+	switch {
+	case p.Type == jobs.TypeSend:
+		return s.l.Send
+	case p.Type == jobs.TypeTimer && p.Kind == "":
+		return s.l.Timeout
+	case p.Type == jobs.TypeTimer && p.Kind == "reminder":
+		return s.l.Reminder
+	case p.Type == jobs.TypeTimer && p.Kind == "expire":
+		return s.l.Expire
+	}
+	return p.What()
+}

@@ -32,13 +32,7 @@ func (s *Store) Erase(ctx context.Context, tag, refHash string, addrs map[channe
 		}
 		return iter.Err()
 	}
-	var err error
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	} else {
-		err = scan(ctx, s.rdb)
-	}
-	if err != nil {
+	if err := s.eachMaster(ctx, scan); err != nil {
 		return 0, fmt.Errorf("erase: scan: %w", err)
 	}
 	deleted := 0
@@ -87,4 +81,13 @@ func (s *Store) Erase(ctx context.Context, tag, refHash string, addrs map[channe
 		deleted += int(n)
 	}
 	return deleted, nil
+}
+
+// eachMaster runs fn on the one Redis, or on every master of a cluster
+// (a SCAN sees only the node it runs on).
+func (s *Store) eachMaster(ctx context.Context, fn func(ctx context.Context, c redis.UniversalClient) error) error {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return fn(ctx, c) })
+	}
+	return fn(ctx, s.rdb)
 }

@@ -261,11 +261,13 @@ type IndexOp struct {
 	Index  string `json:"i"` // "callbacks:<status>", "inbox", "optouts" or "optouts:del"
 	Member string `json:"m"`
 	Score  int64  `json:"s"`
+	// Priority of a callback (its queue score is queueScore(Score, Priority)).
+	Priority int `json:"p,omitempty"`
 }
 
 // CallbackIndexOp lists a callback in the queue of its status.
 func CallbackIndexOp(cb Callback) IndexOp {
-	return IndexOp{Index: "callbacks:" + cb.Status, Member: cb.ID, Score: cb.Due.UnixMilli()}
+	return IndexOp{Index: "callbacks:" + cb.Status, Member: cb.ID, Score: cb.Due.UnixMilli(), Priority: cb.Priority}
 }
 
 // InboxIndexOp lists a message in the case workers' inbox.
@@ -295,7 +297,7 @@ func (s *Store) ApplyIndex(ctx context.Context, ops []IndexOp) error {
 			pipe.ZAdd(ctx, s.inboxKey(), redis.Z{Score: float64(op.Score), Member: op.Member})
 			pipe.ZRemRangeByScore(ctx, s.inboxKey(), "-inf", fmt.Sprint(op.Score-s.retention.Milliseconds()))
 		case strings.HasPrefix(op.Index, "callbacks:"):
-			pipe.ZAdd(ctx, s.callbacksKey(strings.TrimPrefix(op.Index, "callbacks:")), redis.Z{Score: float64(op.Score), Member: op.Member})
+			pipe.ZAdd(ctx, s.callbacksKey(strings.TrimPrefix(op.Index, "callbacks:")), redis.Z{Score: queueScore(op.Score, op.Priority), Member: op.Member})
 		case op.Index == "optouts":
 			pipe.ZAdd(ctx, s.optOutsKey(), redis.Z{Score: float64(op.Score), Member: op.Member})
 		case op.Index == "optouts:del":

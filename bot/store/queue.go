@@ -149,6 +149,8 @@ func (s *Store) Queue(ctx context.Context, q QueueQuery) (QueuePage, error) {
 			all = append(all, scored{id: z.Member.(string), due: z.Score})
 		}
 	}
+	// The score holds due time and priority (queueScore): the page is cut
+	// in the queue's order; ties are by id (age only within the page).
 	slices.SortStableFunc(all, func(a, b scored) int { return cmp.Or(cmp.Compare(a.due, b.due), cmp.Compare(a.id, b.id)) })
 	page.More = len(all) > to
 	all = all[min(from, len(all)):min(to, len(all))]
@@ -169,6 +171,19 @@ func (s *Store) Queue(ctx context.Context, q QueueQuery) (QueuePage, error) {
 	sortQueue(out)
 	page.Tasks = out
 	return page, nil
+}
+
+// queueScore is a task's score in the open and claimed indexes: the due
+// time in Unix milliseconds plus a fraction for the priority (0 → .0,
+// 1 → .25, 2 → .5, 3 → .75), so that the index itself orders by due time,
+// then priority, and a page cut from it holds the right tasks even when
+// many are due at the same moment. The fraction never changes the whole
+// milliseconds: int64(score) is the due time, and score < now (overdue)
+// holds exactly when due < now. Quarters are exact in a float64 for any
+// due time below 2^50 ms (the year 37,000). Entries written before this
+// rule carry whole milliseconds and sort as priority 0 until next changed.
+func queueScore(dueMs int64, priority int) float64 {
+	return float64(dueMs) + float64(min(max(priority, 0), 3))/4
 }
 
 // sortQueue orders by due time, then priority (1 first), then age.

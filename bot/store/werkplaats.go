@@ -127,7 +127,7 @@ func (s *Store) UpdateCallbackWork(ctx context.Context, cb *Callback, oldStatus 
 	if oldStatus != cb.Status {
 		pipe.ZRem(ctx, s.callbacksKey(oldStatus), cb.ID)
 	}
-	pipe.ZAdd(ctx, s.callbacksKey(cb.Status), redis.Z{Score: float64(cb.Due.UnixMilli()), Member: cb.ID})
+	pipe.ZAdd(ctx, s.callbacksKey(cb.Status), redis.Z{Score: queueScore(cb.Due.UnixMilli(), cb.Priority), Member: cb.ID})
 	if cb.Status == CallbackDone && oldStatus != CallbackDone && len(cb.Events) > 0 {
 		// When it was done, for the werkplaats' "done today" (queue.go).
 		pipe.ZAdd(ctx, s.doneAtKey(), redis.Z{Score: float64(cb.Events[len(cb.Events)-1].At.UnixMilli()), Member: cb.ID})

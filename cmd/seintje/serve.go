@@ -71,12 +71,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer os.Remove(tokenFile)
 	}
 
+	// The console's flow page plays conversations in sandboxes of their
+	// own (embedded Redis, console channel), like flows simulate.
+	sims := simulate.NewPool(cfg, log)
+	defer sims.Close()
+	opts.Simulator = sims
 	a, err := app.New(ctx, cfg, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "seintje: cannot start:", err)
 		return 1
 	}
 	defer a.Close()
+	sims.Flows = a.Registry.Live
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "seintje: cannot listen on SEINTJE_ADDR %s: %v\n", cfg.Addr, err)

@@ -34,6 +34,7 @@ import (
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/config"
 	"github.com/seintje/seintje/bot/jobs"
+	"github.com/seintje/seintje/bot/simulate"
 	"github.com/seintje/seintje/internal/testflows"
 )
 
@@ -138,14 +139,18 @@ func New(t testing.TB, env map[string]string) *Site {
 		t.Fatalf("config: %v", err)
 	}
 	cfg.Demo = vars["DEMO"] != "off" // the demo sign-in, on real Redis
+	sims := simulate.NewPool(cfg, nil)
+	t.Cleanup(sims.Close)
 	a, err := app.New(context.Background(), cfg, app.Options{
-		Now:  s.Clock.Now,
-		Jobs: jobs.Options{Queue: s.Prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
+		Now:       s.Clock.Now,
+		Simulator: sims,
+		Jobs:      jobs.Options{Queue: s.Prefix, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
 	s.App = a
+	sims.Flows = a.Registry.Live
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {

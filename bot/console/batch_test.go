@@ -234,7 +234,7 @@ func TestBatchColumnMappingIsPrivateAndMatchesTheAPI(t *testing.T) {
 	b.Fill("#col-2", "name")
 	b.Fill("#col-3", "appointment_at")
 	b.ClickNav("#map-continue")
-	if got := b.Text("#send"); got != "Verstuur 1 bericht" && got != "Verstuur 1 berichten" {
+	if got := b.Text("#send"); got != "Verstuur 1 bericht" {
 		t.Errorf("console after mapping: send button %q (%s)", got, b.Body())
 	}
 }

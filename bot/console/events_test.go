@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/seintje/seintje/bot/console/browsertest"
 	"github.com/seintje/seintje/bot/events"
 )
@@ -66,11 +68,15 @@ func TestEventsReplayFromTheConsole(t *testing.T) {
 		}
 	}
 	b.AssertAccessible()
+	b.AssertKeyboard()
+	b.AssertReflow()
 	b.Screenshot("../../docs/console/events-desktop.png", browsertest.DesktopWidth)
 	b.Screenshot("../../docs/console/events-phone.png", browsertest.PhoneWidth)
 
 	down.Store(false) // the case system is back
-	b.ClickNav("#replay-" + id)
+	// Iris sends it again with the keyboard.
+	b.TabTo("#replay-"+id, 40)
+	b.KeyNav(kb.Enter)
 	if got := b.Text(".sj-flash"); !strings.Contains(got, "opnieuw verstuurd") {
 		t.Errorf("flash after the replay: %q", got)
 	}

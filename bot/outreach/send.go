@@ -125,7 +125,7 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 	switch channel.KindOf(err) {
 	case channel.OptedOut:
 		s.Log.InfoContext(ctx, "provider says opted out", "msg", msgID, "channel", ch, "code", code)
-		if err := s.Store.SetOptOut(ctx, tag, m.Channel, true, now); err != nil {
+		if err := s.providerOptOut(ctx, tag, m.Channel, m.Conv, now); err != nil {
 			return err
 		}
 		if err := s.auditOptOut(ctx, tag, m.Conv, channel.Name(m.Channel), true, "provider", fmt.Sprintf("provider error %d", code)); err != nil {
@@ -265,8 +265,9 @@ func (s *Service) statusFollowUp(ctx context.Context, tag string, w store.Status
 		}
 	}
 	if w.OptOut {
-		// The recipient's record was marked by the status script.
-		if err := s.Store.IndexOptOut(ctx, tag, w.Channel, true, w.At); err != nil {
+		// The recipient's record was marked by the status script; this
+		// lists it (and tells the case system).
+		if err := s.providerOptOut(ctx, tag, w.Channel, "", w.At); err != nil {
 			return err
 		}
 		if err := s.auditOptOut(ctx, tag, "", channel.Name(w.Channel), true, "provider", "delivery report"); err != nil {

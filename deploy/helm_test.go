@@ -91,7 +91,7 @@ var renderedSets = map[string]string{
 	"deployment": "Deployment", // spool.persistence.enabled=false
 }
 
-var secretName = regexp.MustCompile(`(TOKEN|SECRET|PASSWORD|HASH_KEY|SEINTJE_EVENTS)$`)
+var secretName = regexp.MustCompile(`(TOKEN|SECRET|PASSWORD|HASH_KEY)$`)
 
 func TestHelmChartRendersSafeWorkload(t *testing.T) {
 	for set, kind := range renderedSets {
@@ -187,6 +187,13 @@ func TestHelmChartRendersSafeWorkload(t *testing.T) {
 			case "single", "deployment":
 				if !strings.HasPrefix(env["REDIS_URL"], "redis") {
 					t.Errorf("REDIS_URL = %q", env["REDIS_URL"])
+				}
+				if set == "single" { // rendered with an events subscriber (.ci/run)
+					if env["SEINTJE_EVENTS_SUBSCRIBERS"] != "zaak-systeem" || env["SEINTJE_EVENTS_ZAAK_SYSTEEM_URL"] == "" ||
+						env["SEINTJE_EVENTS_ZAAK_SYSTEEM_TYPES"] != "message.failed,nudge.ended" ||
+						env["SEINTJE_EVENTS_ZAAK_SYSTEEM_SECRET_FILE"] != secretDir+"/events_zaaksysteem" {
+						t.Errorf("events subscriber env: %v", env)
+					}
 				}
 			case "sentinel":
 				if env["REDIS_SENTINEL_ADDRS"] == "" || env["REDIS_SENTINEL_MASTER"] == "" || env["REDIS_URL"] != "" {

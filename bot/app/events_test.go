@@ -240,7 +240,7 @@ func TestEventsDeadLetterAndReplay(t *testing.T) {
 	t.Parallel()
 	cs := newCaseSystem(t)
 	cs.fail(-1)
-	h := newHarness(t, eventsEnv(cs, events.MessageSent, map[string]string{"SEINTJE_EVENTS_RETRY_FOR": "300ms"}))
+	h := newHarness(t, eventsEnv(cs, events.MessageSent, map[string]string{"SEINTJE_EVENTS_RETRY_FOR": "1s"}))
 	const phone = "+31612349903"
 	id := h.nudge("missing-form", phone, map[string]any{"form": "het formulier", "due_date": "2031-01-31"})
 
@@ -346,5 +346,22 @@ func TestEventsNudgeEndedByCaseworker(t *testing.T) {
 	}
 	if e := cs.wait(t, events.NudgeEnded); e.Data.Nudge != id || e.Data.Status != "ended_by_caseworker" || e.Data.Ref != "C-9905" {
 		t.Errorf("nudge.ended data = %+v", e.Data)
+	}
+}
+
+// The provider refuses a message because the person unsubscribed there
+// (Twilio 21610): the case system hears the opt-out and the failed
+// message, with the provider's code.
+func TestEventsProviderOptOut(t *testing.T) {
+	t.Parallel()
+	cs := newCaseSystem(t)
+	h := newHarness(t, eventsEnv(cs, events.OptedOut+","+events.MessageFailed, nil))
+	h.twilio.FailNext(1, 400, 21610)
+	id := h.nudge("missing-form", "+31612349906", map[string]any{"form": "het formulier", "due_date": "2031-01-31"})
+	if e := cs.wait(t, events.OptedOut); e.Data.Ref != "C-9906" || e.Data.Nudge != id || e.Data.Status != "opted_out_at_provider" || e.Data.Channel != "sms" {
+		t.Errorf("recipient.opted_out data = %+v", e.Data)
+	}
+	if e := cs.wait(t, events.MessageFailed); e.Data.Code != 21610 || e.Data.Status != "failed" || e.Data.Nudge != id {
+		t.Errorf("message.failed data = %+v", e.Data)
 	}
 }

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,19 +24,28 @@ import (
 // HELP and STOP are answered as keywords, a digit by the flow.
 func TestFlowPage(t *testing.T) {
 	s := newSite(t, nil)
-	s.Nudge("no-show", "+31612340001", "Sanne de Vries", "C-0001", map[string]any{"appointment_at": "2030-03-01T10:00:00+01:00"})
+	vars := map[string]any{"appointment_at": "2030-03-01T10:00:00+01:00"}
+	s.Nudge("no-show", "+31612340001", "Sanne de Vries", "C-0001", vars)
 	dir := s.App.Config.FlowsDir
 	src, err := os.ReadFile(filepath.Join(dir, "no-show.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := strings.Replace(string(src), "version: 3", "version: drie", 1)
-	if err := os.WriteFile(filepath.Join(dir, "no-show.yaml"), []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
+	edit := func(from, to string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "no-show.yaml"), []byte(strings.Replace(string(src), from, to, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.App.Registry.Reload(context.Background(), dir, time.Now()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := s.App.Registry.Reload(context.Background(), dir, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	// Version 4 goes live; one person gets it, Sanne's conversation stays
+	// on version 3.
+	edit("version: 3", "version: 4")
+	s.Nudge("no-show", "+31612340002", "Henk Bakker", "C-0002", vars)
+	// Then a mistake: the file waits with its error, version 4 stays live.
+	edit("version: 3", "version: drie")
 
 	b := browsertest.New(t)
 	b.SignInDemo(s.URL, "Carla", "coordinator")
@@ -44,11 +54,11 @@ func TestFlowPage(t *testing.T) {
 	row := func(col int) string {
 		return strings.TrimSpace(browsertest.Eval[string](b, `document.querySelector('tr[data-flow="no-show"]').children[`+string(rune('0'+col))+`].textContent`))
 	}
-	if got := row(1); got != "versie 3" {
+	if got := row(1); got != "versie 4" {
 		t.Errorf("live version in the list: %q", got)
 	}
-	if got := row(2); got != "v3: 1" {
-		t.Errorf("running conversations per version: %q, want v3: 1", got)
+	if got := row(2); got != "v4: 1 · v3: 1" {
+		t.Errorf("running conversations per version: %q, want v4: 1 · v3: 1", got)
 	}
 	if got := row(3); !strings.Contains(got, "1 fout") {
 		t.Errorf("errors in the list: %q", got)
@@ -59,14 +69,14 @@ func TestFlowPage(t *testing.T) {
 
 	b.ClickNav(`a[href="/console/flows/no-show"]`)
 	body := b.Body()
-	for _, want := range []string{"Flow no-show", "Versies in gebruik", "Fouten in het bestand", "Versie 3 blijft live",
+	for _, want := range []string{"Flow no-show", "Versies in gebruik", "Fouten in het bestand", "Versie 4 blijft live",
 		"no-show.yaml:11:10", "Zo lost u het op:", "Teksten", "Zelf proberen"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the flow page lacks %q", want)
 		}
 	}
-	if got := browsertest.Eval[string](b, `document.querySelector('#versions-table tr[data-version="3"] td:last-child').textContent`); got != "1" {
-		t.Errorf("version 3 runs %q conversations, want 1", got)
+	if got := browsertest.Eval[string](b, `[...document.querySelectorAll('#versions-table tbody tr')].map(r => r.querySelector("th").textContent + "=" + r.lastElementChild.textContent).join("|")`); got != "versie 4 (live)=1|versie 3=1" {
+		t.Errorf("versions in use: %q, want versie 4 (live)=1|versie 3=1", got)
 	}
 	// Every text in every language side by side, Dutch first.
 	if got := browsertest.Eval[string](b, `[...document.querySelectorAll('table[data-step="ask"] thead th')].map(e => e.textContent).join("|")`); got != "Tekst|Nederlands|Engels" {
@@ -114,8 +124,8 @@ func TestFlowPage(t *testing.T) {
 	if got := browsertest.Eval[string](b, `[...document.querySelectorAll("#sim-log .sj-sim-in .sj-msg__body")].map(e => e.textContent).join("|")`); got != "HELP" {
 		t.Errorf("the recipient's messages in the transcript: %q, want HELP", got)
 	}
-	if got := log(); !strings.Contains(got, "no-show versie 3") {
-		t.Errorf("the simulator does not play the live version 3 (the file on disk has an error):\n%s", got)
+	if got := log(); !strings.Contains(got, "no-show versie 4") {
+		t.Errorf("the simulator does not play the live version 4 (the file on disk has an error):\n%s", got)
 	}
 	// The answer box keeps the focus, so the keyboard alone plays on.
 	b.WaitFor("focus back in the answer box", `document.activeElement && document.activeElement.id === "answer"`, 5*time.Second)
@@ -151,5 +161,38 @@ func TestFlowPage(t *testing.T) {
 	w.Go(s.URL + "/console/flows/no-show")
 	if st := w.Status(); st != http.StatusForbidden {
 		t.Errorf("werkplaats opens the flow page: %d", st)
+	}
+}
+
+// The vendored Mermaid is kept compressed: browsers get it gzip-encoded,
+// any other client gets the plain script.
+func TestMermaidScript(t *testing.T) {
+	s := newSite(t, nil)
+	for _, gz := range []bool{true, false} {
+		req, err := http.NewRequest(http.MethodGet, s.URL+"/console/static/vendor/mermaid/mermaid.min.js", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gz {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
+		resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		enc := resp.Header.Get("Content-Encoding")
+		switch {
+		case resp.StatusCode != http.StatusOK:
+			t.Errorf("gzip %v: %d", gz, resp.StatusCode)
+		case gz && (enc != "gzip" || len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b):
+			t.Errorf("a gzip client gets encoding %q, %d bytes", enc, len(body))
+		case !gz && (enc != "" || !strings.HasPrefix(string(body), `"use strict"`)):
+			t.Errorf("a plain client gets encoding %q, starting %q", enc, body[:min(20, len(body))])
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
+			t.Errorf("content type %q", ct)
+		}
 	}
 }

@@ -74,6 +74,31 @@ func tagOfCallback(id string) string {
 	return tag
 }
 
+// providerOptOut records an opt-out the provider reported (the person
+// unsubscribed there, not by STOP to Seintje), with its case event in the
+// same transaction, and queues the event.
+func (s *Service) providerOptOut(ctx context.Context, tag, ch, nudge string, at time.Time) error {
+	var w *store.Work
+	if s.eventsOn() {
+		rcp, err := s.Store.Recipient(ctx, tag)
+		if err != nil {
+			return err
+		}
+		if evs := s.optOutEvent(rcp.Ref, nudge, ch, at); len(evs) > 0 {
+			evs[0].State = "opted_out_at_provider"
+			w = &store.Work{Conv: nudge, Events: evs}
+		}
+	}
+	ob := store.NewOutbox(tag, at)
+	if err := s.Store.SetOptOutWork(ctx, tag, ch, at, ob, w); err != nil {
+		return err
+	}
+	if w != nil {
+		s.queueCommitted(ctx, ob, w)
+	}
+	return nil
+}
+
 // statusEvent is the case event of a message's new status, or nil.
 func (s *Service) statusEvent(m *store.Message, st store.Status) []store.CaseEvent {
 	if !s.eventsOn() || m == nil || m.Conv == "" || m.Conv == "_" || events.TypeOfStatus(st.State) == "" {
@@ -85,6 +110,9 @@ func (s *Service) statusEvent(m *store.Message, st store.Status) []store.CaseEve
 // optOutEvent is the case event of a STOP, or nil when the person is
 // not known to any case.
 func (s *Service) optOutEvent(ref, nudge, ch string, at time.Time) []store.CaseEvent {
+	if nudge == "_" {
+		nudge = "" // a loose message, outside any conversation
+	}
 	if !s.eventsOn() || (ref == "" && nudge == "") {
 		return nil
 	}

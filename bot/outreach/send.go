@@ -125,7 +125,7 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 	switch channel.KindOf(err) {
 	case channel.OptedOut:
 		s.Log.InfoContext(ctx, "provider says opted out", "msg", msgID, "channel", ch, "code", code)
-		if err := s.Store.SetOptOut(ctx, tag, m.Channel, true, now); err != nil {
+		if err := s.providerOptOut(ctx, tag, m.Channel, m.Conv, now); err != nil {
 			return err
 		}
 		if err := s.auditOptOut(ctx, tag, m.Conv, channel.Name(m.Channel), true, "provider", fmt.Sprintf("provider error %d", code)); err != nil {
@@ -236,7 +236,7 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 		}
 	}
 	if optOut {
-		if err := s.Store.SetOptOut(ctx, tag, string(u.Channel), true, now); err != nil {
+		if err := s.providerOptOut(ctx, tag, string(u.Channel), "", now); err != nil {
 			return err
 		}
 		if err := s.auditOptOut(ctx, tag, "", u.Channel, true, "provider", "delivery report"); err != nil {

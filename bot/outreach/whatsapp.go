@@ -154,7 +154,7 @@ func (s *Service) reminderKind(f *flow.Flow, c engine.Conversation, m *store.Mes
 // message itself (sent again as the template).
 func (s *Service) whatsappFailed(ctx context.Context, m *store.Message, rcp store.Recipient, code int, sendErr error) (string, bool, error) {
 	if channel.KindOf(sendErr) == channel.OptedOut {
-		if err := s.Store.SetOptOut(ctx, m.Tag, string(channel.WhatsApp), true, s.Now()); err != nil {
+		if err := s.providerOptOut(ctx, m.Tag, string(channel.WhatsApp), m.Conv, s.Now()); err != nil {
 			return "", false, err
 		}
 		if err := s.auditOptOut(ctx, m.Tag, m.Conv, channel.WhatsApp, true, "provider", "whatsapp refused: unsubscribed"); err != nil {

@@ -16,8 +16,9 @@ import (
 
 // Pool keeps the console's simulations (the flow page): one Session each
 // on its own Sandbox, owned by the person who started it, dropped after
-// Idle without use, at most Max at once. Nothing a simulation does reaches
-// the live service's Redis or a provider.
+// Idle without use, at most Max at once (default 10: about 4 MB of heap
+// each, docs/performance.md). Nothing a simulation does reaches the live
+// service's Redis or a provider.
 type Pool struct {
 	cfg  *config.Config
 	log  *slog.Logger
@@ -48,7 +49,7 @@ var ErrTooMany = errors.New("too many simulations at once; try again in a few mi
 // NewPool returns a pool whose sandboxes use the settings of cfg (sending
 // hours, weekly limit, callback number, flows directory).
 func NewPool(cfg *config.Config, log *slog.Logger) *Pool {
-	return &Pool{cfg: cfg, log: log, Max: 20, Idle: 30 * time.Minute, sims: map[string]*pooled{}}
+	return &Pool{cfg: cfg, log: log, Max: 10, Idle: 30 * time.Minute, sims: map[string]*pooled{}}
 }
 
 // Start plays flow for owner from start; dutch picks the Dutch transcript.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // CaseEvent is something that happened to a nudge that the case system is
@@ -106,4 +108,30 @@ func (s *Store) ProviderStatusWork(ctx context.Context, tag, providerID string, 
 		s.dropPointer(ctx, ob)
 	}
 	return res[0], w, nil
+}
+
+// SetOptOutWork records an opt-out reported by a provider, with the case
+// events it causes written to outbox entry ob in the same MULTI/EXEC (the
+// recipient's keys share one slot); the pointer is written just before.
+// Without events it is SetOptOut. The caller queues w after a nil error.
+func (s *Store) SetOptOutWork(ctx context.Context, tag, channel string, at time.Time, ob Outbox, w *Work) error {
+	work, err := encodeWork(w)
+	if err != nil {
+		return err
+	}
+	if work == "" {
+		return s.SetOptOut(ctx, tag, channel, true, at)
+	}
+	if err := s.rdb.ZAdd(ctx, s.pendingKeyOf(tag), redis.Z{Score: float64(ob.At.UnixMilli()), Member: ob.member()}).Err(); err != nil {
+		return fmt.Errorf("set opt-out: %w", err)
+	}
+	pipe := s.rdb.TxPipeline()
+	pipe.HSet(ctx, s.rcpKey(tag), "optout:"+channel, at.UnixMilli())
+	pipe.PExpire(ctx, s.rcpKey(tag), s.retention)
+	pipe.HSet(ctx, s.outboxKey(tag), ob.ID, work)
+	pipe.PExpire(ctx, s.outboxKey(tag), s.retention)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("set opt-out: %w", err)
+	}
+	return s.indexOptOut(ctx, tag, channel, true, at)
 }

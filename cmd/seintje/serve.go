@@ -73,7 +73,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	// The console's flow page plays conversations in sandboxes of their
 	// own (embedded Redis, console channel), like flows simulate.
-	sims := simulate.NewPool(cfg, log)
+	// Their own log lines (simulated messages) would read like real ones:
+	// only their warnings and errors go to the log.
+	sims := simulate.NewPool(cfg, newLogger(stderr, "warn", *demo).With("component", "simulator"))
 	defer sims.Close()
 	opts.Simulator = sims
 	a, err := app.New(ctx, cfg, opts)

@@ -125,7 +125,7 @@ func simulateTerminal(in io.Reader, out io.Writer) (simulate.Lines, io.Writer, f
 		io.Reader
 		io.Writer
 	}{fin, fout}, "you> ")
-	if w, h, err := term.GetSize(int(fout.Fd())); err == nil {
+	if w, h, err := term.GetSize(int(fout.Fd())); err == nil && w > 0 && h > 0 {
 		_ = t.SetSize(w, h)
 	}
 	return t, t, restore, nil

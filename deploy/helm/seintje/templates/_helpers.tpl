@@ -39,6 +39,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* secretFiles: env var => secret key, for the keys that are set. */}}
 {{- define "seintje.secretEnv" -}}
 {{- $k := .Values.secrets.keys -}}
-{{- $m := dict "SEINTJE_HASH_KEY" $k.hashKey "SEINTJE_API_TOKENS" $k.apiTokens "TWILIO_AUTH_TOKEN" $k.twilioAuthToken "TELEGRAM_BOT_TOKEN" $k.telegramBotToken "TELEGRAM_WEBHOOK_SECRET" $k.telegramWebhookSecret "SEINTJE_OIDC_CLIENT_SECRET" $k.oidcClientSecret "REDIS_PASSWORD" $k.redisPassword "SEINTJE_EVENTS" $k.eventsSubscribers -}}
+{{- $m := dict "SEINTJE_HASH_KEY" $k.hashKey "SEINTJE_API_TOKENS" $k.apiTokens "TWILIO_AUTH_TOKEN" $k.twilioAuthToken "TELEGRAM_BOT_TOKEN" $k.telegramBotToken "TELEGRAM_WEBHOOK_SECRET" $k.telegramWebhookSecret "SEINTJE_OIDC_CLIENT_SECRET" $k.oidcClientSecret "REDIS_PASSWORD" $k.redisPassword -}}
+{{- range .Values.events.subscribers -}}
+{{- $_ := set $m (printf "SEINTJE_EVENTS_%s_SECRET" (include "seintje.eventsName" .name)) (required "events.subscribers[].secretKey: name the key of the Secret that holds the signing secret" .secretKey) -}}
+{{- end -}}
 {{- toYaml $m -}}
+{{- end -}}
+
+{{/* eventsName: a subscriber name as it appears in variable names. */}}
+{{- define "seintje.eventsName" -}}
+{{- . | replace "-" "_" | upper -}}
 {{- end -}}

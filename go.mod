@@ -58,6 +58,7 @@ require (
 )
 
 require (
+	github.com/klauspost/compress v1.20.3
 	github.com/prometheus/prometheus v0.316.0
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/term v0.47.0

@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,7 +82,75 @@ func BenchmarkWaitingConversationMemory(b *testing.B) {
 		keys1, _ := h.rdb.DBSize(ctx).Result()
 		b.ReportMetric(float64(after-before)/convs, "B/conv")
 		b.ReportMetric(float64(keys1-keys0)/convs, "keys/conv")
+		if testing.Verbose() {
+			logMemoryByKind(b, h.rdb, convs)
+		}
 	}
+}
+
+// logMemoryByKind logs MEMORY USAGE per kind of key (the key name with its
+// ids replaced by *), per conversation: where the bytes are.
+func logMemoryByKind(b *testing.B, rdb redis.UniversalClient, convs int) {
+	ctx := context.Background()
+	type agg struct{ n, sampled, bytes int64 }
+	kinds := map[string]*agg{}
+	var cursor uint64
+	for {
+		keys, next, err := rdb.Scan(ctx, cursor, "*", 1000).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		pipe := rdb.Pipeline()
+		cmds := make([]*redis.IntCmd, len(keys))
+		for i, k := range keys {
+			a := kinds[keyKind(k)]
+			if a == nil {
+				a = &agg{}
+				kinds[keyKind(k)] = a
+			}
+			a.n++
+			if a.sampled < 200 {
+				cmds[i] = pipe.MemoryUsage(ctx, k, 0)
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for i, k := range keys {
+			if cmds[i] != nil {
+				a := kinds[keyKind(k)]
+				a.sampled++
+				a.bytes += cmds[i].Val()
+			}
+		}
+		cursor = next
+		if cursor == 0 {
+			break
+		}
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	slices.SortFunc(names, func(x, y string) int {
+		return cmp.Compare(kinds[y].bytes*kinds[y].n/max(kinds[y].sampled, 1), kinds[x].bytes*kinds[x].n/max(kinds[x].sampled, 1))
+	})
+	for _, k := range names {
+		a := kinds[k]
+		total := a.bytes * a.n / max(a.sampled, 1)
+		b.Logf("%-60s keys %7d  %7.1f B/conv", k, a.n, float64(total)/float64(convs))
+	}
+}
+
+// keyKind replaces the ids in a key name by *.
+func keyKind(k string) string {
+	parts := strings.FieldsFunc(k, func(r rune) bool { return r == ':' || r == '{' || r == '}' || r == '|' })
+	for i, p := range parts {
+		if len(p) >= 10 && strings.IndexFunc(p, func(r rune) bool { return r >= '0' && r <= '9' }) >= 0 {
+			parts[i] = "*"
+		}
+	}
+	return strings.Join(parts, ":")
 }
 
 // queueBusy reports whether the job queue still has sends pending or in

@@ -6,11 +6,14 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -119,7 +122,9 @@ type sendPayload struct {
 }
 
 type timerPayload struct {
-	Tag   string `json:"t"`
+	// Tag is left out when the conversation id carries it (store.TagOf):
+	// a pending timer is kept for days, so every byte counts.
+	Tag   string `json:"t,omitempty"`
 	Cid   string `json:"c"`
 	Seq   int    `json:"s"`
 	Kind  string `json:"k,omitempty"`  // "" wait timeout, "reminder", "expire"
@@ -155,10 +160,29 @@ func (q *Queue) EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []
 
 // EnqueueTimer schedules a conversation timer; the same timer twice is a no-op.
 func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error {
-	b, _ := json.Marshal(timerPayload{Tag: tag, Cid: cid, Seq: seq, At: at.UnixMilli()})
-	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(fmt.Sprintf("timer:%s:%d", cid, seq)),
+	b, _ := json.Marshal(timerPayload{Tag: payloadTag(tag, cid), Cid: cid, Seq: seq, At: at.UnixMilli()})
+	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(timerID(cid, "", seq, 0)),
 		asynq.ProcessAt(q.opt.at(at)), asynq.MaxRetry(10)}
 	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)
+}
+
+// timerID is the task id of a timer: a digest of what identifies it (the
+// conversation, kind, sequence and index), so the same timer enqueued
+// twice is one task. A digest instead of the readable parts: the id is
+// stored three times per pending timer (task key, task, schedule), and a
+// waiting conversation has two timers for days.
+func timerID(cid, kind string, seq, index int) string {
+	sum := sha256.Sum256([]byte(cid + "|" + kind + "|" + strconv.Itoa(seq) + "|" + strconv.Itoa(index)))
+	return "tm:" + base64.RawURLEncoding.EncodeToString(sum[:15])
+}
+
+// payloadTag is the tag to put in a timer's payload: none when the
+// conversation id carries it.
+func payloadTag(tag, cid string) string {
+	if t, ok := store.TagOf(cid); ok && t == tag {
+		return ""
+	}
+	return tag
 }
 
 // EnqueueTask queues a task of another package's type (registered with
@@ -254,6 +278,9 @@ func newMux(h Handler, log *slog.Logger, late func(kind string, d time.Duration)
 		var p timerPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("bad timer payload: %v: %w", err, asynq.SkipRetry)
+		}
+		if p.Tag == "" {
+			p.Tag, _ = store.TagOf(p.Cid)
 		}
 		if retried, _ := asynq.GetRetryCount(ctx); late != nil && p.At > 0 && retried == 0 {
 			late(p.Kind, time.Since(time.UnixMilli(p.At)))

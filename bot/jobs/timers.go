@@ -24,11 +24,11 @@ func (q *Queue) EnqueueTimerOf(ctx context.Context, tag, cid, kind string, seq, 
 	if kind == "" {
 		return q.EnqueueTimer(ctx, tag, cid, seq, at)
 	}
-	b, err := json.Marshal(timerPayload{Tag: tag, Cid: cid, Seq: seq, Kind: kind, Index: index, At: at.UnixMilli()})
+	b, err := json.Marshal(timerPayload{Tag: payloadTag(tag, cid), Cid: cid, Seq: seq, Kind: kind, Index: index, At: at.UnixMilli()})
 	if err != nil {
 		return fmt.Errorf("encode timer: %w", err)
 	}
-	id := fmt.Sprintf("timer:%s:%s:%d:%d", cid, kind, seq, index)
+	id := timerID(cid, kind, seq, index)
 	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(id), asynq.ProcessAt(q.opt.at(at)), asynq.MaxRetry(10),
 		asynq.Retention(0)}
 	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)

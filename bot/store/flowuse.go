@@ -103,7 +103,7 @@ func (s *Store) activeRefs(ctx context.Context, keys []string) ([]flow.Ref, erro
 				continue // ended and expired meanwhile
 			}
 			tag, _ := TagOf(batch[j])
-			n, err := decodeNudge(tag, v[0].(string), v[1].(string))
+			n, err := s.decodeNudge(tag, v[0].(string), v[1].(string))
 			if err != nil || n.Status != engine.Waiting || strings.TrimSpace(n.Flow.ID) == "" {
 				continue
 			}

@@ -179,7 +179,7 @@ type CreateResult struct {
 func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Message, ob Outbox, w *Work) (CreateResult, error) {
 	tag := rcp.Tag
 	n.Rev = 1
-	state, err := json.Marshal(n)
+	state, err := s.codec.encode(n)
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("encode nudge: %w", err)
 	}
@@ -334,7 +334,7 @@ func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs [
 		n.Rev = expected
 		return err
 	}
-	state, err := json.Marshal(n)
+	state, err := s.codec.encode(n)
 	if err != nil {
 		return fail(fmt.Errorf("encode nudge: %w", err))
 	}
@@ -411,12 +411,12 @@ func (s *Store) Nudge(ctx context.Context, id string) (*Nudge, error) {
 	if h[0] == nil || h[1] == nil {
 		return nil, ErrNotFound
 	}
-	return decodeNudge(tag, h[0].(string), h[1].(string))
+	return s.decodeNudge(tag, h[0].(string), h[1].(string))
 }
 
-func decodeNudge(tag, rev, state string) (*Nudge, error) {
+func (s *Store) decodeNudge(tag, rev, state string) (*Nudge, error) {
 	var n Nudge
-	if err := json.Unmarshal([]byte(state), &n); err != nil {
+	if err := s.codec.decode(state, &n); err != nil {
 		return nil, fmt.Errorf("decode nudge: %w", err)
 	}
 	r, err := strconv.ParseInt(rev, 10, 64)
@@ -549,7 +549,7 @@ func (s *Store) StoreInbound(ctx context.Context, m Message, from string, now ti
 	}
 	in.Recipient = recipientFromHash(tag, h)
 	if res[3] != "" {
-		n, err := decodeNudge(tag, res[4], res[5])
+		n, err := s.decodeNudge(tag, res[4], res[5])
 		if err != nil {
 			return Inbound{}, err
 		}
@@ -587,7 +587,7 @@ func (s *Store) NudgesOf(ctx context.Context, tag string, limit int64) ([]*Nudge
 		if !ok1 || !ok2 {
 			continue
 		}
-		n, err := decodeNudge(tag, rev, state)
+		n, err := s.decodeNudge(tag, rev, state)
 		if err != nil {
 			return nil, err
 		}

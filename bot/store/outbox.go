@@ -431,7 +431,7 @@ func (s *Store) Route(ctx context.Context, tag string, now time.Time, late time.
 	if res[0] == "" {
 		return "", nil, nil
 	}
-	n, err := decodeNudge(tag, res[2], res[3])
+	n, err := s.decodeNudge(tag, res[2], res[3])
 	if err != nil {
 		return "", nil, err
 	}

@@ -14,9 +14,10 @@ import "github.com/redis/go-redis/v9"
 // recipient's outbox in the same script: a crash before it is queued leaves
 // the outbox entry for the recovery pass (outbox.go).
 //
-// KEYS: 1 rcp, 2 event, 3 active, 4 conv, 5 convs, 6 msgs, 7 index, 8 all
-// nudges of the recipient (history, newest last), 9 outbox
-// ARGV: 1 optout field, 2 flow id, 3 cid, 4 state json, 5 status,
+// KEYS: 1 rcp, 2 event, 3 active (flow → cid), 4 conv, 5 (unused:
+// was the waiting set, which nothing read), 6 msgs, 7 index, 8 all nudges
+// of the recipient (history, newest last), 9 outbox
+// ARGV: 1 optout field, 2 flow id, 3 cid, 4 state, 5 status,
 // 6 score ms, 7 ttl ms, 8 outbox id, 9 outbox json (empty: none),
 // 10 n recipient field pairs, then pairs, then n message pairs (id, json).
 var createScript = redis.NewScript(`
@@ -28,9 +29,9 @@ if act then return {'active', act} end
 local ttl = tonumber(ARGV[7])
 local i = 11
 local nf = tonumber(ARGV[10])
-for _ = 1, nf do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1])
-  i = i + 2
+if nf > 0 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * nf - 1))
+  i = i + 2 * nf
 end
 local nm = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nm do
@@ -43,13 +44,12 @@ redis.call('HSET', KEYS[4], 'rev', '1', 'state', ARGV[4], 'st', ARGV[5])
 redis.call('ZADD', KEYS[8], ARGV[6], ARGV[3])
 if ARGV[5] == 'waiting' then
   redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
-  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[3])
 else
   redis.call('HSET', KEYS[4], 'end', ARGV[6])
 end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[9], ARGV[8], ARGV[9]) end
 for k = 1, 9 do
-  if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
+  if k ~= 2 and k ~= 5 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 return {'ok'}
 `)
@@ -66,8 +66,9 @@ return {'ok'}
 // recorded in the same script, once each (HSETNX), for nudges outside an
 // experiment (an experiment's counting is done by RecordOutcome).
 //
-// KEYS: 1 conv, 2 convs, 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox,
-// 9 inbound pending, 10 outcomes
+// KEYS: 1 conv, 2 (unused: was the waiting set, which nothing read),
+// 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox, 9 inbound pending,
+// 10 outcomes
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
 // 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
 // 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
@@ -79,10 +80,8 @@ if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[7])
 redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'state', ARGV[2], 'st', ARGV[3])
 if ARGV[3] == 'waiting' then
-  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])
   redis.call('HDEL', KEYS[1], 'end')
 else
-  redis.call('ZREM', KEYS[2], ARGV[5])
   if redis.call('HGET', KEYS[3], ARGV[4]) == ARGV[5] then
     redis.call('HDEL', KEYS[3], ARGV[4])
   end
@@ -109,7 +108,9 @@ for _ = 1, no do
 end
 if no > 0 then redis.call('PEXPIRE', KEYS[10], ttl) end
 -- PEXPIRE on a key that does not exist is a no-op.
-for k = 1, 8 do redis.call('PEXPIRE', KEYS[k], ttl) end
+for k = 1, 8 do
+  if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
+end
 return 1
 `)
 

@@ -44,6 +44,8 @@ type Store struct {
 	// done holds outbox entries whose work is queued and that are still
 	// to be removed (OutboxDoneSoon).
 	done *doneQueue
+	// codec compresses conversation states (codec.go).
+	codec *stateCodec
 }
 
 // Options configure a Store.
@@ -60,7 +62,7 @@ func New(rdb redis.UniversalClient, o Options) *Store {
 	if o.Retention <= 0 {
 		o.Retention = 90 * 24 * time.Hour
 	}
-	return &Store{rdb: rdb, prefix: o.Prefix, retention: o.Retention, dedupeTTL: 7 * 24 * time.Hour, done: &doneQueue{}}
+	return &Store{rdb: rdb, prefix: o.Prefix, retention: o.Retention, dedupeTTL: 7 * 24 * time.Hour, done: &doneQueue{}, codec: newStateCodec()}
 }
 
 // Redis returns the client (for health checks and the job queue).
@@ -88,8 +90,11 @@ func (s *Store) gkey(parts ...string) string {
 }
 
 // Recipient-scoped key names.
-func (s *Store) rcpKey(tag string) string            { return s.key(tag, "rcp") }
-func (s *Store) convKey(tag, cid string) string      { return s.key(tag, "c", cid) }
+func (s *Store) rcpKey(tag string) string       { return s.key(tag, "rcp") }
+func (s *Store) convKey(tag, cid string) string { return s.key(tag, "c", cid) }
+
+// convsKey was the set of waiting conversations; nothing read it, so it is
+// no longer written (old ones expire).
 func (s *Store) convsKey(tag string) string          { return s.key(tag, "convs") }
 func (s *Store) activeKey(tag string) string         { return s.key(tag, "active") }
 func (s *Store) msgsKey(tag string) string           { return s.key(tag, "msgs") }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chromedp/chromedp/kb"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/seintje/seintje/bot/console/browsertest"
@@ -26,7 +27,10 @@ import (
 type endSession struct {
 	URL string
 	mu  sync.Mutex
-	got []endSessionCall
+	// stay makes the next request answer 204 No Content: the browser stays
+	// on the page that sent it there (so that page can be looked at).
+	stay bool
+	got  []endSessionCall
 }
 
 type endSessionCall struct {
@@ -49,6 +53,12 @@ func startOPWithLogout(t *testing.T, sessions func() int) (*mockoidc.MockOIDC, *
 	es := &endSession{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		es.mu.Lock()
+		if es.stay {
+			es.stay = false
+			es.mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		es.got = append(es.got, endSessionCall{Query: r.URL.Query(), Sessions: sessions()})
 		es.mu.Unlock()
 		http.Redirect(w, r, r.URL.Query().Get("post_logout_redirect_uri"), http.StatusFound)
@@ -135,7 +145,23 @@ func TestSignOutAtTheProvider(t *testing.T) {
 	if n := consoleSessions(s); n != 1 {
 		t.Fatalf("%d sessions after sign-in, want 1", n)
 	}
+	es.mu.Lock()
+	es.stay = true
+	es.mu.Unlock()
 	b.ClickNav(`form[action="/console/logout"] button`)
+	// On the way: Seintje's page says she is signed out here and is going
+	// to the provider, with a link in case the browser does not go on
+	// (as here: the provider's first answer is 204). She takes the link
+	// with the keyboard.
+	if !strings.Contains(b.Body(), "U bent uitgelogd bij Seintje") || !strings.HasPrefix(browsertest.Eval[string](b, `document.getElementById("end-session").href`), es.URL+"?") {
+		t.Errorf("the page before the provider: %s", b.Body())
+	}
+	if n := consoleSessions(s); n != 0 {
+		t.Errorf("%d sessions left before going to the provider", n)
+	}
+	b.AssertAccessible()
+	b.TabTo("#end-session", 20)
+	b.KeyNav(kb.Enter)
 	b.WaitFor("back at the sign-in page", `location.pathname === "/console/login" && document.readyState === "complete"`, b.Timeout)
 	if !strings.Contains(b.Body(), "U bent uitgelogd") {
 		t.Errorf("sign-in page after logout: %s", b.Body())

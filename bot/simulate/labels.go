@@ -12,6 +12,7 @@ type Labels struct {
 	State, Unknown, Now, Nothing, Passed string
 	Help                                 string
 	NoNudge                              string
+	Dropped                              string // message kind, state, reason
 }
 
 // English is the command line's transcript.
@@ -24,7 +25,7 @@ var English = Labels{
 	Send: "held message goes out", Timeout: "timeout", Reminder: "reminder", Expire: "expire",
 	State: "(state)", Unknown: "(unknown command %s)", Now: "(it is %s; write /time +2h, /time next or /time 2026-11-24 09:00)",
 	Nothing: "(nothing waits: only an answer moves this conversation on)", Passed: "(%s has passed: the clock only goes forward)",
-	Help: Help, NoNudge: "(cannot read the nudge: %v)",
+	Help: Help, NoNudge: "(cannot read the nudge: %v)", Dropped: "not sent: %s, %s: %s",
 }
 
 // Dutch is the console's transcript.
@@ -44,5 +45,5 @@ var Dutch = Labels{
   /state               waar het gesprek is en wat er wacht
   /restart             opnieuw beginnen: flowbestanden opnieuw gelezen
   /help                deze tekst`,
-	NoNudge: "(het gesprek is niet te lezen: %v)",
+	NoNudge: "(het gesprek is niet te lezen: %v)", Dropped: "niet verstuurd: %s, %s: %s",
 }

@@ -107,6 +107,7 @@ type Session struct {
 	lastState        string
 	loc              *time.Location
 	l                *Labels
+	dropped          map[string]bool // messages shown as not sent
 }
 
 // TimeFormat is how the transcript writes a moment (Europe/Amsterdam).
@@ -150,7 +151,7 @@ func (s *Session) begin(ctx context.Context) error {
 	if a.Runner() == nil {
 		return errors.New("simulate: the service must run without its worker (app.Options.NoWorker)")
 	}
-	s.app, s.notes, s.callbacks, s.lastState = a, 0, 0, ""
+	s.app, s.notes, s.callbacks, s.lastState, s.dropped = a, 0, 0, "", map[string]bool{}
 	s.loc = a.Service.Engine.Location
 	if s.loc == nil {
 		s.loc = time.UTC
@@ -273,6 +274,20 @@ func (s *Session) show(ctx context.Context) {
 		fmt.Fprintf(s.out, "  ⏸ %s: %s\n", note.Code, note.Text)
 	}
 	s.notes = len(n.Notes)
+	// Messages that will never go out, and why (held ones are in the notes).
+	if msgs, err := s.app.Store.Transcript(ctx, n.Tag, n.ID); err == nil {
+		for _, m := range msgs {
+			if m.Dir != "out" || m.Status == nil || s.dropped[m.ID] || !slices.Contains([]string{"suppressed", "canceled", "failed", "error"}, m.Status.State) {
+				continue
+			}
+			s.dropped[m.ID] = true
+			what := m.Kind
+			if m.Step != "" {
+				what += " (" + m.Step + ")"
+			}
+			fmt.Fprintf(s.out, "  ⏸ "+s.l.Dropped+"\n", what, m.Status.State, m.Status.Reason)
+		}
+	}
 	for _, id := range n.CallbackIDs[min(s.callbacks, len(n.CallbackIDs)):] {
 		if cb, err := s.app.Store.Callback(ctx, id); err == nil {
 			fmt.Fprintf(s.out, "  "+s.l.Call+"\n", cb.Reason, s.at(cb.Due))

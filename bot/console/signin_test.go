@@ -52,6 +52,8 @@ func TestSignInWithOpenIDConnect(t *testing.T) {
 		t.Error("the demo sign-in shows without --demo")
 	}
 	b.AssertAccessible()
+	b.AssertKeyboard()
+	b.AssertReflow()
 	b.ClickNav("#sso")
 	if p := browsertest.Eval[string](b, "location.pathname"); p != "/console/admin/audit" {
 		t.Fatalf("back from the provider at %s", p)
@@ -84,6 +86,9 @@ func TestSignInWithOpenIDConnect(t *testing.T) {
 	if !strings.Contains(b2.Body(), "Geen rol in Seintje") {
 		t.Errorf("no-role page: %s", b2.Body())
 	}
+	b2.AssertAccessible()
+	b2.AssertKeyboard()
+	b2.AssertReflow()
 	b2.Go(s.URL + "/console/")
 	if !strings.HasPrefix(b2.URL(), s.URL+"/console/login") {
 		t.Errorf("bert without a role got in: %s", b2.URL())

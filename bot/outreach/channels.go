@@ -49,17 +49,6 @@ func (s *Service) channelFor(ctx context.Context, tag string) channel.Name {
 
 func (s *Service) refHash(ref string) string { return s.Keyer.Hash("ref", ref) }
 
-// indexRef remembers which recipient a case reference belongs to (for the
-// channel endpoints). Failure is logged, not fatal.
-func (s *Service) indexRef(ctx context.Context, ref, tag string) {
-	if ref == "" {
-		return
-	}
-	if err := s.Store.IndexRef(ctx, s.refHash(ref), tag); err != nil {
-		s.Log.WarnContext(ctx, "index case reference", "err", err)
-	}
-}
-
 // recipientTag resolves a case reference.
 func (s *Service) recipientTag(ctx context.Context, ref string) (string, error) {
 	tag, err := s.Store.TagByRef(ctx, s.refHash(ref))

@@ -227,14 +227,18 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		}
 		ob := store.NewOutbox(tag, now)
 		w := s.workOf(n, res.Effects, msgs)
-		cr, err := s.Store.Create(ctx, rcp, n, msgs, ob, w)
+		refHash := ""
+		if req.Ref != "" {
+			refHash = s.refHash(req.Ref)
+		}
+		// The case reference is indexed in the same round trip.
+		cr, err := s.Store.CreateIndexed(ctx, rcp, n, msgs, ob, w, refHash)
 		if errors.Is(err, store.ErrOptedOut) {
 			return TriggerResult{}, ErrOptedOut
 		}
 		if err != nil {
 			return TriggerResult{}, err
 		}
-		s.indexRef(ctx, req.Ref, tag)
 		switch {
 		case cr.Existing != "":
 			st, prevArm := "unknown", arm

@@ -177,6 +177,14 @@ type CreateResult struct {
 // opted out (ErrOptedOut), when the same event already created one
 // (Existing), or when the flow is active (Active).
 func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Message, ob Outbox, w *Work) (CreateResult, error) {
+	return s.CreateIndexed(ctx, rcp, n, msgs, ob, w, "")
+}
+
+// CreateIndexed is Create that also indexes the case reference (IndexRef
+// of refHash, "" for none) in the same round trip. The index is written
+// whatever the create answers: it maps the reference to the recipient,
+// which is right in every case.
+func (s *Store) CreateIndexed(ctx context.Context, rcp Recipient, n *Nudge, msgs []Message, ob Outbox, w *Work, refHash string) (CreateResult, error) {
 	tag := rcp.Tag
 	n.Rev = 1
 	state, err := s.codec.encode(n)
@@ -203,7 +211,11 @@ func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Mess
 	if work != "" {
 		pointer = &ob
 	}
-	cmd, err := s.runPointed(ctx, pointer, createScript, keys, args...)
+	var with func(pipe redis.Pipeliner)
+	if refHash != "" {
+		with = func(pipe redis.Pipeliner) { pipe.Set(ctx, s.gkey("ref", refHash), tag, s.retention) }
+	}
+	cmd, err := s.runPointedWith(ctx, pointer, with, createScript, keys, args...)
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create nudge: %w", err)
 	}

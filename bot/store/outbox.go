@@ -140,6 +140,26 @@ func (s *Store) pendingKeyOf(tag string) string {
 // nodes, so an error on either one is an error of the whole). A script the
 // server does not know yet (after a restart or failover) is sent in full.
 func (s *Store) runPointed(ctx context.Context, ob *Outbox, script *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
+	return s.runPointedWith(ctx, ob, nil, script, keys, args...)
+}
+
+// runPointedWith is runPointed with more commands (with) sent in the same
+// round trip, after the script. They must be harmless whatever the script
+// answers (idempotent index writes).
+func (s *Store) runPointedWith(ctx context.Context, ob *Outbox, with func(pipe redis.Pipeliner), script *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
+	if ob == nil && with != nil {
+		pipe := s.rdb.Pipeline()
+		cmd := script.EvalSha(ctx, pipe, keys, args...)
+		with(pipe)
+		_, err := pipe.Exec(ctx)
+		if err != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			return s.runPointedWith(ctx, nil, nil, script, keys, args...)
+		}
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		return cmd, nil
+	}
 	if ob == nil {
 		cmd := script.Run(ctx, s.rdb, keys, args...)
 		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
@@ -156,6 +176,9 @@ func (s *Store) runPointed(ctx context.Context, ob *Outbox, script *redis.Script
 			cmd = script.EvalSha(ctx, pipe, keys, args...)
 		} else {
 			cmd = script.Eval(ctx, pipe, keys, args...)
+		}
+		if with != nil {
+			with(pipe)
 		}
 		_, err := pipe.Exec(ctx)
 		if err != nil && attempt == 0 && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/seintje/seintje/bot/app"
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/recipient"
 	"github.com/seintje/seintje/bot/store"
 )
 
@@ -294,4 +296,205 @@ func (h *harness) waitSMS(t testing.TB, n int, timeout time.Duration) []twiliote
 		return true
 	})
 	return reqs
+}
+
+// A delivery report's follow-up (the escalation of an undelivered first
+// message; the opt-out bookkeeping of Twilio's 21610) is stored by the
+// script that records the status. Seintje dies right after that script
+// (the webhook never answered, and Twilio does not retry): the recovery
+// pass runs the follow-up, once.
+func TestStatusFollowUpSurvivesACrashAfterTheStatusChange(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		code     int
+		optOut   bool
+		wantTask bool
+	}{
+		{name: "undelivered 30003 escalates", code: 30003, wantTask: true},
+		{name: "undelivered 21610 opts out, no call", code: 21610, optOut: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			h := newHarness(t, nil)
+			id := h.nudge("no-show", phoneSanne, noShowVars())
+			req := h.waitSMS(t, 1, 5*time.Second)[0]
+			h.waitHandedOver(id)
+
+			// The webhook's status script commits; then the process dies.
+			tag := h.app.Service.Keyer.Hash("phone", phoneSanne)
+			now := time.Now()
+			u := outreach.StatusUpdate{Channel: "sms", ProviderID: req.SID, To: phoneSanne, State: "undelivered", Code: tt.code}
+			mid, w, err := h.app.Store.ProviderStatusWork(ctx, tag, req.SID, store.Status{State: u.State, Code: u.Code, At: now},
+				store.NewOutbox(tag, now), false, outreach.StatusFollowUp(u, tt.optOut, now))
+			if err != nil || mid == "" || w == nil || w.Status == nil {
+				t.Fatalf("status script: %q %v %v", mid, w, err)
+			}
+			v := h.nudgeView(id)
+			if m := messagesOf(v)[0]; m["status"] != "undelivered" || len(asList(v["callbacks"])) != 0 {
+				t.Fatalf("after the status script: message %v, callbacks %v", m, v["callbacks"])
+			}
+			if tt.optOut {
+				// The opt-out mark is part of the status change itself.
+				if r := h.postJSON("/v1/nudges", tokCaseworker, nudgeBody("hobby-income", phoneSanne, nil), nil); r.Status != http.StatusConflict {
+					t.Errorf("trigger after the 21610 report: %d, want 409 (opted out)", r.Status)
+				}
+			}
+			if n, err := h.app.Store.PendingCount(ctx); err != nil || n != 1 {
+				t.Fatalf("pending pointers: %d (%v), want the follow-up's", n, err)
+			}
+
+			res, err := h.app.Service.Recover(ctx, 0)
+			if err != nil || res.Queued != 1 {
+				t.Fatalf("recovery: %+v %v, want 1 queued", res, err)
+			}
+			check := func(when string) {
+				t.Helper()
+				v := h.nudgeView(id)
+				cbs := asList(v["callbacks"])
+				if tt.wantTask && len(cbs) != 1 || !tt.wantTask && len(cbs) != 0 {
+					t.Errorf("%s: %d call tasks, want task=%v", when, len(cbs), tt.wantTask)
+				}
+				if tt.optOut {
+					outs, _, err := h.app.Store.OptOuts(ctx, 0, 10)
+					if err != nil || len(outs) != 1 || outs[0].Channel != "sms" {
+						t.Errorf("%s: opt-out index %v (%v), want the sms opt-out", when, outs, err)
+					}
+					notes, _ := v["notes"].([]any)
+					if len(notes) == 0 {
+						t.Errorf("%s: no note saying why no call task was made", when)
+					}
+				}
+			}
+			check("after the recovery pass")
+
+			// Once: a second pass and Twilio's re-delivery change nothing.
+			if res, err := h.app.Service.Recover(ctx, 0); err != nil || res.Queued != 0 {
+				t.Errorf("second pass: %+v %v", res, err)
+			}
+			if r := h.status(req.SID, phoneSanne, "undelivered", tt.code); r.Status >= 300 {
+				t.Errorf("re-delivered report: %d %s", r.Status, r.Body)
+			}
+			check("after a re-delivered report")
+			if err := h.app.Store.FlushDone(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := h.app.Store.PendingCount(ctx); err != nil || n != 0 {
+				t.Errorf("pending pointers left: %d (%v)", n, err)
+			}
+		})
+	}
+}
+
+// asList is a JSON array (nil, or omitted, is empty).
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// A "yes" to Telegram's consent question is recorded by one script (the
+// consent, the chat as address, Telegram preferred, the "linked" event);
+// the question stays open until the address lookup is written. Seintje
+// dies right after that script: the recovery pass, or Telegram delivering
+// the answer again, finishes the link.
+func TestTelegramConsentSurvivesACrashAfterItWasRecorded(t *testing.T) {
+	t.Parallel()
+	for _, finish := range []string{"recovery pass", "answer delivered again"} {
+		t.Run(finish, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			h := newTelegramHarness(t)
+			h.nudge("no-show", phoneSanne, noShowVars())
+			eventually(t, "first nudge by SMS", func() bool { return len(h.sentTo(phoneSanne)) == 1 })
+			consent := h.openLink(tgChat)
+
+			// The answer's script commits; then the process dies.
+			tag := h.app.Service.Keyer.Hash("phone", phoneSanne)
+			chat := h.app.Service.Keyer.Hash("tg", fmt.Sprint(tgChat))
+			now := time.Now()
+			ob := store.NewOutbox(tag, now)
+			g := store.Grant{Channel: "telegram", Addr: fmt.Sprint(tgChat), Prefer: true,
+				Consent: recipient.Consent{At: now, Source: recipient.SourceTelegramLink},
+				Event:   &store.ChannelEvent{At: now, Channel: "telegram", Action: "linked"}}
+			if err := h.app.Store.Grant(ctx, tag, g, &ob, &store.Work{Link: &store.LinkWork{Channel: "telegram", AddrHash: chat}}); err != nil {
+				t.Fatal(err)
+			}
+			st := h.channelState()
+			if st["preferred"] != "telegram" || st["telegram"].(map[string]any)["linked"] != true || !strings.Contains(fmt.Sprint(st["events"]), "linked") {
+				t.Fatalf("after the consent script: %v", st)
+			}
+			if open, err := h.app.Store.HasConsent(ctx, chat); err != nil || !open {
+				t.Fatalf("consent question answered before the link was finished: %v %v", open, err)
+			}
+
+			switch finish {
+			case "recovery pass":
+				if res, err := h.app.Service.Recover(ctx, 0); err != nil || res.Queued != 1 {
+					t.Fatalf("recovery: %+v %v", res, err)
+				}
+			default:
+				body, qid := h.tg.CallbackUpdate(0, tgChat, consent.MessageID, "c:yes")
+				h.mustWebhook(body)
+				eventually(t, "consent button press answered", func() bool { return h.tg.Answered(qid) })
+				if ok := h.waitSent(tgChat, 2); !strings.Contains(ok.Text, "Gelukt") {
+					t.Fatalf("link confirmation: %q", ok.Text)
+				}
+				if _, err := h.app.Service.Recover(ctx, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := h.app.Store.TagByAddress(ctx, "telegram", chat); err != nil || got != tag {
+				t.Errorf("chat not linked: %q %v", got, err)
+			}
+			if open, _ := h.app.Store.HasConsent(ctx, chat); open {
+				t.Error("consent question still open")
+			}
+			if n, err := h.app.Store.PendingCount(ctx); err != nil || n != 0 {
+				t.Errorf("pending pointers left: %d (%v)", n, err)
+			}
+			// The link works: the next nudge goes by Telegram, and so does
+			// a typed answer.
+			h.nudge("hobby-income", phoneSanne, nil)
+			if m := h.waitSent(tgChat, len(h.tg.Sent(tgChat))+1); !strings.Contains(m.Text, "Stuur 1") {
+				t.Errorf("next nudge on Telegram: %q", m.Text)
+			}
+		})
+	}
+}
+
+// Answering JA to an SMS that asks for WhatsApp records the opt-in in the
+// script that commits the step. Seintje dies right after it (nothing it
+// queues runs): the opt-in is there, and the recovery pass sends the
+// confirmation.
+func TestWhatsAppOptInIsRecordedWithItsStep(t *testing.T) {
+	t.Parallel()
+	var fail atomic.Bool
+	h := newWhatsAppHarness(t, nil, func(h *harness) {
+		h.opts = app.Options{WrapQueue: func(q outreach.Queue) outreach.Queue { return brokenQueue{Queue: q, fail: &fail} }}
+	})
+	inv := h.nudge("wa-invite", phoneSanne, nil)
+	eventually(t, "invite SMS", func() bool { return len(h.sentTo(phoneSanne)) == 1 })
+	h.waitHandedOver(inv)
+	fail.Store(true)
+	if r := h.sms(phoneSanne, "Ja", "SMsms0001"); r.Status != http.StatusOK {
+		t.Fatalf("reply: %d %s", r.Status, r.Body)
+	}
+	st := h.channels(waRef)
+	wa := st["channels"].(map[string]any)["whatsapp"].(map[string]any)
+	if st["preferred"] != "whatsapp" || wa["consent"] == nil || !strings.Contains(fmt.Sprint(st["events"]), "consent") {
+		t.Fatalf("after JA, before anything queued ran: %v", st)
+	}
+	if n, err := h.app.Store.PendingCount(context.Background()); err != nil || n == 0 {
+		t.Fatalf("pending pointers: %d (%v), want the step's work", n, err)
+	}
+	fail.Store(false)
+	if res, err := h.app.Service.Recover(context.Background(), 0); err != nil || res.Queued == 0 {
+		t.Fatalf("recovery: %+v %v", res, err)
+	}
+	eventually(t, "confirmation by SMS", func() bool { return len(h.sentTo(phoneSanne)) == 2 })
+	if n, err := h.app.Store.PendingCount(context.Background()); err != nil || n != 0 {
+		t.Errorf("pending pointers left: %d (%v)", n, err)
+	}
 }

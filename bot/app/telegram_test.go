@@ -71,6 +71,20 @@ func (h *tgHarness) waitSent(chat int64, n int) telegramtest.Request {
 // case worker gets a link, the person opens it and says yes.
 func (h *tgHarness) link(chat int64) {
 	h.t.Helper()
+	before := len(h.tg.Sent(chat))
+	consent := h.openLink(chat)
+	body, qid := h.tg.CallbackUpdate(0, chat, consent.MessageID, "c:yes")
+	h.mustWebhook(body)
+	eventually(h.t, "consent button press answered", func() bool { return h.tg.Answered(qid) })
+	if ok := h.waitSent(chat, before+2); !strings.Contains(ok.Text, "Gelukt") {
+		h.t.Fatalf("link confirmation: %q", ok.Text)
+	}
+}
+
+// openLink makes a link for the recipient and opens it in chat; it
+// returns the consent question.
+func (h *tgHarness) openLink(chat int64) telegramtest.Request {
+	h.t.Helper()
 	r := h.postJSON(tgLinkPath, tokCaseworker, map[string]any{}, nil)
 	if r.Status != http.StatusCreated {
 		h.t.Fatalf("telegram-link: %d %s", r.Status, r.Body)
@@ -87,12 +101,7 @@ func (h *tgHarness) link(chat int64) {
 		consent.Keyboard[0][0].CallbackData != "c:yes" || consent.Keyboard[1][0].CallbackData != "c:no" {
 		h.t.Fatalf("consent question: %q %v", consent.Text, consent.Keyboard)
 	}
-	body, qid := h.tg.CallbackUpdate(0, chat, consent.MessageID, "c:yes")
-	h.mustWebhook(body)
-	eventually(h.t, "consent button press answered", func() bool { return h.tg.Answered(qid) })
-	if ok := h.waitSent(chat, before+2); !strings.Contains(ok.Text, "Gelukt") {
-		h.t.Fatalf("link confirmation: %q", ok.Text)
-	}
+	return consent
 }
 
 func (h *tgHarness) channelState() map[string]any {

@@ -227,7 +227,12 @@ func TestQuietHoursDeferThenSend(t *testing.T) {
 	if !strings.Contains(msg["reason"].(string), "Mon 2030-10-28 09:00") {
 		t.Errorf("reason = %q, want the next allowed moment Monday 09:00", msg["reason"])
 	}
-	notes := h.nudgeView(id)["notes"].([]any)
+	// The note is written right after the status (outreach.hold).
+	var notes []any
+	eventually(t, "quiet-hours note", func() bool {
+		notes, _ = h.nudgeView(id)["notes"].([]any)
+		return len(notes) > 0
+	})
 	if len(notes) != 1 || notes[0].(map[string]any)["code"] != "deferred_quiet_hours" {
 		t.Errorf("notes = %v", notes)
 	}

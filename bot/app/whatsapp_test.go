@@ -121,7 +121,7 @@ steps:
 
 // newWhatsAppHarness starts Seintje with SMS and WhatsApp on the fake
 // Twilio, on the fixture flows plus the WhatsApp ones.
-func newWhatsAppHarness(t *testing.T, env map[string]string) *harness {
+func newWhatsAppHarness(t *testing.T, env map[string]string, opts ...func(*harness)) *harness {
 	t.Helper()
 	dir := testflows.Dir(t)
 	for name, src := range map[string]string{"wa-check.yaml": waCheckFlow, "wa-invite.yaml": waInviteFlow} {
@@ -133,7 +133,7 @@ func newWhatsAppHarness(t *testing.T, env map[string]string) *harness {
 	for k, v := range env {
 		all[k] = v
 	}
-	h := newHarness(t, all)
+	h := newHarness(t, all, opts...)
 	t.Cleanup(func() {
 		if v := h.twilio.Violations(); len(v) > 0 {
 			t.Errorf("Twilio API contract violations: %v", v)

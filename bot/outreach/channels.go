@@ -296,10 +296,9 @@ func (s *Service) UpdateChannels(ctx context.Context, ref string, u ChannelsUpda
 				at = now
 			}
 			c := recipient.Consent{At: at, Source: recipient.SourceAPI, Detail: cu.Source, By: by}
-			if err := s.Store.GrantConsent(ctx, tag, ch, "", c, false); err != nil {
-				return ChannelView{}, err
-			}
-			if err := s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: now, Channel: string(ch), Action: "consent", Reason: cu.Source, By: by}); err != nil {
+			g := store.Grant{Channel: ch, Consent: c,
+				Event: &store.ChannelEvent{At: now, Channel: string(ch), Action: "consent", Reason: cu.Source, By: by}}
+			if err := s.Store.Grant(ctx, tag, g, nil, nil); err != nil {
 				return ChannelView{}, err
 			}
 			if err := s.audit(ctx, audit.Entry{Action: audit.ActionOptIn, Subject: tag, Channel: string(ch), Detail: "consent recorded by the case system"}); err != nil {
@@ -396,10 +395,9 @@ func (s *Service) triggerChannel(ctx context.Context, tag string, req TriggerReq
 			at = now
 		}
 		c := recipient.Consent{At: at, Source: recipient.SourceAPI, Detail: req.WhatsAppOptIn.Source, By: req.TriggeredBy}
-		if err := s.Store.GrantConsent(ctx, tag, channel.WhatsApp, "", c, false); err != nil {
-			return "", err
-		}
-		if err := s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: now, Channel: string(channel.WhatsApp), Action: "consent", Reason: c.Detail, By: req.TriggeredBy}); err != nil {
+		g := store.Grant{Channel: channel.WhatsApp, Consent: c,
+			Event: &store.ChannelEvent{At: now, Channel: string(channel.WhatsApp), Action: "consent", Reason: c.Detail, By: req.TriggeredBy}}
+		if err := s.Store.Grant(ctx, tag, g, nil, nil); err != nil {
 			return "", err
 		}
 		if err := s.audit(ctx, audit.Entry{Action: audit.ActionOptIn, Subject: tag, Channel: string(channel.WhatsApp), Detail: "consent recorded by the case system with a nudge"}); err != nil {

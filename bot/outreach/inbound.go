@@ -254,7 +254,13 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 			}
 		}
 		w.Events = s.nudgeEvents(n, &next, cbs, true)
-		err = s.Store.CommitReply(ctx, &next, msgs, cbs, ob, w, msg.ID, inCommit)
+		var grant *store.Grant
+		optIn := next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn
+		if optIn {
+			// The opt-in is recorded by the same script as the step.
+			grant = s.whatsAppOptIn(&next, w, now)
+		}
+		err = s.Store.CommitReply(ctx, &next, msgs, cbs, ob, w, msg.ID, inCommit, grant)
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil // processed by a concurrent delivery of the same text
 		}
@@ -282,10 +288,8 @@ func (s *Service) process(ctx context.Context, ch channel.Name, addr string, msg
 				s.SystemOutcome(ctx, &next, o, now)
 			}
 		}
-		if next.Outcome == OutcomeWhatsAppOptIn && n.Outcome != OutcomeWhatsAppOptIn {
-			if err := s.recordWhatsAppOptIn(ctx, &next, now); err != nil {
-				return err
-			}
+		if optIn {
+			s.Log.InfoContext(ctx, "whatsapp opt-in recorded", "nudge", next.ID, "source", recipient.SourceSMSReply)
 		}
 		return nil
 	}

@@ -451,6 +451,15 @@ func (s *Service) enqueueWork(ctx context.Context, ob store.Outbox, w *store.Wor
 		if len(w.Events) > 0 && s.Events != nil {
 			errs = append(errs, s.Events.Enqueue(ctx, w.Events))
 		}
+		if w.Status != nil {
+			errs = append(errs, s.statusFollowUp(ctx, ob.Tag, *w.Status))
+		}
+		if w.Link != nil {
+			errs = append(errs, s.Store.FinishLink(ctx, ob.Tag, *w.Link))
+		}
+		if len(w.Audit) > 0 {
+			errs = append(errs, s.audit(ctx, w.Audit...))
+		}
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("queue work: %w", err)
 		}

@@ -194,27 +194,29 @@ type StatusUpdate struct {
 }
 
 // HandleStatus records a delivery report. An opt-out code marks the
-// recipient opted out on that channel.
+// recipient opted out on that channel. The status, the opt-out mark, the
+// case system's status event and the report's follow-up (escalation,
+// fallback, opt-out index and audit) are written by one script; the
+// follow-up then runs from the outbox, so a crash after the status changed
+// leaves it to the recovery pass.
 func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool) error {
 	tag, _, err := s.inboundTag(ctx, channel.Inbound{Channel: u.Channel, From: u.To})
 	if err != nil {
 		return err
 	}
 	now := s.Now()
+	st := store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now}
 	ob := store.NewOutbox(tag, now)
-	mid, w, err := s.Store.ProviderStatusWork(ctx, tag, u.ProviderID, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now},
-		ob, s.eventsOn() && events.TypeOfStatus(u.State) != "")
+	mid, w, err := s.Store.ProviderStatusWork(ctx, tag, u.ProviderID, st, ob,
+		s.eventsOn() && events.TypeOfStatus(u.State) != "", StatusFollowUp(u, optOut, now))
 	if err != nil {
 		return err
-	}
-	if w != nil {
-		s.queueCommitted(ctx, ob, w)
 	}
 	var after time.Duration // since the message was queued
 	if mid != "" && (s.Tally != nil || s.Observe != nil) {
 		if m, err := s.Store.Message(ctx, tag, mid); err == nil {
 			after = now.Sub(m.At)
-			if err := s.tallyMessage(ctx, m, store.Status{State: u.State, Code: u.Code, Reason: u.Reason, At: now}); err != nil {
+			if err := s.tallyMessage(ctx, m, st); err != nil {
 				s.Log.WarnContext(ctx, "batch figures not updated", "msg", mid, "err", err)
 			}
 		}
@@ -222,10 +224,37 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 	if s.Observe != nil {
 		s.Observe.Delivery(string(u.Channel), u.State, after)
 	}
-	if mid != "" && (u.State == "undelivered" || u.State == "failed") {
+	if w != nil {
+		// A failure stays in the outbox for the recovery pass.
+		s.queueCommitted(ctx, ob, w)
+	}
+	s.Log.InfoContext(ctx, "delivery status", "channel", u.Channel, "state", u.State, "code", u.Code)
+	return nil
+}
+
+// StatusFollowUp is the work a delivery report leaves after its status is
+// recorded (nil for none): a message that did not arrive is escalated or
+// falls back to another channel, and an opt-out is indexed and audited.
+func StatusFollowUp(u StatusUpdate, optOut bool, at time.Time) *store.StatusWork {
+	if u.State != "undelivered" && u.State != "failed" && !optOut {
+		return nil
+	}
+	return &store.StatusWork{Channel: string(u.Channel), ProviderID: u.ProviderID, State: u.State,
+		Code: u.Code, Reason: u.Reason, OptOut: optOut, At: at}
+}
+
+// statusFollowUp runs a delivery report's follow-up (from HandleStatus or
+// the recovery pass). Every step is idempotent: an escalation is made once
+// (Conversation.Escalated), a fallback copy has a fixed id.
+func (s *Service) statusFollowUp(ctx context.Context, tag string, w store.StatusWork) error {
+	mid, err := s.Store.MessageOfProvider(ctx, tag, w.ProviderID)
+	if err != nil {
+		return err
+	}
+	if mid != "" && (w.State == "undelivered" || w.State == "failed") {
 		handled := false
-		if u.Channel == channel.WhatsApp {
-			if handled, err = s.whatsappUndelivered(ctx, tag, mid, u.Code, u.Reason); err != nil {
+		if channel.Name(w.Channel) == channel.WhatsApp {
+			if handled, err = s.whatsappUndelivered(ctx, tag, mid, w.Code, w.Reason); err != nil {
 				return err
 			}
 		}
@@ -235,14 +264,15 @@ func (s *Service) HandleStatus(ctx context.Context, u StatusUpdate, optOut bool)
 			}
 		}
 	}
-	if optOut {
-		if err := s.providerOptOut(ctx, tag, string(u.Channel), "", now); err != nil {
+	if w.OptOut {
+		// The recipient's record was marked by the status script; this
+		// lists it (and tells the case system).
+		if err := s.providerOptOut(ctx, tag, w.Channel, "", w.At); err != nil {
 			return err
 		}
-		if err := s.auditOptOut(ctx, tag, "", u.Channel, true, "provider", "delivery report"); err != nil {
+		if err := s.auditOptOut(ctx, tag, "", channel.Name(w.Channel), true, "provider", "delivery report"); err != nil {
 			return err
 		}
 	}
-	s.Log.InfoContext(ctx, "delivery status", "channel", u.Channel, "state", u.State, "code", u.Code)
 	return nil
 }

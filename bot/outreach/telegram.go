@@ -334,7 +334,13 @@ func (t *Telegram) start(ctx context.Context, chat, ch, token string, u telegram
 
 // consent handles the answer to the consent question.
 func (t *Telegram) consent(ctx context.Context, chat, ch string, yes bool, u telegram.Update) error {
-	tag, err := t.s.Store.TakeConsent(ctx, ch)
+	// A yes leaves the question open until the link is recorded
+	// (linkTelegram): a crash in between, and the answer is handled again.
+	take := t.s.Store.TakeConsent
+	if yes {
+		take = t.s.Store.PeekConsent
+	}
+	tag, err := take(ctx, ch)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, err := t.s.Store.TagByAddress(ctx, channel.Telegram, ch); errors.Is(err, store.ErrNotFound) {
 			t.direct(ctx, chat, KindLink, t.text("badlink", langHint(u.Lang)), nil)
@@ -385,14 +391,19 @@ func (s *Service) linkTelegram(ctx context.Context, tag, chat, chatHash string, 
 			return err
 		}
 	}
-	c := recipient.Consent{At: at, Source: recipient.SourceTelegramLink}
-	if err := s.Store.GrantConsent(ctx, tag, channel.Telegram, chat, c, true); err != nil {
+	// The consent, the chat as address, Telegram preferred and the
+	// "linked" event are one script; the address lookup and clearing the
+	// answered question follow from the outbox (the recovery pass finishes
+	// them after a crash).
+	g := store.Grant{Channel: channel.Telegram, Addr: chat, Prefer: true,
+		Consent: recipient.Consent{At: at, Source: recipient.SourceTelegramLink},
+		Event:   &store.ChannelEvent{At: at, Channel: string(channel.Telegram), Action: "linked"}}
+	ob := store.NewOutbox(tag, at)
+	w := &store.Work{Link: &store.LinkWork{Channel: string(channel.Telegram), AddrHash: chatHash}}
+	if err := s.Store.Grant(ctx, tag, g, &ob, w); err != nil {
 		return fmt.Errorf("link telegram: %w", err)
 	}
-	if err := s.Store.IndexAddress(ctx, channel.Telegram, chatHash, tag); err != nil {
-		return err
-	}
-	return s.Store.LogChannel(ctx, tag, store.ChannelEvent{At: at, Channel: string(channel.Telegram), Action: "linked"})
+	return s.queueWork(ctx, ob, w)
 }
 
 // unlinkTelegram ends a link (the person sent /stop, or blocked the bot):

@@ -312,17 +312,13 @@ func (s *Service) whatsappUndelivered(ctx context.Context, tag, msgID string, co
 	return true, s.fallback(ctx, m, rcp, code, reason)
 }
 
-// recordWhatsAppOptIn records the opt-in the person gave by answering JA
-// in a conversation of a flow that asked (OutcomeWhatsAppOptIn), makes
-// WhatsApp the preferred channel and logs it.
-func (s *Service) recordWhatsAppOptIn(ctx context.Context, n *store.Nudge, at time.Time) error {
+// whatsAppOptIn is the opt-in the person gave by answering JA in a
+// conversation of a flow that asked (OutcomeWhatsAppOptIn): the consent,
+// WhatsApp preferred, and the channel event, for the script that commits
+// the step (store.CommitGrant); its audit entry goes into the step's work.
+func (s *Service) whatsAppOptIn(n *store.Nudge, w *store.Work, at time.Time) *store.Grant {
 	c := recipient.Consent{At: at, Source: recipient.SourceSMSReply, Detail: "answered an SMS of flow " + n.Flow.ID}
-	if err := s.Store.GrantConsent(ctx, n.Tag, channel.WhatsApp, "", c, s.configured(channel.WhatsApp)); err != nil {
-		return err
-	}
-	if err := s.auditOptOut(ctx, n.Tag, n.ID, channel.WhatsApp, false, "recipient", "answered JA by SMS"); err != nil {
-		return err
-	}
-	s.Log.InfoContext(ctx, "whatsapp opt-in recorded", "nudge", n.ID, "source", c.Source)
-	return s.Store.LogChannel(ctx, n.Tag, store.ChannelEvent{At: at, Channel: string(channel.WhatsApp), Action: "consent", Reason: c.Detail})
+	w.Audit = append(w.Audit, optOutEntry(n.Tag, n.ID, channel.WhatsApp, false, "recipient", "answered JA by SMS"))
+	return &store.Grant{Channel: channel.WhatsApp, Consent: c, Prefer: s.configured(channel.WhatsApp),
+		Event: &store.ChannelEvent{At: at, Channel: string(channel.WhatsApp), Action: "consent", Reason: c.Detail}}
 }

@@ -82,17 +82,29 @@ func (s *Store) SetStatusWork(ctx context.Context, tag, msgID, providerID string
 
 // ProviderStatusWork is ProviderStatus that also writes a message status
 // event (CaseEvent without Type) to outbox entry ob when events is true
-// and the status was applied to a message of a nudge. It returns the
+// and the status was applied to a message of a nudge, and the report's
+// follow-up fu (nil: none) in the same entry; when fu.OptOut, the same
+// script marks the recipient opted out on fu.Channel. It returns the
 // message id and the work stored (nil: none).
-func (s *Store) ProviderStatusWork(ctx context.Context, tag, providerID string, st Status, ob Outbox, events bool) (string, *Work, error) {
+func (s *Store) ProviderStatusWork(ctx context.Context, tag, providerID string, st Status, ob Outbox, events bool, fu *StatusWork) (string, *Work, error) {
 	var pointer *Outbox
-	evAt := ""
+	evAt, fuJSON, optOut := "", "", ""
 	if events {
 		pointer, evAt = &ob, st.At.UTC().Format(eventTimeLayout)
 	}
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag), s.outboxKey(tag)}
+	if fu != nil {
+		var err error
+		if fuJSON, err = encodeWork(&Work{Status: fu}); err != nil {
+			return "", nil, err
+		}
+		if fu.OptOut {
+			optOut = fu.Channel
+		}
+		pointer = &ob
+	}
+	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag), s.outboxKey(tag), s.rcpKey(tag)}
 	cmd, err := s.runPointed(ctx, pointer, statusScript, keys, providerID, encodeStatus(st), rank(st.State), ms(s.retention),
-		st.State, st.At.UnixMilli(), ob.ID, evAt, st.Code)
+		st.State, st.At.UnixMilli(), ob.ID, evAt, st.Code, fuJSON, optOut)
 	if err != nil {
 		return "", nil, fmt.Errorf("provider status: %w", err)
 	}

@@ -117,26 +117,135 @@ func channelsFromHash(h map[string]string) recipient.Channels {
 // that channel is cleared: the person chose to use it. With prefer, ch
 // becomes the preferred channel.
 func (s *Store) GrantConsent(ctx context.Context, tag string, ch channel.Name, addr string, c recipient.Consent, prefer bool) error {
-	b, err := json.Marshal(c)
+	return s.Grant(ctx, tag, Grant{Channel: ch, Addr: addr, Consent: c, Prefer: prefer}, nil, nil)
+}
+
+// Grant is a consent given on a channel (see GrantConsent) and the channel
+// event that logs it, written together by one script: by Grant, or by
+// the script of the conversation step it belongs to (CommitGrant).
+type Grant struct {
+	Channel channel.Name
+	Addr    string
+	Consent recipient.Consent
+	Prefer  bool
+	Event   *ChannelEvent
+}
+
+// args are the grant's script arguments (grantLua); all empty for none.
+func (g *Grant) args() ([]any, error) {
+	if g == nil {
+		return []any{"", "", "", "", ""}, nil
+	}
+	c, err := json.Marshal(g.Consent)
 	if err != nil {
-		return fmt.Errorf("encode consent: %w", err)
+		return nil, fmt.Errorf("encode consent: %w", err)
 	}
-	fields := []any{"consent:" + string(ch), b}
-	if addr != "" {
-		fields = append(fields, "addr:"+string(ch), addr)
+	prefer, ev := "", []byte(nil)
+	if g.Prefer {
+		prefer = "1"
 	}
-	if prefer {
-		fields = append(fields, "pref", string(ch))
+	if g.Event != nil {
+		if ev, err = json.Marshal(g.Event); err != nil {
+			return nil, fmt.Errorf("encode channel event: %w", err)
+		}
 	}
-	pipe := s.rdb.TxPipeline()
-	pipe.HSet(ctx, s.rcpKey(tag), fields...)
-	pipe.HDel(ctx, s.rcpKey(tag), "optout:"+string(ch))
-	pipe.PExpire(ctx, s.rcpKey(tag), s.retention)
-	if _, err := pipe.Exec(ctx); err != nil {
+	return []any{string(g.Channel), c, g.Addr, prefer, ev}, nil
+}
+
+// Grant writes consent g and, in the same script, the follow-up work w
+// (cross-recipient indexes, the audit entry) in outbox entry ob, with its
+// pointer for the recovery pass. With ob nil there is no follow-up.
+func (s *Store) Grant(ctx context.Context, tag string, g Grant, ob *Outbox, w *Work) error {
+	work := ""
+	if ob != nil {
+		var err error
+		if work, err = encodeWork(w); err != nil {
+			return err
+		}
+		if work == "" {
+			ob = nil
+		}
+	}
+	ga, err := g.args()
+	if err != nil {
+		return err
+	}
+	obID := ""
+	if ob != nil {
+		obID = ob.ID
+	}
+	args := append([]any{ms(s.retention), obID, work}, ga...)
+	if _, err := s.runPointed(ctx, ob, grantScript, []string{s.rcpKey(tag), s.chlogKey(tag), s.outboxKey(tag)}, args...); err != nil {
 		return fmt.Errorf("grant consent: %w", err)
 	}
 	return nil
 }
+
+// grantLua writes a consent from 5 script arguments starting at ARGV[i]:
+// channel (empty: none), consent json, address (empty: keep), prefer ("1"
+// or empty), channel event json (empty: none).
+const grantLua = `
+local function grant(rcp, chlog, i, ttl)
+  local ch = ARGV[i]
+  if not ch or ch == '' then return end
+  redis.call('HSET', rcp, 'consent:' .. ch, ARGV[i+1])
+  if ARGV[i+2] ~= '' then redis.call('HSET', rcp, 'addr:' .. ch, ARGV[i+2]) end
+  if ARGV[i+3] ~= '' then redis.call('HSET', rcp, 'pref', ch) end
+  redis.call('HDEL', rcp, 'optout:' .. ch)
+  redis.call('PEXPIRE', rcp, ttl)
+  if ARGV[i+4] ~= '' then
+    redis.call('RPUSH', chlog, ARGV[i+4])
+    redis.call('LTRIM', chlog, -100, -1)
+    redis.call('PEXPIRE', chlog, ttl)
+  end
+end
+`
+
+// putLua sets field f of hash key to v, unless v is empty, and renews the
+// key's TTL.
+const putLua = `
+local function put(key, f, v, ttl)
+  if v == '' then return end
+  redis.call('HSET', key, f, v)
+  redis.call('PEXPIRE', key, ttl)
+end
+`
+
+// grantScript records a consent (grantLua) with its follow-up work.
+//
+// KEYS: 1 rcp, 2 chlog, 3 outbox
+// ARGV: 1 ttl ms, 2 outbox id, 3 outbox json (empty: none), 4..8 grant
+var grantScript = redis.NewScript(grantLua + putLua + `
+local ttl = tonumber(ARGV[1])
+put(KEYS[3], ARGV[2], ARGV[3], ttl)
+grant(KEYS[1], KEYS[2], 4, ttl)
+return 1
+`)
+
+// LinkWork is what linking a chat leaves after the consent is recorded:
+// the address lookup, and clearing the chat's answered consent question.
+type LinkWork struct {
+	Channel  string `json:"ch"`
+	AddrHash string `json:"a"`
+}
+
+// FinishLink indexes the linked address and clears the chat's consent
+// question if it still belongs to tag. Running it again is harmless.
+func (s *Store) FinishLink(ctx context.Context, tag string, l LinkWork) error {
+	if err := s.IndexAddress(ctx, channel.Name(l.Channel), l.AddrHash, tag); err != nil {
+		return err
+	}
+	if err := clearIfScript.Run(ctx, s.rdb, []string{s.gkey("tgconsent", l.AddrHash)}, tag).Err(); err != nil {
+		return fmt.Errorf("clear consent question: %w", err)
+	}
+	return nil
+}
+
+// clearIfScript deletes KEYS[1] when its value is ARGV[1].
+var clearIfScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
 
 // RevokeConsent removes the consent for channel ch; when ch was the
 // preferred channel, SMS is preferred again.

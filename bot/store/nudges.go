@@ -331,14 +331,16 @@ func (s *Store) ApplyIndex(ctx context.Context, ops []IndexOp) error {
 // it already was. ErrConflict means another transition won; the caller
 // reloads and retries. The callback queue entries go into w.Ix.
 func (s *Store) CommitWork(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string) error {
-	return s.CommitReply(ctx, n, msgs, cbs, ob, w, inMsg, nil)
+	return s.CommitReply(ctx, n, msgs, cbs, ob, w, inMsg, nil, nil)
 }
 
 // CommitReply is CommitWork that also records Seintje's own outcomes of
-// the transition (each once, as RecordOutcome does) in the same script.
-// Only for a nudge outside an experiment: an experiment's outcomes are
-// counted per arm by RecordOutcome.
-func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string, outcomes []OutcomeRecord) error {
+// the transition (each once, as RecordOutcome does) and consent g (nil:
+// none; a WhatsApp opt-in answered by SMS) in the same script: the
+// consent and the step it belongs to are one change. Outcomes only for a
+// nudge outside an experiment: an experiment's outcomes are counted per
+// arm by RecordOutcome.
+func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs []Callback, ob Outbox, w *Work, inMsg string, outcomes []OutcomeRecord, g *Grant) error {
 	tag := n.Tag
 	expected := n.Rev
 	n.Rev = expected + 1
@@ -360,7 +362,7 @@ func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs [
 		return fail(err)
 	}
 	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.activeKey(tag), s.msgsKey(tag),
-		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.outcomesKey(tag, n.ID)}
+		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.outcomesKey(tag, n.ID), s.chlogKey(tag)}
 	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention),
 		inMsg, ob.ID, work}
 	args, err = appendMessages(args, msgs)
@@ -386,6 +388,11 @@ func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs [
 		}
 		args = append(args, rec.Outcome, b)
 	}
+	ga, err := g.args()
+	if err != nil {
+		return fail(err)
+	}
+	args = append(args, ga...)
 	var pointer *Outbox
 	if work != "" && ob.Kind == KindOutbox {
 		pointer = &ob // a received text's pointer was written with the text
@@ -650,7 +657,7 @@ func (s *Store) SetStatus(ctx context.Context, tag, msgID, providerID string, st
 // message id ("" when the send is not recorded yet; the status is then
 // applied when it is).
 func (s *Store) ProviderStatus(ctx context.Context, tag, providerID string, st Status) (string, error) {
-	mid, _, err := s.ProviderStatusWork(ctx, tag, providerID, st, Outbox{}, false)
+	mid, _, err := s.ProviderStatusWork(ctx, tag, providerID, st, Outbox{}, false, nil)
 	return mid, err
 }
 

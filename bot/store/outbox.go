@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/audit"
 )
 
 // A state change and the work it queues never part ways. Redis Cluster
@@ -57,11 +59,32 @@ type Work struct {
 	Ix []IndexOp `json:"ix,omitempty"`
 	// Events are told to the case system (bot/events).
 	Events []CaseEvent `json:"ev,omitempty"`
+	// Status is the follow-up of a delivery report.
+	Status *StatusWork `json:"st,omitempty"`
+	// Link is the follow-up of a linked chat (address index).
+	Link *LinkWork `json:"ln,omitempty"`
+	// Audit are audit trail entries of the change.
+	Audit []audit.Entry `json:"au,omitempty"`
 }
 
 // Empty reports whether there is nothing to queue.
 func (w *Work) Empty() bool {
-	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0 && len(w.Events) == 0)
+	return w == nil || (len(w.Sends) == 0 && len(w.Timers) == 0 && len(w.Ix) == 0 && len(w.Events) == 0 &&
+		w.Status == nil && w.Link == nil && len(w.Audit) == 0)
+}
+
+// StatusWork is what a delivery report leaves to do after its status is
+// recorded: escalate or fall back when the message did not arrive, and the
+// bookkeeping of an opt-out the provider reported (index, audit trail).
+// Running it again is harmless.
+type StatusWork struct {
+	Channel    string    `json:"ch"`
+	ProviderID string    `json:"p"`
+	State      string    `json:"s"`
+	Code       int       `json:"c,omitempty"`
+	Reason     string    `json:"r,omitempty"`
+	OptOut     bool      `json:"o,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 // TimerWork is a timer to schedule.

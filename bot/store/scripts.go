@@ -64,17 +64,19 @@ return {'ok'}
 //
 // Seintje's own outcomes of the transition (replied, asked for a call) are
 // recorded in the same script, once each (HSETNX), for nudges outside an
-// experiment (an experiment's counting is done by RecordOutcome).
+// experiment (an experiment's counting is done by RecordOutcome). A consent
+// the step records (a WhatsApp opt-in answered by SMS) is written by the
+// same script too (grantLua).
 //
 // KEYS: 1 conv, 2 (unused: was the waiting set, which nothing read),
 // 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox, 9 inbound pending,
-// 10 outcomes
+// 10 outcomes, 11 chlog
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
 // 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
 // 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
 // index), then pairs, then n callback pairs (id, json), then n outcome
-// pairs (name, json).
-var commitScript = redis.NewScript(`
+// pairs (name, json), then the 5 grant arguments.
+var commitScript = redis.NewScript(grantLua + `
 if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[9], ARGV[8]) == 0 then return -1 end
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[7])
@@ -111,6 +113,7 @@ if no > 0 then redis.call('PEXPIRE', KEYS[10], ttl) end
 for k = 1, 8 do
   if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
 end
+grant(KEYS[7], KEYS[11], i, ttl)
 return 1
 `)
 
@@ -296,38 +299,49 @@ return ob
 // never moving a message back from a final status. When asked (ARGV[8]
 // set), a status applied to a message of a nudge also writes a message
 // status event (store.CaseEvent, no type: it follows from the state) to
-// the outbox in the same script.
+// the outbox in the same script. The report's follow-up (ARGV[10]: the
+// escalation of an undelivered message, opt-out bookkeeping) goes into the
+// same outbox entry, and an opt-out code marks the recipient opted out
+// here too: a crash after the status change cannot lose them.
 //
-// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen, 6 outbox
+// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen, 6 outbox, 7 rcp
 // ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms, 5 state, 6 at ms,
-// 7 outbox id, 8 event time (RFC 3339; empty for no event), 9 provider code
+// 7 outbox id, 8 event time (RFC 3339; empty for no event), 9 provider code,
+// 10 follow-up work json (empty: none), 11 opted-out channel (empty: none)
 // Returns {message id or empty when parked as pending, outbox json or empty}.
-var statusScript = redis.NewScript(seenLua + `
+var statusScript = redis.NewScript(seenLua + putLua + `
 local ttl = tonumber(ARGV[4])
+local fu = ARGV[10] or ''
+if ARGV[11] and ARGV[11] ~= '' then put(KEYS[7], 'optout:' .. ARGV[11], ARGV[6], ttl) end
+local function done(mid, ob)
+  put(KEYS[6], ARGV[7], ob, ttl)
+  return {mid, ob}
+end
 local mid = redis.call('HGET', KEYS[1], ARGV[1])
 if not mid then
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[3], ttl)
-  return {'', ''}
+  return done('', fu)
 end
 local cur = redis.call('HGET', KEYS[2], mid)
 if cur then
   local r = tonumber(string.match(cur, '^(%d+)|'))
-  if r and r > tonumber(ARGV[3]) then return {mid, ''} end
+  if r and r > tonumber(ARGV[3]) then return done(mid, fu) end
 end
 redis.call('HSET', KEYS[2], mid, ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ttl)
 seen(KEYS[4], KEYS[5], mid, ARGV[5], ARGV[6], ttl)
-local ob = ''
+local ob = fu
 if ARGV[8] ~= '' then
   local raw = redis.call('HGET', KEYS[4], mid)
   local ok, m = false, nil
   if raw then ok, m = pcall(cjson.decode, raw) end
   if ok and m.conv and m.conv ~= '' and m.conv ~= '_' then
-    ob = cjson.encode({ev = {{n = m.conv, m = mid, st = ARGV[5], co = tonumber(ARGV[9]), ch = m.channel, at = ARGV[8]}}})
-    redis.call('HSET', KEYS[6], ARGV[7], ob)
-    redis.call('PEXPIRE', KEYS[6], ttl)
+    local w = {}
+    if fu ~= '' then w = cjson.decode(fu) end
+    w.ev = {{n = m.conv, m = mid, st = ARGV[5], co = tonumber(ARGV[9]), ch = m.channel, at = ARGV[8]}}
+    ob = cjson.encode(w)
   end
 end
-return {mid, ob}
+return done(mid, ob)
 `)

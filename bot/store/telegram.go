@@ -89,6 +89,20 @@ func (s *Store) TakeConsent(ctx context.Context, chatHash string) (string, error
 	return tag, nil
 }
 
+// PeekConsent returns the recipient of a chat's open consent question,
+// or ErrNotFound. The question stays open until the answer's work is done
+// (FinishLink), so a crash in between lets the answer be handled again.
+func (s *Store) PeekConsent(ctx context.Context, chatHash string) (string, error) {
+	tag, err := s.rdb.Get(ctx, s.gkey("tgconsent", chatHash)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("read consent question: %w", err)
+	}
+	return tag, nil
+}
+
 // HasConsent reports whether a consent question is open for chat.
 func (s *Store) HasConsent(ctx context.Context, chatHash string) (bool, error) {
 	n, err := s.rdb.Exists(ctx, s.gkey("tgconsent", chatHash)).Result()

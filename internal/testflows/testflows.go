@@ -39,7 +39,15 @@ func Dir(t testing.TB) string {
 // Copy writes every fixture flow into dir.
 func Copy(t testing.TB, dir string) {
 	t.Helper()
-	err := fs.WalkDir(files, "testdata", func(p string, d fs.DirEntry, err error) error {
+	if err := Write(dir); err != nil {
+		t.Fatalf("testflows: %v", err)
+	}
+}
+
+// Write writes every fixture flow into dir (outside a test: the fault
+// bench).
+func Write(dir string) error {
+	return fs.WalkDir(files, "testdata", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -49,9 +57,6 @@ func Copy(t testing.TB, dir string) {
 		}
 		return os.WriteFile(filepath.Join(dir, filepath.Base(p)), b, 0o644)
 	})
-	if err != nil {
-		t.Fatalf("testflows: %v", err)
-	}
 }
 
 //go:embed extra/*.yaml

@@ -64,6 +64,8 @@ type Server struct {
 	accountSID string
 	authToken  string
 
+	hs *httptest.Server
+
 	mu         sync.Mutex
 	requests   []Request
 	violations []string
@@ -80,12 +82,22 @@ type failure struct {
 // New starts a fake for the given credentials; it is closed by t.Cleanup.
 func New(t testing.TB, accountSID, authToken string) *Server {
 	t.Helper()
-	s := &Server{accountSID: accountSID, authToken: authToken}
-	hs := httptest.NewServer(http.HandlerFunc(s.handle))
-	t.Cleanup(hs.Close)
-	s.URL = hs.URL
+	s := Start(accountSID, authToken)
+	t.Cleanup(s.Close)
 	return s
 }
+
+// Start starts a fake on loopback outside a test (the fault bench); the
+// caller closes it.
+func Start(accountSID, authToken string) *Server {
+	s := &Server{accountSID: accountSID, authToken: authToken}
+	s.hs = httptest.NewServer(http.HandlerFunc(s.handle))
+	s.URL = s.hs.URL
+	return s
+}
+
+// Close stops the fake.
+func (s *Server) Close() { s.hs.Close() }
 
 // Requests returns a copy of every CreateMessage received so far, in order.
 func (s *Server) Requests() []Request {

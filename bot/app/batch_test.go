@@ -435,8 +435,11 @@ func TestBatchStartSurvivesCrashes(t *testing.T) {
 	if err := crashing.Run(ctx, id); err == nil {
 		t.Fatal("the crash hook did not stop the run")
 	}
-	eventually(t, "chunks 0 and 1 sent", func() bool { return len(h.twilio.Requests()) == 8 })
-	if b, _ := crashing.Get(ctx, id); b.Counts.Accepted != 4 || b.State != batch.Sending {
+	// The app's own recovery pass (every 15 s) may pick the run up before
+	// the explicit Recover below: then more than chunk 0 is counted
+	// already. Either way every row must go out exactly once.
+	eventually(t, "chunks 0 and 1 sent", func() bool { return len(h.twilio.Requests()) >= 8 })
+	if b, _ := crashing.Get(ctx, id); b.Counts.Accepted < 4 || (b.State != batch.Sending && b.State != batch.Done) {
 		t.Fatalf("after the crash: %s, counts %+v", b.State, b.Counts)
 	}
 

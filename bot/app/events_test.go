@@ -224,13 +224,18 @@ func TestEventsRetriedUntilTheCaseSystemRecovers(t *testing.T) {
 	if others != 0 {
 		t.Errorf("%d other events delivered; the subscriber takes only message.sent", others)
 	}
-	m := string(h.get("/metrics", "").Body)
-	for _, want := range []string{`seintje_event_deliveries_total{result="retry",subscriber="zaken"} 3`,
-		`seintje_event_deliveries_total{result="delivered",subscriber="zaken"} 1`} {
-		if !strings.Contains(m, want) {
-			t.Errorf("/metrics lacks %s", want)
+	// The worker counts the delivery after the receiver answered: wait for it.
+	wants := []string{`seintje_event_deliveries_total{result="retry",subscriber="zaken"} 3`,
+		`seintje_event_deliveries_total{result="delivered",subscriber="zaken"} 1`}
+	eventually(t, "delivery counters", func() bool {
+		m := string(h.get("/metrics", "").Body)
+		for _, want := range wants {
+			if !strings.Contains(m, want) {
+				return false
+			}
 		}
-	}
+		return true
+	})
 }
 
 // The case system stays down for the whole retry period: the delivery
@@ -261,9 +266,9 @@ func TestEventsDeadLetterAndReplay(t *testing.T) {
 	if r := h.get("/v1/events/dead-letters", tokCaseworker); r.Status != http.StatusForbidden || r.Header.Get("Content-Type") != "application/problem+json" {
 		t.Errorf("a case worker reads dead letters: %d %s", r.Status, r.Body)
 	}
-	if m := string(h.get("/metrics", "").Body); !strings.Contains(m, "seintje_event_dead_letters 1") {
-		t.Errorf("/metrics lacks seintje_event_dead_letters 1")
-	}
+	eventually(t, "seintje_event_dead_letters 1 in /metrics", func() bool {
+		return strings.Contains(string(h.get("/metrics", "").Body), "seintje_event_dead_letters 1")
+	})
 
 	cs.fail(0) // the case system is back
 	r := h.postJSON("/v1/events/dead-letters/"+dl["id"].(string)+"/replay", tokAdmin, map[string]any{}, nil)

@@ -375,7 +375,7 @@ func itoa(n int) string {
 // eventually polls cond until it is true or the deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second) // generous: CI also runs these under -race on 2 busy cores
 	for time.Now().Before(deadline) {
 		if cond() {
 			return

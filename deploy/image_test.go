@@ -99,11 +99,21 @@ func TestDockerfileCopiesWhatTheBinaryNeeds(t *testing.T) {
 	if !strings.HasPrefix(final.from, "gcr.io/distroless/static") && final.from != "scratch" {
 		t.Errorf("final image %s: want distroless static or scratch", final.from)
 	}
+	if final.from == "scratch" {
+		// An empty base has no CA bundle (Twilio, Telegram and the OpenID
+		// provider are reached over TLS) and no /tmp (large uploads spill
+		// there): the final stage must bring both.
+		for _, want := range []string{"/etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt", "/out/tmp /tmp"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("the scratch image lacks COPY --from=build %s", want)
+			}
+		}
+	}
 	if final.user == "" || strings.HasPrefix(final.user, "0") || strings.HasPrefix(final.user, "root") {
 		t.Errorf("final image runs as %q: want a non-root user", final.user)
 	}
 	if !strings.Contains(final.healthcheck, `"healthcheck"`) {
-		t.Errorf("HEALTHCHECK should run `seintje healthcheck` (distroless has no curl): %q", final.healthcheck)
+		t.Errorf("HEALTHCHECK should run `seintje healthcheck` (the image has no shell or curl): %q", final.healthcheck)
 	}
 
 	cmd := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", "./cmd/seintje")
@@ -170,22 +180,20 @@ func TestStaticBinary(t *testing.T) {
 	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
 		t.Errorf("the binary links shared libraries: %v", libs)
 	}
-	// distroless static-debian12 is about 2 MB; the goal (issue 13) is an
-	// image under 40 MB, so a binary under 37.8 MB. Build with -tags
-	// nomsgpack (gin without its msgpack codec saves 6 MB) and -ldflags
-	// "-s -w", as the Dockerfile does. Since the spreadsheet reader
-	// (excelize) came in, the binary is about 41 MB: the goal is missed by
-	// about 3 MB and open in issue 13. Until it is met, this budget keeps
-	// the binary from growing further unnoticed. The console's flow graph
-	// (issue 15) embeds Mermaid, gzip-compressed (0.78 MB; the smallest
-	// build Mermaid publishes): the budget grew by that, from 42.0 MB.
-	const goalBinary, maxBinary = 37_800_000, 42_850_000
+	// The image (issue 13: under 40 MB) is this binary on scratch plus the
+	// CA bundle (0.2 MB) and the shipped flows (0.3 MB): so a binary under
+	// 39.4 MB. What keeps it there: -tags nomsgpack and -ldflags "-s -w"
+	// (as the Dockerfile builds), gin v1.10 (v1.11 and later link an HTTP/3
+	// stack and a BSON codec Seintje never uses, 2.3 MB), the experiment
+	// statistics from gonum's mathext rather than its stat package (which
+	// links a linear-algebra library, 2 MB), and the large vendored console
+	// assets stored gzip-compressed. Excelize (spreadsheets) is the
+	// largest single part left (about 3 MB with its character sets).
+	const goalBinary = 39_400_000
 	st, _ := os.Stat(bin)
+	t.Logf("binary is %.2f MB (goal: under %.1f MB, so the image stays under 40 MB)", float64(st.Size())/1e6, goalBinary/1e6)
 	if st.Size() > goalBinary {
-		t.Logf("binary is %.1f MB: over the %.1f MB that keeps the image under 40 MB (open in issue 13)", float64(st.Size())/1e6, goalBinary/1e6)
-	}
-	if st.Size() > maxBinary {
-		t.Errorf("binary is %.1f MB (budget %.1f MB): it grew; find what made it grow", float64(st.Size())/1e6, maxBinary/1e6)
+		t.Errorf("binary is %.2f MB: over the %.1f MB that keeps the image under 40 MB; find what made it grow", float64(st.Size())/1e6, goalBinary/1e6)
 	}
 	if runtime.GOOS != "linux" || f.Machine != elf.EM_X86_64 && runtime.GOARCH == "amd64" {
 		return

@@ -35,23 +35,24 @@ fetch "$MERMAID" "$tmp/mermaid"
 
 rm -rf "$STATIC" "$AXEDIR"
 mkdir -p "$STATIC/utrecht" "$STATIC/tokens" "$STATIC/htmx" "$STATIC/mermaid" "$AXEDIR"
-cp "$tmp/utrecht/package/dist/index.css" "$STATIC/utrecht/component-library.css"
+# The large assets are stored gzip -9 as <name>.gz (go:embed keeps files as
+# they are); the console serves them as <name> with Content-Encoding: gzip
+# (bot/console/static.go). That keeps the binary and the image small.
+gzip -9 -n -c "$tmp/utrecht/package/dist/index.css" >"$STATIC/utrecht/component-library.css.gz"
 cp "$tmp/utrecht/package/LICENSE.md" "$STATIC/utrecht/LICENSE.md"
-cp "$tmp/tokens/package/dist/theme.css" "$STATIC/tokens/theme.css"
+gzip -9 -n -c "$tmp/tokens/package/dist/theme.css" >"$STATIC/tokens/theme.css.gz"
 cp "$tmp/tokens/package/LICENSE.md" "$STATIC/tokens/LICENSE.md"
-cp "$tmp/htmx/package/dist/htmx.min.js" "$STATIC/htmx/htmx.min.js"
+gzip -9 -n -c "$tmp/htmx/package/dist/htmx.min.js" >"$STATIC/htmx/htmx.min.js.gz"
 cp "$tmp/htmx/package/LICENSE" "$STATIC/htmx/LICENSE"
-# Stored compressed (go:embed keeps files as they are); the console serves
-# it as mermaid.min.js with Content-Encoding: gzip.
 gzip -9 -n -c "$tmp/mermaid/package/dist/mermaid.tiny.js" >"$STATIC/mermaid/mermaid.min.js.gz"
 cp "$tmp/mermaid/package/LICENSE" "$STATIC/mermaid/LICENSE"
 cp "$tmp/axe/package/axe.min.js" "$AXEDIR/axe.min.js"
 cp "$tmp/axe/package/LICENSE" "$AXEDIR/LICENSE"
 
 cat >"$STATIC/VERSIONS" <<VERSIONS
-$UTRECHT_CSS
-$TOKENS
-$HTMX
+$UTRECHT_CSS (dist/index.css, stored gzip -9 as utrecht/component-library.css.gz)
+$TOKENS (dist/theme.css, stored gzip -9 as tokens/theme.css.gz)
+$HTMX (dist/htmx.min.js, stored gzip -9 as htmx/htmx.min.js.gz)
 $MERMAID (dist/mermaid.tiny.js, stored gzip -9 as mermaid/mermaid.min.js.gz; served as mermaid.min.js)
 VERSIONS
 echo "$AXE" >"$AXEDIR/VERSION"

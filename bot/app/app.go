@@ -275,7 +275,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.Service.Events = ev
 	}
 
-	a.Batches = batch.New(batch.Options{Redis: a.Redis, Prefix: prefix, Retention: cfg.Retention, Outreach: a.Service,
+	a.Batches = batch.New(batch.Options{Redis: a.Redis, Prefix: prefix, Retention: cfg.Retention, Outreach: a.Service, Events: a.Service.Events,
 		Store: a.Store, Queue: a.Queue, Now: now, Log: a.Log, Audit: a.Audit, SMSRate: smsRate, Location: loc})
 	a.Service.Tally = a.Batches
 	records := &api.Records{Service: a.Service, Seq: telegram.NewSequencer(0)}

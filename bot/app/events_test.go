@@ -370,3 +370,60 @@ func TestEventsProviderOptOut(t *testing.T) {
 		t.Errorf("message.failed data = %+v", e.Data)
 	}
 }
+
+// A batch is done when every valid row was handed over: the case system is
+// told once (batch.done, with the batch id). When queueing the event fails
+// right after the batch ended, the mark written with the state change
+// stays and the batch recovery pass tells it; a second pass tells nothing
+// more.
+func TestEventsBatchDone(t *testing.T) {
+	t.Parallel()
+	cs := newCaseSystem(t)
+	var fail atomic.Int32
+	h := newHarness(t, eventsEnv(cs, events.BatchDone, nil), func(h *harness) {
+		h.opts = app.Options{WrapEvents: func(e outreach.Events) outreach.Events { return failingEvents{Events: e, fail: &fail} }}
+	})
+	ctx := context.Background()
+	post := func(phone string) string {
+		t.Helper()
+		items := []map[string]any{{
+			"recipient":  map[string]any{"ref": "B-" + phone[len(phone)-4:], "phone": phone, "name": "Sam"},
+			"vars":       map[string]any{"appointment_at": "2026-11-20T10:00:00+01:00"},
+			"caseworker": map[string]any{"name": "Ahmed"},
+		}}
+		r := h.postJSON("/v1/batches", tokCaseworker, map[string]any{"flow": "no-show", "items": items, "start": true}, nil)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create batch: %d %s", r.Status, r.Body)
+		}
+		return batchOf(t, r.JSON(t))["id"].(string)
+	}
+
+	id := post("+31612349911")
+	h.waitBatch(id, "done")
+	ev := cs.wait(t, events.BatchDone)
+	if ev.Data.Batch != id || ev.Subject != id || ev.Data.Flow != "no-show" || ev.Data.Status != "done" || ev.Data.Nudge != "" {
+		t.Errorf("batch.done = %+v (subject %q)", ev.Data, ev.Subject)
+	}
+
+	fail.Store(1000) // queueing fails until let through
+	id2 := post("+31612349912")
+	h.waitBatch(id2, "done")
+	eventually(t, "the queueing failed", func() bool { return fail.Load() < 1000 })
+	if n := len(cs.ofType(events.BatchDone)); n != 1 {
+		t.Fatalf("%d batch.done events while queueing fails, want only the first batch's", n)
+	}
+	fail.Store(0)
+	for range 2 {
+		if err := h.app.Batches.Recover(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "batch.done for the second batch", func() bool { return len(cs.ofType(events.BatchDone)) == 2 })
+	if got := cs.ofType(events.BatchDone)[1]; got.Data.Batch != id2 {
+		t.Errorf("second batch.done for %q, want %q", got.Data.Batch, id2)
+	}
+	time.Sleep(300 * time.Millisecond) // a duplicate would arrive by now
+	if n := len(cs.ofType(events.BatchDone)); n != 2 {
+		t.Errorf("%d batch.done events, want 2 (one per batch)", n)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seintje/seintje/bot/audit"
+	"github.com/seintje/seintje/bot/events"
 	"github.com/seintje/seintje/bot/outreach"
 	"github.com/seintje/seintje/bot/store"
 )
@@ -63,6 +64,7 @@ type Service struct {
 	workers   int
 	loc       *time.Location
 	crashHook func(chunk int) bool
+	events    outreach.Events
 }
 
 // Options configure a Service.
@@ -85,6 +87,9 @@ type Options struct {
 	// for a chunk, Run stops after creating the chunk's nudges and before
 	// moving the cursor, as if the process died there.
 	CrashAfterCreate func(chunk int) bool
+	// Events tells the case system a batch is done (batch.done); nil or
+	// disabled: nothing is told.
+	Events outreach.Events
 }
 
 // New returns the batch service.
@@ -105,7 +110,7 @@ func New(o Options) *Service {
 		o.Location = time.UTC
 	}
 	return &Service{rdb: o.Redis, prefix: o.Prefix, ttl: o.Retention, out: o.Outreach, st: o.Store, queue: o.Queue,
-		now: o.Now, log: o.Log, audit: o.Audit, smsRate: o.SMSRate, chunk: o.Chunk, workers: o.Workers, loc: o.Location, crashHook: o.CrashAfterCreate}
+		now: o.Now, log: o.Log, audit: o.Audit, smsRate: o.SMSRate, chunk: o.Chunk, workers: o.Workers, loc: o.Location, crashHook: o.CrashAfterCreate, events: o.Events}
 }
 
 // Location is the time zone spreadsheet dates are read in.
@@ -142,6 +147,7 @@ type Batch struct {
 	chunks      int
 	cursor      int
 	queued      bool
+	eventDue    bool // done, and the batch.done event not queued yet
 	firstSent   time.Time
 }
 
@@ -186,6 +192,7 @@ func metaOf(h map[string]string) *Batch {
 	b.chunks, _ = strconv.Atoi(h["chunks"])
 	b.cursor, _ = strconv.Atoi(h["cursor"])
 	b.queued = h["queued"] == "1"
+	b.eventDue = h["event"] == "due"
 	b.firstSent = msTime(h["first_sent_at"])
 	b.SendAt = msPtr(h["send_at"])
 	b.StartedAt = msPtr(h["started_at"])
@@ -605,8 +612,11 @@ func (s *Service) Cancel(ctx context.Context, id string) error {
 }
 
 // Recover queues the run of every started batch that has rows left (after
-// a crash between a start and its queueing, or a lost task). Queueing a run
-// that waits or runs already is a no-op.
+// a crash between a start and its queueing, or a lost task), and the
+// batch.done event of every finished batch whose event was not queued yet
+// (after a crash, or while the queue was down). A batch leaves the active
+// set only when it is done and told, or cancelled. Queueing a run that
+// waits or runs already is a no-op.
 func (s *Service) Recover(ctx context.Context) error {
 	ids, err := s.rdb.SMembers(ctx, s.activeKey()).Result()
 	if err != nil {
@@ -615,12 +625,20 @@ func (s *Service) Recover(ctx context.Context) error {
 	var errs []error
 	for _, id := range ids {
 		b, err := s.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) || (err == nil && (b.queued || (b.State != Sending && b.State != Scheduled))) {
+		switch {
+		case errors.Is(err, ErrNotFound):
 			s.rdb.SRem(ctx, s.activeKey(), id)
 			continue
-		}
-		if err != nil {
+		case err != nil:
 			errs = append(errs, err)
+			continue
+		case b.State == Done:
+			errs = append(errs, s.announceDone(ctx, b.ID, b.Flow, b.eventDue))
+			continue
+		case b.State == Sending && b.queued:
+			continue // every row accepted; waiting for the last sends to finish
+		case b.State != Sending && b.State != Scheduled:
+			s.rdb.SRem(ctx, s.activeKey(), id)
 			continue
 		}
 		at := time.Time{}
@@ -630,6 +648,26 @@ func (s *Service) Recover(ctx context.Context) error {
 		errs = append(errs, s.enqueue(ctx, id, at))
 	}
 	return errors.Join(errs...)
+}
+
+// announceDone queues the batch.done event (when due: the script that ended
+// the batch marked it), clears the mark, and takes the batch off the
+// active set. Queueing is idempotent (the event id comes from the batch),
+// so a repeat after a crash between queueing and clearing tells the case
+// system once.
+func (s *Service) announceDone(ctx context.Context, id, flow string, due bool) error {
+	if due && s.events != nil && s.events.Enabled() {
+		ev := store.CaseEvent{ID: "batch." + id + ".done", Type: events.BatchDone, Batch: id, Flow: flow, State: Done, At: s.now()}
+		if err := s.events.Enqueue(ctx, []store.CaseEvent{ev}); err != nil {
+			return fmt.Errorf("batch %s: tell done: %w", id, err)
+		}
+	}
+	if due {
+		if err := s.rdb.HDel(ctx, s.key(id, "meta"), "event").Err(); err != nil {
+			return fmt.Errorf("batch %s: tell done: %w", id, err)
+		}
+	}
+	return s.rdb.SRem(ctx, s.activeKey(), id).Err()
 }
 
 // RecoverEvery runs Recover now and then every interval until ctx ends.

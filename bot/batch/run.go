@@ -56,11 +56,16 @@ func (s *Service) Run(ctx context.Context, id string) error {
 			return nil // checked (not started), cancelled or done
 		}
 		if b.cursor >= b.chunks {
-			if err := finishScript.Run(ctx, s.rdb, []string{s.key(id, "meta"), s.key(id, "n")}, s.now().UnixMilli()).Err(); err != nil {
+			done, err := finishScript.Run(ctx, s.rdb, []string{s.key(id, "meta"), s.key(id, "n")}, s.now().UnixMilli()).Int()
+			if err != nil {
 				return fmt.Errorf("finish batch %s: %w", id, err)
 			}
-			s.rdb.SRem(ctx, s.activeKey(), id)
 			s.log.InfoContext(ctx, "batch handed over", "batch", id, "accepted", b.Counts.Accepted)
+			if done == 1 { // else the last delivery report ends it (Delivery)
+				if err := s.announceDone(ctx, id, b.Flow, true); err != nil {
+					s.log.WarnContext(ctx, "batch done: event not queued yet; the recovery pass retries", "batch", id, "err", err)
+				}
+			}
 			return nil
 		}
 		raw, err := s.rdb.LIndex(ctx, s.key(id, "items"), int64(b.cursor)).Result()
@@ -189,8 +194,20 @@ func (s *Service) Delivery(ctx context.Context, batch, nudge string, st store.St
 		reason = reasonKey(st)
 	}
 	keys := []string{s.key(batch, "dl"), s.key(batch, "n"), s.key(batch, "meta")}
-	if err := deliveryScript.Run(ctx, s.rdb, keys, nudge, rank, state, reason, s.now().UnixMilli()).Err(); err != nil {
+	done, err := deliveryScript.Run(ctx, s.rdb, keys, nudge, rank, state, reason, s.now().UnixMilli()).Int()
+	if err != nil {
 		return fmt.Errorf("batch %s delivery: %w", batch, err)
+	}
+	if done == 1 {
+		// The figures are recorded; telling the case system is the
+		// recovery pass's job when it fails here (the mark stays).
+		flow, err := s.rdb.HGet(ctx, s.key(batch, "meta"), "flow").Result()
+		if err == nil {
+			err = s.announceDone(ctx, batch, flow, true)
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "batch done: event not queued yet; the recovery pass retries", "batch", batch, "err", err)
+		}
 	}
 	return nil
 }

@@ -17,7 +17,9 @@ local function done_check(M, N, now)
   for _, v in ipairs(c) do
     if v and tonumber(v) > 0 then return 0 end
   end
-  redis.call('HSET', M, 'state', 'done', 'finished_at', now)
+  -- 'event' = 'due': the batch.done event for the case system is still to
+  -- be queued (announceDone clears it; the recovery pass retries it).
+  redis.call('HSET', M, 'state', 'done', 'finished_at', now, 'event', 'due')
   return 1
 end
 `

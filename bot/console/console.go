@@ -131,7 +131,7 @@ func New(d Deps) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.static = http.StripPrefix("/console/static/", http.FileServerFS(static))
+	c.static = http.StripPrefix("/console/static", newStaticFiles(static))
 	c.mux = http.NewServeMux()
 	c.routes()
 	return c, nil

@@ -164,35 +164,45 @@ func TestFlowPage(t *testing.T) {
 	}
 }
 
-// The vendored Mermaid is kept compressed: browsers get it gzip-encoded,
-// any other client gets the plain script.
-func TestMermaidScript(t *testing.T) {
+// The large vendored assets are stored gzip-compressed: a browser gets
+// them as they are, any other client unpacked; both with the right type.
+func TestCompressedStaticAssets(t *testing.T) {
 	s := newSite(t, nil)
-	for _, gz := range []bool{true, false} {
-		req, err := http.NewRequest(http.MethodGet, s.URL+"/console/static/vendor/mermaid/mermaid.min.js", nil)
-		if err != nil {
-			t.Fatal(err)
+	for _, tc := range []struct{ path, ctype, start string }{
+		{"/console/static/vendor/mermaid/mermaid.min.js", "text/javascript", `"use strict"`},
+		{"/console/static/vendor/utrecht/component-library.css", "text/css", "/**"},
+		{"/console/static/vendor/tokens/theme.css", "text/css", "/**"},
+		{"/console/static/vendor/htmx/htmx.min.js", "text/javascript", "var htmx"},
+	} {
+		for _, gz := range []bool{true, false} {
+			req, err := http.NewRequest(http.MethodGet, s.URL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gz {
+				req.Header.Set("Accept-Encoding", "gzip")
+			}
+			resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			enc := resp.Header.Get("Content-Encoding")
+			switch {
+			case resp.StatusCode != http.StatusOK:
+				t.Errorf("%s gzip %v: %d", tc.path, gz, resp.StatusCode)
+			case gz && (enc != "gzip" || len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b):
+				t.Errorf("%s: a gzip client gets encoding %q, %d bytes", tc.path, enc, len(body))
+			case !gz && (enc != "" || !strings.HasPrefix(string(body), tc.start)):
+				t.Errorf("%s: a plain client gets encoding %q, starting %q", tc.path, enc, body[:min(20, len(body))])
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, tc.ctype) {
+				t.Errorf("%s: content type %q", tc.path, ct)
+			}
 		}
-		if gz {
-			req.Header.Set("Accept-Encoding", "gzip")
-		}
-		resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		enc := resp.Header.Get("Content-Encoding")
-		switch {
-		case resp.StatusCode != http.StatusOK:
-			t.Errorf("gzip %v: %d", gz, resp.StatusCode)
-		case gz && (enc != "gzip" || len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b):
-			t.Errorf("a gzip client gets encoding %q, %d bytes", enc, len(body))
-		case !gz && (enc != "" || !strings.HasPrefix(string(body), `"use strict"`)):
-			t.Errorf("a plain client gets encoding %q, starting %q", enc, body[:min(20, len(body))])
-		}
-		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
-			t.Errorf("content type %q", ct)
-		}
+	}
+	if resp, err := http.Get(s.URL + "/console/static/vendor/nothing.css"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a missing asset: %v %v", resp.StatusCode, err)
 	}
 }

@@ -27,8 +27,7 @@ func (c *Console) routes() {
 	c.private("POST /console/logout", any, c.logout)
 
 	// Flows: coordinators and admins (the mermaid script is a static
-	// asset, stored compressed).
-	c.mux.HandleFunc("GET /console/static/vendor/mermaid/mermaid.min.js", c.mermaidScript)
+	// asset, stored compressed: see staticFiles).
 	co := []string{RoleCoordinator, RoleAdmin}
 	c.private("GET /console/flows", co, c.flowsList)
 	c.private("GET /console/flows/{id}", co, c.flowShow)

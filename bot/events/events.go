@@ -33,12 +33,13 @@ const (
 	NudgeEnded        = "nudge.ended"              // the conversation ended (status: the outcome)
 	OptedOut          = "recipient.opted_out"      // the person sent STOP
 	CallbackOutcome   = "callback.outcome"         // the werkplaats recorded a call's outcome
+	BatchDone         = "batch.done"               // every valid row of a batch was handed over
 )
 
 // Types lists every event type, in documentation order.
 func Types() []string {
 	return []string{MessageSent, MessageDelivered, MessageRead, MessageFailed, NudgeReplied, CallbackRequested, CallbackOutcome,
-		NudgeEnded, OptedOut}
+		NudgeEnded, OptedOut, BatchDone}
 }
 
 // Known reports whether t is an event type (with or without TypePrefix).
@@ -82,6 +83,7 @@ type Data struct {
 	Channel  string `json:"channel,omitempty"`  // sms, telegram, whatsapp
 	Code     int    `json:"code,omitempty"`     // provider error code (message.failed)
 	Callback string `json:"callback,omitempty"` // werkplaats task id (nudge.callback_requested)
+	Batch    string `json:"batch,omitempty"`    // batch id (batch.done)
 }
 
 // ContentType is the media type of a structured CloudEvent.
@@ -89,10 +91,14 @@ const ContentType = "application/cloudevents+json; charset=utf-8"
 
 // Build turns a case event into a CloudEvent. ev.Type must be set.
 func Build(source string, ev store.CaseEvent) CloudEvent {
-	return CloudEvent{SpecVersion: "1.0", ID: ev.ID, Source: source, Type: TypePrefix + ev.Type, Subject: ev.Nudge,
+	subject := ev.Nudge
+	if subject == "" {
+		subject = ev.Batch
+	}
+	return CloudEvent{SpecVersion: "1.0", ID: ev.ID, Source: source, Type: TypePrefix + ev.Type, Subject: subject,
 		Time: ev.At.UTC(), DataContentType: "application/json",
 		Data: Data{Nudge: ev.Nudge, Ref: ev.Ref, Flow: ev.Flow, Status: ev.State, Message: ev.Msg, Channel: ev.Channel,
-			Code: ev.Code, Callback: ev.Callback}}
+			Code: ev.Code, Callback: ev.Callback, Batch: ev.Batch}}
 }
 
 // Encode returns the JSON body of e.

@@ -7,11 +7,25 @@ package experiment
 import (
 	"math"
 
-	"gonum.org/v1/gonum/stat/distuv"
+	"gonum.org/v1/gonum/mathext"
 )
 
 // Z95 is the standard normal quantile for a two-sided 95% interval.
-var z95 = distuv.UnitNormal.Quantile(0.975)
+var z95 = normalQuantile(0.975)
+
+// normalQuantile is the standard normal quantile function (probit).
+func normalQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
+
+// chiSquaredSurvival is P(X > x) for X chi-squared with k degrees of
+// freedom: the regularized upper incomplete gamma function Q(k/2, x/2).
+// (gonum's mathext, not its stat package, which links a whole
+// linear-algebra library into the binary.)
+func chiSquaredSurvival(k int, x float64) float64 {
+	if x <= 0 {
+		return 1
+	}
+	return mathext.GammaIncRegComp(float64(k)/2, x/2)
+}
 
 // Interval is a confidence interval [Lower, Upper] around Estimate.
 type Interval struct {
@@ -128,7 +142,7 @@ func SampleRatio(observed []int, shares []float64) SRM {
 		chi += sq(float64(o)-e) / e
 	}
 	df := k - 1
-	p := distuv.ChiSquared{K: float64(df)}.Survival(chi)
+	p := chiSquaredSurvival(df, chi)
 	return SRM{ChiSquare: chi, DF: df, P: p, Mismatch: p < SRMAlpha}
 }
 
@@ -151,8 +165,8 @@ func SampleSizeRaw(p1, p2, alpha, power float64) float64 {
 	if d == 0 {
 		return math.Inf(1)
 	}
-	za := distuv.UnitNormal.Quantile(1 - alpha/2)
-	zb := distuv.UnitNormal.Quantile(power)
+	za := normalQuantile(1 - alpha/2)
+	zb := normalQuantile(power)
 	pb := (p1 + p2) / 2
 	a := za*math.Sqrt(2*pb*(1-pb)) + zb*math.Sqrt(p1*(1-p1)+p2*(1-p2))
 	return a * a / (d * d)

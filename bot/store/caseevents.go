@@ -33,6 +33,7 @@ type CaseEvent struct {
 	Channel string `json:"ch,omitempty"`
 	// Callback is the werkplaats task a callback request created.
 	Callback string    `json:"cb,omitempty"`
+	Batch    string    `json:"b,omitempty"` // batch id (batch.done)
 	At       time.Time `json:"at"`
 }
 

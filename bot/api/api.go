@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -82,9 +83,15 @@ type hashedToken struct {
 
 const maxBody = 64 << 10
 
+// releaseMode puts gin in release mode once per process: gin keeps its
+// mode in package variables that v1.10 writes and reads without
+// synchronisation, so several servers built at once (tests, the simulator)
+// must not each set it.
+var releaseMode sync.Once
+
 // New builds the router.
 func New(d Deps) http.Handler {
-	gin.SetMode(gin.ReleaseMode)
+	releaseMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	s := &Server{d: d}
 	for _, t := range d.Tokens {
 		s.tokens = append(s.tokens, hashedToken{name: t.Name, role: t.Role, sum: sha256.Sum256([]byte(t.Secret))})

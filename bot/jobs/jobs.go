@@ -72,6 +72,14 @@ type Options struct {
 	// TimerBatch is how many due timers per shard the mover claims at
 	// once. Default 256.
 	TimerBatch int
+	// TimerAhead is how far ahead of its due time the mover hands a timer
+	// to asynq, scheduled for the whole second after its due time (asynq
+	// keeps whole seconds; rounding up, a timer never fires early). The
+	// mover then only has to keep up on average: in a burst (a batch of
+	// 100,000 nudges whose reminders all fall due within a minute) asynq's
+	// own forwarder, which moves 100 tasks per script, does the timing.
+	// Default 5s; negative: hand timers on only when due.
+	TimerAhead time.Duration
 }
 
 // ManualOffset is how far ahead a Manual queue schedules timed tasks.
@@ -112,6 +120,12 @@ func (o *Options) defaults() {
 	}
 	if o.TimerBatch <= 0 {
 		o.TimerBatch = 256
+	}
+	if o.TimerAhead == 0 {
+		o.TimerAhead = 5 * time.Second
+	}
+	if o.TimerAhead < 0 || o.TimerAhead >= o.TimerLease {
+		o.TimerAhead = 0
 	}
 }
 

@@ -11,10 +11,11 @@ import (
 	"github.com/seintje/seintje/bot/store"
 )
 
-// mover moves due conversation timers from the store's timer sets into
-// the queue, every Options.Poll: it claims up to Options.TimerBatch due
-// timers per shard (re-scored to the end of a lease, so another instance
-// does not take them too), enqueues each as a timer task due now (the task
+// mover moves conversation timers from the store's timer sets into the
+// queue, every Options.Poll: it claims up to Options.TimerBatch timers per
+// shard that are due within Options.TimerAhead (re-scored to the end of a
+// lease, so another instance does not take them too), enqueues each as a
+// timer task, due now or scheduled for its due time (processAt; the task
 // id is derived from the timer, so enqueueing it twice is one task), then
 // removes them from the sets. A crash between claim and removal leaves
 // them claimed until the lease ends; then they are due again and moved
@@ -25,6 +26,7 @@ type mover struct {
 	st     *store.Store
 	every  time.Duration
 	lease  time.Duration
+	ahead  time.Duration
 	batch  int
 	log    *slog.Logger
 	cancel context.CancelFunc
@@ -32,14 +34,14 @@ type mover struct {
 }
 
 // moverParallel is how many timer tasks a mover enqueues at once.
-const moverParallel = 16
+const moverParallel = 32
 
 // handTimeout bounds handing on a claimed batch, which finishes even when
 // the worker is shutting down (what is not handed on waits for its lease).
 const handTimeout = 10 * time.Second
 
 func newMover(q *Queue, o Options) *mover {
-	return &mover{q: q, st: o.Timers, every: o.Poll, lease: o.TimerLease, batch: o.TimerBatch, log: o.Log}
+	return &mover{q: q, st: o.Timers, every: o.Poll, lease: o.TimerLease, ahead: o.TimerAhead, batch: o.TimerBatch, log: o.Log}
 }
 
 func (m *mover) start() {
@@ -73,12 +75,12 @@ func (m *mover) run(ctx context.Context) {
 	}
 }
 
-// moveDue moves every timer due now into the queue and returns how many
-// it moved.
+// moveDue moves every timer due within m.ahead into the queue and returns
+// how many it moved.
 func (m *mover) moveDue(ctx context.Context) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
-		ts, err := m.st.ClaimDueTimers(ctx, time.Now(), m.lease, m.batch)
+		ts, err := m.st.ClaimDueTimers(ctx, time.Now().Add(m.ahead), m.lease, m.batch)
 		if err != nil || len(ts) == 0 {
 			return total, err
 		}
@@ -94,8 +96,9 @@ func (m *mover) moveDue(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// hand enqueues a timer task due now for each of ts, moverParallel at a
-// time, and returns the timers it enqueued.
+// hand enqueues a timer task for each of ts, moverParallel at a time, and
+// returns the timers it enqueued: due now when its time has come, else
+// scheduled for the whole second after its due time (processAt).
 func (m *mover) hand(ctx context.Context, ts []store.Timer) ([]store.Timer, error) {
 	ok := make([]bool, len(ts))
 	errs := make([]error, len(ts))
@@ -107,7 +110,7 @@ func (m *mover) hand(ctx context.Context, ts []store.Timer) ([]store.Timer, erro
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := m.q.timerTask(ctx, t, time.Time{}); err != nil {
+			if err := m.q.timerTask(ctx, t, processAt(t.At, time.Now())); err != nil {
 				errs[i] = err
 				return
 			}
@@ -130,4 +133,18 @@ func (m *mover) hand(ctx context.Context, ts []store.Timer) ([]store.Timer, erro
 		return moved, fmt.Errorf("%d of %d due timers not queued (due again after the lease): %w", len(ts)-len(moved), len(ts), first)
 	}
 	return moved, nil
+}
+
+// processAt is when asynq is to run a timer due at due, handed on at now:
+// at once (zero) when it is due, else the first whole second at or after
+// due, since asynq schedules in whole seconds and a timer must not fire
+// early.
+func processAt(due, now time.Time) time.Time {
+	if !due.After(now) {
+		return time.Time{}
+	}
+	if t := due.Truncate(time.Second); t.Equal(due) {
+		return t
+	}
+	return due.Truncate(time.Second).Add(time.Second)
 }

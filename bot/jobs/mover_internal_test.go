@@ -8,7 +8,7 @@ import (
 func TestProcessAt(t *testing.T) {
 	now := time.Date(2026, 12, 2, 13, 0, 0, 400_000_000, time.UTC)
 	for _, tc := range []struct {
-		name     string
+		name      string
 		due, want time.Time
 	}{
 		{"due in the past: at once", now.Add(-time.Minute), time.Time{}},

@@ -169,14 +169,11 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	if err != nil {
 		return TriggerResult{}, err
 	}
-	f, vars, e164, requested, event := v.Flow, v.Vars, v.E164, v.Lang, v.Event
+	f, vars, e164 := v.Flow, v.Vars, v.E164
 	wantsLink := f.Var(TelegramLinkVar) != nil
 	now := s.Now()
 	tag := v.Tag
-	// The recipient keeps the language asked for (Seintje's own texts, such
-	// as the STOP confirmation, may have it); the conversation gets the
-	// flow's language (engine.Start).
-	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: requested}
+	rcp := recipientOf(v, req)
 	ch, err := s.triggerChannel(ctx, tag, req, now)
 	if err != nil {
 		return TriggerResult{}, err
@@ -204,35 +201,13 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		return TriggerResult{}, err
 	}
 	for attempt := 0; attempt < 4; attempt++ {
-		cid := store.NewScopedID(tag, now)
-		conv := engine.Conversation{ID: cid, Lang: requested, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: vars, Arm: arm}
-		res, err := s.Engine.Start(f, conv, now)
+		it, err := s.newNudge(v, req, rcp, ch, arm, now)
 		if err != nil {
-			return TriggerResult{}, fmt.Errorf("start flow %s: %w", f.ID, err)
+			return TriggerResult{}, err
 		}
-		n := &store.Nudge{Conversation: res.Conv, Tag: tag, Ref: req.Ref, Name: req.Name, Channel: string(ch),
-			TriggeredBy: req.TriggeredBy, EventKey: event, Batch: req.Batch}
-		if note := languageNote(f, requested, res.Conv.Lang, now); note != nil {
-			n.Notes = append(n.Notes, *note)
-		}
-		msgs, cbs := s.effects(n, res.Effects, nil, now)
-		for i := range msgs {
-			msgs[i].Batch = req.Batch // the first messages count in the batch's figures
-		}
-		for _, cb := range cbs {
-			n.CallbackIDs = append(n.CallbackIDs, cb.ID)
-		}
-		if len(cbs) > 0 {
-			return TriggerResult{}, fmt.Errorf("flow %s requests a callback in its first step; not supported at start", f.ID)
-		}
-		ob := store.NewOutbox(tag, now)
-		w := s.workOf(n, res.Effects, msgs)
-		refHash := ""
-		if req.Ref != "" {
-			refHash = s.refHash(req.Ref)
-		}
+		n, ob, w, cid := it.Nudge, it.Outbox, it.Work, it.Nudge.ID
 		// The case reference is indexed in the same round trip.
-		cr, err := s.Store.CreateIndexed(ctx, rcp, n, msgs, ob, w, refHash)
+		cr, err := s.Store.CreateIndexed(ctx, it.Recipient, n, it.Messages, ob, w, it.RefHash)
 		if errors.Is(err, store.ErrOptedOut) {
 			return TriggerResult{}, ErrOptedOut
 		}
@@ -286,6 +261,44 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes, Arm: arm}, nil
 	}
 	return TriggerResult{}, fmt.Errorf("trigger: %w", store.ErrConflict)
+}
+
+// recipientOf is the recipient record a valid request stores. The
+// recipient keeps the language asked for (Seintje's own texts, such as the
+// STOP confirmation, may have it); the conversation gets the flow's
+// language (engine.Start).
+func recipientOf(v Valid, req TriggerRequest) store.Recipient {
+	return store.Recipient{Tag: v.Tag, Phone: v.E164, Ref: req.Ref, Name: req.Name, Lang: v.Lang}
+}
+
+// newNudge starts the flow for a valid request on channel ch and returns
+// what creating the nudge stores: the nudge, its first messages and the
+// work it queues.
+func (s *Service) newNudge(v Valid, req TriggerRequest, rcp store.Recipient, ch channel.Name, arm string, now time.Time) (store.CreateItem, error) {
+	f := v.Flow
+	cid := store.NewScopedID(v.Tag, now)
+	conv := engine.Conversation{ID: cid, Lang: v.Lang, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: v.Vars, Arm: arm}
+	res, err := s.Engine.Start(f, conv, now)
+	if err != nil {
+		return store.CreateItem{}, fmt.Errorf("start flow %s: %w", f.ID, err)
+	}
+	n := &store.Nudge{Conversation: res.Conv, Tag: v.Tag, Ref: req.Ref, Name: req.Name, Channel: string(ch),
+		TriggeredBy: req.TriggeredBy, EventKey: v.Event, Batch: req.Batch}
+	if note := languageNote(f, v.Lang, res.Conv.Lang, now); note != nil {
+		n.Notes = append(n.Notes, *note)
+	}
+	msgs, cbs := s.effects(n, res.Effects, nil, now)
+	for i := range msgs {
+		msgs[i].Batch = req.Batch // the first messages count in the batch's figures
+	}
+	if len(cbs) > 0 {
+		return store.CreateItem{}, fmt.Errorf("flow %s requests a callback in its first step; not supported at start", f.ID)
+	}
+	it := store.CreateItem{Recipient: rcp, Nudge: n, Messages: msgs, Outbox: store.NewOutbox(v.Tag, now), Work: s.workOf(n, res.Effects, msgs)}
+	if req.Ref != "" {
+		it.RefHash = s.refHash(req.Ref)
+	}
+	return it, nil
 }
 
 // eventKey identifies "the same event": the Idempotency-Key when given,

@@ -472,8 +472,8 @@ func TestBatchStartSurvivesCrashes(t *testing.T) {
 
 // cutPipeline makes the first pipeline that runs four scripts or more stop
 // after its k-th script, as if the process died while sending a chunk's
-// creates: Redis gets the commands up to the k-th create, its case
-// reference and the next nudge's pointer, and nothing after.
+// creates: Redis gets the commands up to the k-th create and the two after
+// it (its case reference and one of its timers), and nothing after.
 type cutPipeline struct {
 	k    int
 	done atomic.Bool

@@ -189,11 +189,7 @@ func (s *Store) CreateIndexed(ctx context.Context, rcp Recipient, n *Nudge, msgs
 	if err != nil {
 		return CreateResult{}, err
 	}
-	var with func(pipe redis.Pipeliner)
-	if c.ref != nil {
-		with = c.ref
-	}
-	cmd, err := s.runPointedWith(ctx, c.pointer, with, createScript, c.keys, c.args...)
+	cmd, err := s.runPointedWith(ctx, c.pointer, c.with, createScript, c.keys, c.args...)
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create nudge: %w", err)
 	}
@@ -215,7 +211,9 @@ type createCall struct {
 	keys    []string
 	args    []any
 	pointer *Outbox
-	ref     func(pipe redis.Pipeliner) // the case-reference index, or nil
+	with    func(pipe redis.Pipeliner) // the case-reference index and the timers, or nil
+	timers  []Timer                    // written along (prewriteTimers)
+	work    *Work                      // marked when the timers were written
 }
 
 func (s *Store) createCall(ctx context.Context, it CreateItem) (createCall, error) {
@@ -247,8 +245,22 @@ func (s *Store) createCall(ctx context.Context, it CreateItem) (createCall, erro
 		ob := it.Outbox
 		c.pointer = &ob
 	}
-	if it.RefHash != "" {
-		c.ref = func(pipe redis.Pipeliner) { pipe.Set(ctx, s.gkey("ref", it.RefHash), tag, s.retention) }
+	// The timers are written in the same round trip, after the script (a
+	// timer never fires before its conversation exists): if the script
+	// refuses, the conversation id is never stored and they fire into
+	// nothing (and are removed by createResult).
+	if c.pointer != nil {
+		c.timers = prewriteTimers(tag, it.Work, it.Outbox.At)
+		c.work = it.Work
+	}
+	if it.RefHash != "" || len(c.timers) > 0 {
+		timers := c.timers
+		c.with = func(pipe redis.Pipeliner) {
+			if it.RefHash != "" {
+				pipe.Set(ctx, s.gkey("ref", it.RefHash), tag, s.retention)
+			}
+			s.addTimerCmds(ctx, pipe, timers)
+		}
 	}
 	return c, nil
 }
@@ -262,6 +274,10 @@ func (s *Store) createResult(ctx context.Context, c createCall, cmd *redis.Cmd) 
 	}
 	if res[0] != "ok" && c.pointer != nil {
 		s.dropPointer(ctx, *c.pointer)
+		_ = s.RemoveTimers(ctx, c.timers) // best effort: they would fire into nothing
+	}
+	if res[0] == "ok" && len(c.timers) > 0 {
+		c.work.TimersWritten = true
 	}
 	switch res[0] {
 	case "optedout":
@@ -309,8 +325,8 @@ func (s *Store) CreateMany(ctx context.Context, items []CreateItem) ([]CreateRes
 			} else {
 				cmds[i] = createScript.Eval(ctx, pipe, c.keys, c.args...)
 			}
-			if c.ref != nil {
-				c.ref(pipe)
+			if c.with != nil {
+				c.with(pipe)
 			}
 		}
 		sent, _ := pipe.Exec(ctx)

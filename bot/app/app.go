@@ -239,6 +239,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if o.Jobs.Queue == "" {
 		o.Jobs.Queue = cfg.Jobs.Queue
 	}
+	// Conversation timers wait in the store's timer sets until due.
+	o.Jobs.Timers = a.Store
 	a.Queue = jobs.NewQueue(a.Redis, o.Jobs)
 	var queue outreach.Queue = a.Queue
 	if o.WrapQueue != nil {

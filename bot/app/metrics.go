@@ -26,7 +26,10 @@ func newMetrics(a *App, flows map[string]*flow.Flow) *metrics.Metrics {
 			return metrics.Backlog{}, err
 		}
 		now := time.Now()
-		out := metrics.Backlog{OutboxPending: b.OutboxPending, Callbacks: b.Callbacks}
+		out := metrics.Backlog{OutboxPending: b.OutboxPending, Callbacks: b.Callbacks, TimersPending: b.TimersPending}
+		if !b.TimersFirstDue.IsZero() {
+			out.TimersOverdue = max(now.Sub(b.TimersFirstDue), 0)
+		}
 		if !b.OutboxOldest.IsZero() {
 			out.OutboxOldest = max(now.Sub(b.OutboxOldest), 0)
 		}

@@ -706,6 +706,9 @@ type Preview struct {
 	Ref      string
 	Name     string
 	Messages []string
+	// Lang is the language of Messages: the row's, or Dutch when the flow
+	// does not have it.
+	Lang string
 }
 
 // Previews renders the first message for the first n valid rows, with the
@@ -732,12 +735,12 @@ func (s *Service) Previews(ctx context.Context, id string, n int) ([]Preview, er
 		for k, v := range r.Vars {
 			vars[k] = v
 		}
-		msgs, err := s.out.PreviewFirst(outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
+		msgs, used, err := s.out.PreviewFirst(outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
 			Vars: vars, Caseworker: r.Caseworker})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Preview{Row: r.Row, Ref: r.Ref, Name: r.Name, Messages: msgs})
+		out = append(out, Preview{Row: r.Row, Ref: r.Ref, Name: r.Name, Messages: msgs, Lang: used})
 	}
 	return out, nil
 }

@@ -22,6 +22,12 @@ import (
 // on the batches screen (checking that screen first when check is set).
 func uploadAs(t *testing.T, s *consoletest.Site, name, csv string, check bool) *browsertest.Browser {
 	t.Helper()
+	return uploadFlowAs(t, s, name, "no-show", csv, check)
+}
+
+// uploadFlowAs is uploadAs for flow flowID.
+func uploadFlowAs(t *testing.T, s *consoletest.Site, name, flowID, csv string, check bool) *browsertest.Browser {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "list.csv")
 	if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
 		t.Fatal(err)
@@ -32,7 +38,7 @@ func uploadAs(t *testing.T, s *consoletest.Site, name, csv string, check bool) *
 	if check {
 		b.AssertAccessible()
 	}
-	b.Do(chromedp.SetValue(chromedp.ID("flow"), "no-show"), chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}))
+	b.Do(chromedp.SetValue(chromedp.ID("flow"), flowID), chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}))
 	b.ClickNav("#check")
 	return b
 }

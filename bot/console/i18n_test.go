@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+
+	"github.com/seintje/seintje/bot/channel"
+	"github.com/seintje/seintje/bot/outreach"
 )
 
 // Every text exists in Dutch and English, and every key a template names
@@ -47,6 +50,27 @@ func TestSafeNext(t *testing.T) {
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Every note code the service writes on a nudge has a label on the nudge
+// page, in both languages (a missing one shows the bare code).
+func TestNoteCodesHaveLabels(t *testing.T) {
+	c, err := loadCatalog(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []string{outreach.CodeLanguageFallback, "caseworker_note", "ended_by_caseworker", "wrong_number"}
+	for _, ch := range []channel.Name{channel.SMS, channel.WhatsApp, channel.Telegram} {
+		codes = append(codes, "fallback_"+string(ch)) // outreach.Service.moveTo
+	}
+	for _, lang := range []string{LangNL, LangEN} {
+		l := Locale{Lang: lang, c: c}
+		for _, code := range codes {
+			if !l.Has("note." + code) {
+				t.Errorf("%s: no text note.%s", lang, code)
+			}
 		}
 	}
 }

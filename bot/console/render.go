@@ -58,6 +58,8 @@ func parseViews(fsys fs.FS, loc *time.Location) (views, error) {
 		"next":  func(n int) int { return n + 1 },
 		"plus":  func(a, b int) int { return a + b },
 		"minus": func(a, b int) int { return b - a },
+		// textdir is the dir attribute of a text Seintje writes in a language.
+		"textdir": textDir,
 	}
 	names, err := fs.Glob(fsys, "templates/views/*.html")
 	if err != nil {

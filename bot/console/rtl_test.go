@@ -55,3 +55,41 @@ func TestArabicTranscriptRightToLeft(t *testing.T) {
 	}
 	b.AssertAccessible()
 }
+
+// The preview of a batch shows each row's first message the way the phone
+// will: an Arabic row's message is marked lang="ar" and shown right to
+// left, a Dutch one left to right, and a row in a language the flow does
+// not have (French) shows the Dutch text it will really get, marked nl.
+func TestBatchPreviewRightToLeft(t *testing.T) {
+	dir := testflows.Dir(t)
+	testflows.CopyExtra(t, dir, "ask-ar")
+	s := newSite(t, map[string]string{"SEINTJE_FLOWS_DIR": dir})
+	b := uploadFlowAs(t, s, "Fatima", "ask-ar", "Kenmerk;Telefoon;Naam;Taal\r\n"+
+		"C-1;06 12345671;Sanne de Vries;nl\r\n"+
+		"C-2;06 12345672;فاطمة الزهراء;ar\r\n"+
+		"C-3;06 12345673;Julie Martin;fr\r\n", false)
+	type para struct{ Row, Lang, Dir, Direction, Text string }
+	paras := browsertest.Eval[[]para](b, `[...document.querySelectorAll("#previews .sj-sms")].map(e => ({
+		Row: e.closest("[data-row]").dataset.row, Lang: e.getAttribute("lang") || "", Dir: e.getAttribute("dir") || "",
+		Direction: getComputedStyle(e).direction, Text: e.textContent}))`)
+	if len(paras) != 3 {
+		t.Fatalf("%d preview messages, want one per row: %v\n%s", len(paras), paras, b.Body())
+	}
+	want := map[string]struct{ lang, dir, direction, start string }{
+		"2": {"nl", "auto", "ltr", "Hallo Sanne"},
+		"3": {"ar", "rtl", "rtl", "مرحبا فاطمة"},
+		"4": {"nl", "auto", "ltr", "Hallo Julie"},
+	}
+	for _, p := range paras {
+		w, ok := want[p.Row]
+		if !ok {
+			t.Errorf("preview of unexpected row %s: %v", p.Row, p)
+			continue
+		}
+		if p.Lang != w.lang || p.Dir != w.dir || p.Direction != w.direction || !strings.HasPrefix(p.Text, w.start) {
+			t.Errorf("row %s: lang=%q dir=%q direction %s text %.40q; want lang=%q dir=%q direction %s text starting %q",
+				p.Row, p.Lang, p.Dir, p.Direction, p.Text, w.lang, w.dir, w.direction, w.start)
+		}
+	}
+	b.AssertAccessible()
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/seintje/seintje/bot/lang"
 )
 
 // ContentTemplate is an approved Twilio Content template (WhatsApp) for one
@@ -159,7 +161,8 @@ func checkWhatsApp(f *Flow, pos positions, declared map[string]bool, all bool) D
 		l, c := pos.at(path...)
 		ds = append(ds, Diagnostic{Severity: sev, File: pos.name, Line: l, Col: c, Code: code, Message: msg, Hint: hint})
 	}
-	checkSet := func(set map[string]ContentTemplate, path ...any) {
+	checkSet := func(set map[string]ContentTemplate, say Text, path ...any) {
+		checkTemplateLanguages(set, say, func(code, msg, hint string) { at(Warning, code, msg, hint, path...) })
 		langs := make([]string, 0, len(set))
 		for l := range set {
 			langs = append(langs, l)
@@ -202,9 +205,9 @@ func checkWhatsApp(f *Flow, pos positions, declared map[string]bool, all bool) D
 		}
 	}
 	for i, s := range f.Steps {
-		checkSet(s.WhatsApp, "steps", i, "whatsapp")
+		checkSet(s.WhatsApp, s.Say, "steps", i, "whatsapp")
 		for j, r := range s.Reminders {
-			checkSet(r.WhatsApp, "steps", i, "reminders", j, "whatsapp")
+			checkSet(r.WhatsApp, r.Say, "steps", i, "reminders", j, "whatsapp")
 		}
 	}
 	if !all && !f.hasWhatsApp() {
@@ -227,4 +230,33 @@ func checkWhatsApp(f *Flow, pos positions, declared map[string]bool, all bool) D
 		}
 	}
 	return ds
+}
+
+const codeTemplateLanguage = "whatsapp-template-language"
+
+// checkTemplateLanguages warns about a message that has WhatsApp templates
+// but none in a language its text is written in: outside the 24-hour
+// window a reader of that language would get the Dutch template
+// (WhatsAppTemplate falls back to it), while inside it they read their own
+// language.
+func checkTemplateLanguages(set map[string]ContentTemplate, say Text, warn func(code, msg, hint string)) {
+	if len(set) == 0 {
+		return
+	}
+	langs := make([]string, 0, len(say))
+	for l, txt := range say {
+		if strings.TrimSpace(txt) != "" {
+			langs = append(langs, l)
+		}
+	}
+	slices.Sort(langs)
+	for _, l := range langs {
+		if _, ok := set[l]; ok || l == DefaultLang {
+			continue
+		}
+		name := lang.Name(l)
+		warn(codeTemplateLanguage,
+			fmt.Sprintf("this message has WhatsApp templates, but none in %s (%s): outside the 24-hour window, people who read %s get the Dutch template", name, l, name),
+			fmt.Sprintf("add `%s: {content_sid: HX…, variables: [...]}` with the approved %s template from Twilio's Content Template Builder", l, name))
+	}
 }

@@ -50,6 +50,7 @@ func TestWhatsAppChecks(t *testing.T) {
 		{"undefined variable", `"{{date .Vars.due_date}}"]`, `"{{date .Vars.due}}"]`, "13:39 undefined-variable"},
 		{"unknown field", `["{{.FirstName}}"]`, `["{{.Voornaam}}"]`, "16:21 unknown-field"},
 		{"template error", `["{{.FirstName}}"]`, `["{{.FirstName"]`, "16:21 template"},
+		{"text in Arabic, no Arabic template", "Bel {{.CallbackNumber}}.\"\n", "Bel {{.CallbackNumber}}.\"\n      ar: \"مرحبا {{.FirstName}}. اتصلوا بالرقم {{.CallbackNumber}}.\"\n", "12:9 whatsapp-template-language"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -233,3 +233,58 @@ func TestEveryLanguageHasAConversationTest(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedFlowsUnderstandEveryLanguage: a route that takes a Dutch
+// "ja", "nee" or "bel mij" takes the usual answer in every shipped
+// language too, and a route answered by a digit takes that digit written
+// in Arabic-Indic and Persian (Eastern Arabic-Indic) digits. The answer
+// per language is what people write, so a flow that forgets a language's
+// words fails here rather than with a confused recipient.
+func TestShippedFlowsUnderstandEveryLanguage(t *testing.T) {
+	flows, _, err := flow.LoadDir(shippedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := []struct {
+		dutch string // a route that matches this Dutch word ...
+		each  map[string]string
+	}{
+		{"ja", map[string]string{"nl": "ja", "en": "yes", "tr": "evet", "pl": "tak", "uk": "так", "ar": "نعم"}},
+		{"nee", map[string]string{"nl": "nee", "en": "no", "tr": "hayır", "pl": "nie", "uk": "ні", "ar": "لا"}},
+		{"bel mij", map[string]string{"nl": "bel mij terug", "en": "call me back", "tr": "beni arayın", "pl": "proszę zadzwonić",
+			"uk": "зателефонуйте мені", "ar": "اتصلوا بي"}},
+	}
+	for id, f := range flows {
+		t.Run(id, func(t *testing.T) {
+			for _, s := range f.Steps {
+				for i, r := range s.Replies {
+					probe := func(what, text string) {
+						if got := flow.MatchRoute(s.Replies, text); got != i {
+							took := "no route"
+							if got >= 0 {
+								took = fmt.Sprintf("route %d (goto %s)", got+1, s.Replies[got].Goto)
+							}
+							t.Errorf("%s: step %q: %s %q takes %s, want route %d (goto %s)", f.File, s.ID, what, text, took, i+1, r.Goto)
+						}
+					}
+					for _, a := range answers {
+						if !slices.Contains(r.Match, a.dutch) {
+							continue
+						}
+						for _, l := range lang.Shipped() {
+							w, ok := a.each[l]
+							if !ok {
+								t.Fatalf("no %s answer for %q in this test", l, a.dutch)
+							}
+							probe(lang.Name(l), w)
+						}
+					}
+					if d := r.Match[0]; len(d) == 1 && d[0] >= '0' && d[0] <= '9' {
+						probe("Arabic-Indic digit", string(rune('٠'+rune(d[0]-'0'))))
+						probe("Persian digit", string(rune('۰'+rune(d[0]-'0'))))
+					}
+				}
+			}
+		})
+	}
+}

@@ -60,6 +60,18 @@ type Options struct {
 	// TimerLate, when set, is told how late each timer fired after its
 	// due time (metrics). Not on a Manual queue.
 	TimerLate func(kind string, late time.Duration)
+	// Timers is the store whose timer sets (store/timers.go) hold the
+	// conversation timers until they are due: the Worker moves due timers
+	// into the queue (mover.go), the Runner runs them on its simulated
+	// clock. Nil: timers are scheduled in asynq itself (one task each).
+	Timers *store.Store
+	// TimerLease is how long a timer claimed by the mover stays claimed
+	// before it is due again (a mover that crashed after claiming it).
+	// Default 60s.
+	TimerLease time.Duration
+	// TimerBatch is how many due timers per shard the mover claims at
+	// once. Default 256.
+	TimerBatch int
 }
 
 // ManualOffset is how far ahead a Manual queue schedules timed tasks.
@@ -94,6 +106,12 @@ func (o *Options) defaults() {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.TimerLease <= 0 {
+		o.TimerLease = 60 * time.Second
+	}
+	if o.TimerBatch <= 0 {
+		o.TimerBatch = 256
 	}
 }
 
@@ -160,10 +178,7 @@ func (q *Queue) EnqueueSendIndexed(ctx context.Context, tag, msgID string, ix []
 
 // EnqueueTimer schedules a conversation timer; the same timer twice is a no-op.
 func (q *Queue) EnqueueTimer(ctx context.Context, tag, cid string, seq int, at time.Time) error {
-	b, _ := json.Marshal(timerPayload{Tag: payloadTag(tag, cid), Cid: cid, Seq: seq, At: at.UnixMilli()})
-	opts := []asynq.Option{asynq.Queue(q.opt.Queue), asynq.TaskID(timerID(cid, "", seq, 0)),
-		asynq.ProcessAt(q.opt.at(at)), asynq.MaxRetry(10)}
-	return q.enqueue(ctx, asynq.NewTask(TypeTimer, b), opts)
+	return q.EnqueueTimerOf(ctx, tag, cid, "", seq, 0, at)
 }
 
 // timerID is the task id of a timer: a digest of what identifies it (the
@@ -210,10 +225,12 @@ func (q *Queue) enqueue(ctx context.Context, t *asynq.Task, opts []asynq.Option)
 	return nil
 }
 
-// Worker processes tasks.
+// Worker processes tasks, and moves due conversation timers into the
+// queue (mover.go) when Options.Timers is set.
 type Worker struct {
-	srv *asynq.Server
-	mux *asynq.ServeMux
+	srv   *asynq.Server
+	mux   *asynq.ServeMux
+	mover *mover // nil without Options.Timers
 }
 
 // NewWorker returns a worker for h on rdb.
@@ -244,7 +261,11 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 	if o.Manual {
 		late = nil // simulated time: lateness means nothing
 	}
-	return &Worker{srv: srv, mux: newMux(h, log, late)}
+	w := &Worker{srv: srv, mux: newMux(h, log, late)}
+	if o.Timers != nil && !o.Manual {
+		w.mover = newMover(NewQueue(rdb, o), o)
+	}
+	return w
 }
 
 // newMux routes Seintje's task types to h: the worker and the Runner
@@ -304,11 +325,20 @@ func (w *Worker) Start() error {
 	if err := w.srv.Start(w.mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	if w.mover != nil {
+		w.mover.start()
+	}
 	return nil
 }
 
-// Shutdown stops processing, waiting for tasks in flight.
-func (w *Worker) Shutdown() { w.srv.Shutdown() }
+// Shutdown stops moving timers and processing, waiting for tasks in
+// flight.
+func (w *Worker) Shutdown() {
+	if w.mover != nil {
+		w.mover.stop()
+	}
+	w.srv.Shutdown()
+}
 
 // slogAdapter routes asynq's logs to slog.
 type slogAdapter struct{ l *slog.Logger }

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seintje/seintje/bot/store"
 )
 
 // Runner works the queue by hand, on a simulated clock: `seintje flows
@@ -18,17 +21,22 @@ import (
 // holds and fires timers exactly as the service does; only the moment a
 // task runs is decided by the simulated clock instead of asynq's
 // scheduler (which reads the machine's clock).
+//
+// Conversation timers wait in the store's timer sets (Options.Timers),
+// scored by their simulated due time; the Runner runs them from there, in
+// due order with the queue's own scheduled tasks.
 type Runner struct {
 	insp   *asynq.Inspector
 	mux    *asynq.ServeMux
 	queue  string
 	offset time.Duration // ManualOffset for a Manual queue
+	timers *store.Store  // nil: timers are asynq tasks
 }
 
 // NewRunner returns a runner for the tasks of queue o.Queue on rdb.
 func NewRunner(rdb redis.UniversalClient, h Handler, o Options) *Runner {
 	o.defaults()
-	r := &Runner{insp: asynq.NewInspectorFromRedisClient(rdb), mux: newMux(h, o.Log, nil), queue: o.Queue}
+	r := &Runner{insp: asynq.NewInspectorFromRedisClient(rdb), mux: newMux(h, o.Log, nil), queue: o.Queue, timers: o.Timers}
 	if o.Manual {
 		r.offset = ManualOffset
 	}
@@ -47,6 +55,12 @@ type Pending struct {
 	At   time.Time // zero: ready now
 	// Kind is a timer's kind: "" (a wait timeout), "reminder", "expire".
 	Kind string
+	// timer is set for a timer waiting in the store's timer sets.
+	timer *store.Timer
+}
+
+func (r *Runner) pendingOfTimer(t store.Timer) Pending {
+	return Pending{ID: timerID(t.Conv, t.Kind, t.Seq, t.Index), Type: TypeTimer, At: t.At, Kind: t.Kind, timer: &t}
 }
 
 // What says in a few words what the task does.
@@ -89,10 +103,36 @@ func (r *Runner) Next() (Pending, bool, error) {
 	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
 		return Pending{}, false, fmt.Errorf("list scheduled tasks: %w", err)
 	}
-	if len(later) > 0 {
+	timers, err := r.nextTimers(1)
+	if err != nil {
+		return Pending{}, false, err
+	}
+	switch {
+	case len(timers) > 0 && (len(later) == 0 || timers[0].At.Before(r.pendingOf(later[0]).At)):
+		// A queued task due at the same moment goes first, as it did
+		// when timers were queued tasks too.
+		return timers[0], true, nil
+	case len(later) > 0:
 		return r.pendingOf(later[0]), true, nil
 	}
 	return Pending{}, false, nil
+}
+
+// nextTimers returns up to n timers of the store's timer sets, soonest
+// first.
+func (r *Runner) nextTimers(n int64) ([]Pending, error) {
+	if r.timers == nil {
+		return nil, nil
+	}
+	ts, err := r.timers.NextTimers(context.Background(), n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Pending, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, r.pendingOfTimer(t))
+	}
+	return out, nil
 }
 
 // Scheduled lists the tasks scheduled for later, soonest first.
@@ -105,6 +145,12 @@ func (r *Runner) Scheduled() ([]Pending, error) {
 	for _, t := range later {
 		out = append(out, r.pendingOf(t))
 	}
+	timers, err := r.nextTimers(100)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, timers...)
+	slices.SortStableFunc(out, func(a, b Pending) int { return a.At.Compare(b.At) })
 	return out, nil
 }
 
@@ -131,6 +177,12 @@ func (r *Runner) RunDue(ctx context.Context, until time.Time, advance func(time.
 		if !p.At.IsZero() {
 			advance(p.At)
 		}
+		if p.timer != nil {
+			if err := r.runTimer(ctx, *p.timer); err != nil {
+				return n + 1, fmt.Errorf("task %s: %w", p.ID, err)
+			}
+			continue
+		}
 		info, err := r.insp.GetTaskInfo(r.queue, p.ID)
 		if err != nil {
 			return n, fmt.Errorf("read task %s: %w", p.ID, err)
@@ -143,4 +195,18 @@ func (r *Runner) RunDue(ctx context.Context, until time.Time, advance func(time.
 		}
 	}
 	return n, fmt.Errorf("more than %d tasks fell due at once: does a timer keep firing?", maxRun)
+}
+
+// runTimer takes timer t out of the store's timer sets and runs it, as the
+// Worker would after moving it into the queue.
+func (r *Runner) runTimer(ctx context.Context, t store.Timer) error {
+	took, err := r.timers.TakeTimer(ctx, t)
+	if err != nil || !took {
+		return err
+	}
+	b, err := timerPayloadOf(t)
+	if err != nil {
+		return err
+	}
+	return r.mux.ProcessTask(ctx, asynq.NewTask(TypeTimer, b))
 }

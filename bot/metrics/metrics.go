@@ -257,6 +257,8 @@ type Backlog struct {
 	OutboxOldest   time.Duration // age of the oldest of them
 	Callbacks      map[string]int64
 	OldestOpenCall time.Duration // how long the oldest open callback task is past its due time
+	TimersPending  int64         // conversation timers waiting in the timer sets
+	TimersOverdue  time.Duration // how long the soonest of them is past its due time (0: none due)
 }
 
 // BacklogFunc registers the Redis gauges: seintje_redis_up (1 when fn
@@ -280,10 +282,14 @@ var (
 	descCallbacks = prometheus.NewDesc("seintje_callback_queue_size", "Werkplaats callback tasks by status (open, claimed).", []string{"status"}, nil)
 	descCallAge   = prometheus.NewDesc("seintje_callback_oldest_open_age_seconds",
 		"How long the oldest open callback task is past its due time (0: none due).", nil, nil)
+	descTimers = prometheus.NewDesc("seintje_timers_pending",
+		"Conversation timers (waits, reminders, expiries) waiting in the timer sets.", nil, nil)
+	descTimersOverdue = prometheus.NewDesc("seintje_timers_overdue_seconds",
+		"How long the soonest pending timer is past its due time (0: none due); grows when no worker moves due timers.", nil, nil)
 )
 
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRedisUp, descOutbox, descOutboxAge, descCallbacks, descCallAge} {
+	for _, d := range []*prometheus.Desc{descRedisUp, descOutbox, descOutboxAge, descCallbacks, descCallAge, descTimers, descTimersOverdue} {
 		ch <- d
 	}
 }
@@ -303,4 +309,6 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descCallbacks, prometheus.GaugeValue, float64(b.Callbacks[st]), st)
 	}
 	ch <- prometheus.MustNewConstMetric(descCallAge, prometheus.GaugeValue, b.OldestOpenCall.Seconds())
+	ch <- prometheus.MustNewConstMetric(descTimers, prometheus.GaugeValue, float64(b.TimersPending))
+	ch <- prometheus.MustNewConstMetric(descTimersOverdue, prometheus.GaugeValue, b.TimersOverdue.Seconds())
 }

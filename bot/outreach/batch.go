@@ -211,11 +211,14 @@ func (s *Service) Redispatch(ctx context.Context, id string) error {
 }
 
 // PreviewFirst renders the first messages a request would send, with the same
-// engine and templates as the real send, without storing anything.
-func (s *Service) PreviewFirst(req TriggerRequest) ([]string, error) {
+// engine and templates as the real send, without storing anything. used is
+// the language they are written in: the requested one, or Dutch when the
+// flow does not have it (the console marks the text with it, right to left
+// for Arabic).
+func (s *Service) PreviewFirst(req TriggerRequest) (msgs []string, used string, err error) {
 	v, err := s.Validate(req)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if v.Flow.Var(TelegramLinkVar) != nil {
 		v.Vars[TelegramLinkVar] = "https://t.me/…"
@@ -224,13 +227,12 @@ func (s *Service) PreviewFirst(req TriggerRequest) ([]string, error) {
 	conv := engine.Conversation{ID: "preview", Lang: v.Lang, FirstName: first, Caseworker: req.Caseworker, Vars: v.Vars}
 	res, err := s.Engine.Start(v.Flow, conv, s.Now())
 	if err != nil {
-		return nil, fmt.Errorf("preview flow %s: %w", v.Flow.ID, err)
+		return nil, "", fmt.Errorf("preview flow %s: %w", v.Flow.ID, err)
 	}
-	var out []string
 	for _, e := range res.Effects {
 		if m, ok := e.(engine.Send); ok {
-			out = append(out, m.Text)
+			msgs = append(msgs, m.Text)
 		}
 	}
-	return out, nil
+	return msgs, res.Conv.Lang, nil
 }

@@ -275,15 +275,23 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		if wantsLink {
 			s.logLinkCreated(ctx, tag, f.ID, req.TriggeredBy, now)
 		}
-		s.queueCommitted(ctx, ob, w)
-		if err := s.enroll(ctx, f, tag, arm, cid, now); err != nil {
-			return TriggerResult{}, err
+		// The work is queued while the trail is written (two round trips
+		// at once): both come after the nudge and its work are stored, and
+		// a failed queueing stays in the outbox for the recovery pass.
+		queued := make(chan struct{})
+		go func() {
+			defer close(queued)
+			s.queueCommitted(ctx, ob, w)
+		}()
+		err = s.enroll(ctx, f, tag, arm, cid, now)
+		if err == nil {
+			// A failed trail write answers an error, and the caller's
+			// retry finds the same event again and records it then.
+			err = s.audit(ctx, audit.Entry{Action: audit.ActionTrigger, Nudge: cid, Subject: tag, Channel: string(ch),
+				Detail: f.Ref().String()})
 		}
-		// After the nudge and its work are stored: a failed trail write
-		// answers an error, and the caller's retry finds the same event
-		// again and records it then.
-		if err := s.audit(ctx, audit.Entry{Action: audit.ActionTrigger, Nudge: cid, Subject: tag, Channel: string(ch),
-			Detail: f.Ref().String()}); err != nil {
+		<-queued
+		if err != nil {
 			return TriggerResult{}, err
 		}
 		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes, Arm: arm,
@@ -449,9 +457,7 @@ func (s *Service) enqueueWork(ctx context.Context, ob store.Outbox, w *store.Wor
 		if len(ix) > 0 {
 			errs = append(errs, s.Store.ApplyIndex(ctx, ix))
 		}
-		for _, t := range w.Timers {
-			errs = append(errs, s.Queue.EnqueueTimerOf(ctx, ob.Tag, w.Conv, t.Kind, t.Seq, t.Index, t.At))
-		}
+		errs = append(errs, s.enqueueTimers(ctx, ob.Tag, w))
 		if len(w.Events) > 0 && s.Events != nil {
 			errs = append(errs, s.Events.Enqueue(ctx, w.Events))
 		}
@@ -469,6 +475,28 @@ func (s *Service) enqueueWork(ctx context.Context, ob store.Outbox, w *store.Wor
 		}
 	}
 	return nil
+}
+
+// timerBatcher is a Queue that schedules the timers of one change in one
+// round trip (jobs.Queue with the store's timer sets).
+type timerBatcher interface {
+	EnqueueTimers(ctx context.Context, tag, cid string, ts []store.TimerWork) error
+}
+
+// enqueueTimers schedules the timers of w, unless the change wrote them
+// itself (store.Work.TimersWritten).
+func (s *Service) enqueueTimers(ctx context.Context, tag string, w *store.Work) error {
+	if len(w.Timers) == 0 || w.TimersWritten {
+		return nil
+	}
+	if b, ok := s.Queue.(timerBatcher); ok {
+		return b.EnqueueTimers(ctx, tag, w.Conv, w.Timers)
+	}
+	var errs []error
+	for _, t := range w.Timers {
+		errs = append(errs, s.Queue.EnqueueTimerOf(ctx, tag, w.Conv, t.Kind, t.Seq, t.Index, t.At))
+	}
+	return errors.Join(errs...)
 }
 
 // queueCommitted queues the work of a change that is already committed.

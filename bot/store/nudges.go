@@ -211,9 +211,22 @@ func (s *Store) CreateIndexed(ctx context.Context, rcp Recipient, n *Nudge, msgs
 	if work != "" {
 		pointer = &ob
 	}
+	// The timers are written in the same round trip, after the script (a
+	// timer never fires before its conversation exists): if the script
+	// refuses, the conversation id is never stored and they fire into
+	// nothing (and are removed below).
+	var timers []Timer
+	if pointer != nil {
+		timers = prewriteTimers(tag, w, ob.At)
+	}
 	var with func(pipe redis.Pipeliner)
-	if refHash != "" {
-		with = func(pipe redis.Pipeliner) { pipe.Set(ctx, s.gkey("ref", refHash), tag, s.retention) }
+	if refHash != "" || len(timers) > 0 {
+		with = func(pipe redis.Pipeliner) {
+			if refHash != "" {
+				pipe.Set(ctx, s.gkey("ref", refHash), tag, s.retention)
+			}
+			s.addTimerCmds(ctx, pipe, timers)
+		}
 	}
 	cmd, err := s.runPointedWith(ctx, pointer, with, createScript, keys, args...)
 	if err != nil {
@@ -225,6 +238,10 @@ func (s *Store) CreateIndexed(ctx context.Context, rcp Recipient, n *Nudge, msgs
 	}
 	if res[0] != "ok" && pointer != nil {
 		s.dropPointer(ctx, ob)
+		_ = s.RemoveTimers(ctx, timers) // best effort: they would fire into nothing
+	}
+	if res[0] == "ok" && len(timers) > 0 {
+		w.TimersWritten = true
 	}
 	switch res[0] {
 	case "optedout":

@@ -65,6 +65,11 @@ type Work struct {
 	Link *LinkWork `json:"ln,omitempty"`
 	// Audit are audit trail entries of the change.
 	Audit []audit.Entry `json:"au,omitempty"`
+	// TimersWritten says the timers were written in the same round trip
+	// as the change (CreateIndexed), so queueing the work need not write
+	// them again. Not stored: work read back from the outbox (the recovery
+	// pass) writes them again, which is harmless.
+	TimersWritten bool `json:"-"`
 }
 
 // Empty reports whether there is nothing to queue.
@@ -355,13 +360,23 @@ func (s *Store) PendingDue(ctx context.Context, before time.Time, limit int64) (
 
 // PendingCount returns how many pointers wait (for metrics and tests).
 func (s *Store) PendingCount(ctx context.Context) (int64, error) {
+	n, err := s.cardSum(ctx, PendingShards, s.pendingShard)
+	if err != nil {
+		return 0, fmt.Errorf("pending count: %w", err)
+	}
+	return n, nil
+}
+
+// cardSum returns the total size of the sorted sets key(0..shards-1), in
+// one round trip.
+func (s *Store) cardSum(ctx context.Context, shards int, key func(int) string) (int64, error) {
 	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, PendingShards)
-	for n := range PendingShards {
-		cmds[n] = pipe.ZCard(ctx, s.pendingShard(n))
+	cmds := make([]*redis.IntCmd, shards)
+	for n := range shards {
+		cmds[n] = pipe.ZCard(ctx, key(n))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, fmt.Errorf("pending count: %w", err)
+		return 0, err
 	}
 	var total int64
 	for _, c := range cmds {

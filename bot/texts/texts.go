@@ -44,14 +44,17 @@ var defaults = map[Key]flow.Text{
 		// One SMS segment in every language with a number of up to 16
 		// characters (+31 88 123 45 67): 160 GSM-7 characters for Dutch and
 		// English, 70 UCS-2 characters for the others, so no opening hours.
+		// Every language says the stop is for this channel ("here": tr
+		// buradan, pl tu, uk тут, ar هنا): STOP on WhatsApp or Telegram
+		// leaves SMS allowed, so "no more messages at all" would be untrue.
 		// You will get no more messages from us on this channel. Want them
 		// again? Send START. Questions? Call <number>.
 		"nl": "U krijgt van ons geen berichten meer via dit kanaal. Toch weer graag? Stuur START. Vragen? Bel {{.CallbackNumber}}.",
 		"en": "You will get no more messages from us on this channel. Want them again? Send START. Questions? Call {{.CallbackNumber}}.",
-		"tr": "Artık mesaj almayacaksınız. Tekrar için START. Soru: {{.CallbackNumber}}",
-		"pl": "Nie wyślemy już wiadomości. Wznowienie: START. Tel. {{.CallbackNumber}}",
-		"uk": "Повідомлень більше не буде. Знову: START. Тел. {{.CallbackNumber}}",
-		"ar": "لن تصلكم رسائلنا بعد الآن. للعودة: START. هاتف: {{.CallbackNumber}}",
+		"tr": "Artık buradan mesaj gelmeyecek. Tekrar: START. Soru: {{.CallbackNumber}}",
+		"pl": "Nie wyślemy tu już wiadomości. Znów: START. Tel. {{.CallbackNumber}}",
+		"uk": "Тут повідомлень більше не буде. Знову: START. Тел. {{.CallbackNumber}}",
+		"ar": "لن تصلكم رسائلنا هنا بعد الآن. للعودة: START. هاتف: {{.CallbackNumber}}",
 	},
 	StartConfirm: {
 		"nl": "Welkom terug. U krijgt weer berichten van ons. Stoppen? Stuur STOP.",

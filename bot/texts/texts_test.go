@@ -90,6 +90,28 @@ func TestStopConfirmationIsOneSegment(t *testing.T) {
 	}
 }
 
+// TestStopConfirmationSaysThisChannel: STOP ends one channel only (STOP on
+// WhatsApp leaves SMS allowed), so the confirmation says "on this channel"
+// or "here" in every language, never "no more messages" at all.
+func TestStopConfirmationSaysThisChannel(t *testing.T) {
+	c, err := texts.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	here := map[string]string{"nl": "via dit kanaal", "en": "on this channel", "tr": "buradan", "pl": " tu ", "uk": "Тут ", "ar": " هنا "}
+	d := engine.Data(engine.Contact{Number: "088 123 45 67"}, nil, engine.Conversation{}, time.UTC)
+	for _, l := range lang.Shipped() {
+		w, ok := here[l]
+		if !ok {
+			t.Errorf("%s: no word for \"here\" in this test; add one", l)
+			continue
+		}
+		if out := mustRender(t, c, texts.StopConfirm, l, d); !strings.Contains(out, w) {
+			t.Errorf("STOP confirmation %s %q does not say %q: STOP ends this channel only", l, out, w)
+		}
+	}
+}
+
 // TestSystemTextRules: a system text with a distrustful word, a BSN, an
 // IBAN or an amount is refused, in any language.
 func TestSystemTextRules(t *testing.T) {

@@ -45,3 +45,30 @@ func TestFlowsCheckSummary(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestFlowsCheckWhatsApp: `flows check --whatsapp` reports every message
+// Seintje starts on its own that has no WhatsApp template (on WhatsApp it
+// would go by SMS outside the 24-hour window), as a warning with its
+// place; without the flag, flows that declare no template are quiet.
+func TestFlowsCheckWhatsApp(t *testing.T) {
+	dir := testflows.Dir(t)
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{[]string{"check", dir}, false}, {[]string{"check", "--whatsapp", dir}, true}} {
+		var out, errb bytes.Buffer
+		if rc := runFlows(context.Background(), tc.args, &out, &errb); rc != 0 {
+			t.Fatalf("%v: rc %d: %s %s", tc.args, rc, out.String(), errb.String())
+		}
+		wantLine := filepath.Join(dir, "no-show.yaml") + ":"
+		var found bool
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, wantLine) && strings.Contains(l, `warning: step "ask" starts a message on its own, but has no WhatsApp template; fix: `) {
+				found = true
+			}
+		}
+		if found != tc.want {
+			t.Errorf("%v: no-show's first step reported %v, want %v:\n%s", tc.args, found, tc.want, out.String())
+		}
+	}
+}

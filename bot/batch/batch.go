@@ -173,17 +173,20 @@ type Counts struct {
 	Failed    int            `json:"failed"`
 	FailedBy  map[string]int `json:"failed_by_reason,omitempty"`
 	Cancelled int            `json:"cancelled"` // not sent because the batch was cancelled
-	Replied   int            `json:"replied"`
-	Callback  int            `json:"asked_to_be_called"`
-	OptedOut  int            `json:"opted_out"`
-	Waiting   int            `json:"still_waiting"`
-	Ended     int            `json:"ended"`
-	Outcomes  map[string]int `json:"outcomes,omitempty"`
+	// HeldOut: people in an experiment's hold-out arm, who get no message.
+	HeldOut  int            `json:"held_out,omitempty"`
+	Replied  int            `json:"replied"`
+	Callback int            `json:"asked_to_be_called"`
+	OptedOut int            `json:"opted_out"`
+	Waiting  int            `json:"still_waiting"`
+	Ended    int            `json:"ended"`
+	Outcomes map[string]int `json:"outcomes,omitempty"`
 }
 
-// Handled is how many first messages are no longer waiting to go out.
+// Handled is how many first messages are no longer waiting to go out (a
+// hold-out person's never will).
 func (c *Counts) Handled() int {
-	return c.Sent + c.Delivered + c.Failed + c.Cancelled
+	return c.Sent + c.Delivered + c.Failed + c.Cancelled + c.HeldOut
 }
 
 // metaOf decodes the meta hash.
@@ -235,6 +238,7 @@ func countsOf(h map[string]string) *Counts {
 	c.Pending = n("d:pending")
 	c.Held.QuietHours, c.Held.WeeklyLimit = n("d:held_quiet_hours"), n("d:held_weekly_limit")
 	c.Sent, c.Delivered, c.Failed, c.Cancelled = n("d:sent"), n("d:delivered"), n("d:failed"), n("d:cancelled")
+	c.HeldOut = n("d:held_out")
 	c.Replied, c.Callback, c.OptedOut = n("f:replied"), n("f:callback"), n("f:opted_out")
 	c.Waiting, c.Ended = n("c:waiting"), n("c:ended")
 	for k, v := range h {

@@ -21,7 +21,10 @@ type result struct {
 	Row    int    `json:"r"`
 	Ref    string `json:"f"`
 	Nudge  string `json:"n,omitempty"`
-	Result string `json:"s"` // created, existing, opted_out, error
+	Result string `json:"s"`           // created, existing, opted_out, error
+	Arm    string `json:"a,omitempty"` // the person's arm when the flow runs an experiment
+	// Held: in the experiment's hold-out arm, so no first message at all.
+	Held bool `json:"h,omitempty"`
 }
 
 // errCrash is the test hook's simulated crash.
@@ -136,12 +139,16 @@ func (s *Service) resultOf(ctx context.Context, b *Batch, r Row, res outreach.Tr
 			if err := s.out.Redispatch(ctx, res.ID); err != nil {
 				return result{}, err
 			}
-			return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created"}, nil
+			return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created", Arm: res.Arm, Held: res.HeldOut}, nil
 		}
-		return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "existing"}, nil
+		return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "existing", Arm: res.Arm, Held: res.HeldOut}, nil
 	}
-	return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created"}, nil
+	return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created", Arm: res.Arm, Held: res.HeldOut}, nil
 }
+
+// heldPrefix marks a nudge of the hold-out arm among the ids acceptScript
+// counts: it has no first message to wait for.
+const heldPrefix = "h:"
 
 // accept records a chunk's results and moves the cursor, once.
 func (s *Service) accept(ctx context.Context, id string, cursor int, res []result) error {
@@ -155,7 +162,11 @@ func (s *Service) accept(ctx context.Context, id string, cursor int, res []resul
 		switch r.Result {
 		case "created":
 			counts["accepted"]++
-			members = append(members, r.Nudge)
+			if r.Held {
+				members = append(members, heldPrefix+r.Nudge)
+			} else {
+				members = append(members, r.Nudge)
+			}
 		case "existing":
 			counts["existing"]++
 		default:

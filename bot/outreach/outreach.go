@@ -134,6 +134,9 @@ type TriggerResult struct {
 	Existing bool // the same event had already created it
 	// Arm is the person's arm when the flow runs an experiment.
 	Arm string
+	// HeldOut: the person is in the experiment's hold-out arm, so the
+	// nudge ended at once without a message.
+	HeldOut bool
 	// Lang is the language the messages are written in: the requested one,
 	// or Dutch when the flow does not have it (then Notes says so).
 	Lang  string
@@ -216,9 +219,9 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		}
 		switch {
 		case cr.Existing != "":
-			st, prevArm := "unknown", arm
+			st, prevArm, heldOut := "unknown", arm, false
 			if prev, err := s.Store.Nudge(ctx, cr.Existing); err == nil {
-				st, prevArm = string(prev.Status), prev.Arm
+				st, prevArm, heldOut = string(prev.Status), prev.Arm, prev.Outcome == engine.OutcomeHeldOut
 			}
 			// A retry after a failed enrolment finds the same event: enrol now.
 			if err := s.enroll(ctx, f, tag, prevArm, cr.Existing, now); err != nil {
@@ -233,7 +236,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 				Detail: f.ID + " (same event: existing nudge)"}); err != nil {
 				return TriggerResult{}, err
 			}
-			return TriggerResult{ID: cr.Existing, Status: st, Existing: true, Arm: prevArm}, nil
+			return TriggerResult{ID: cr.Existing, Status: st, Existing: true, Arm: prevArm, HeldOut: heldOut}, nil
 		case cr.Active != "":
 			// A new event for a flow that is still waiting: the new nudge
 			// replaces the old one (one active conversation per flow).
@@ -266,7 +269,8 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		if err != nil {
 			return TriggerResult{}, err
 		}
-		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes, Arm: arm}, nil
+		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes, Arm: arm,
+			HeldOut: n.Outcome == engine.OutcomeHeldOut}, nil
 	}
 	return TriggerResult{}, fmt.Errorf("trigger: %w", store.ErrConflict)
 }

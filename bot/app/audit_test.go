@@ -115,3 +115,24 @@ func (h *harness) auditEntries(t *testing.T, query string) []map[string]any {
 	}
 	return out
 }
+
+// countAudit counts every entry matching query (as admin), page by page.
+func (h *harness) countAudit(t *testing.T, query string) int {
+	t.Helper()
+	n, cursor := 0, ""
+	for range 100 {
+		r := h.get("/v1/audit?limit=500&"+query+cursor, tokAdmin)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET /v1/audit?%s: %d %s", query, r.Status, r.Body)
+		}
+		m := r.JSON(t)
+		n += len(m["entries"].([]any))
+		next, _ := m["next"].(string)
+		if next == "" {
+			return n
+		}
+		cursor = "&cursor=" + url.QueryEscape(next)
+	}
+	t.Fatalf("GET /v1/audit?%s: more than 100 pages", query)
+	return n
+}

@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/seintje/seintje/bot/batch"
+	"github.com/seintje/seintje/bot/store"
 )
 
 const csvCT = "text/csv"
@@ -398,6 +402,32 @@ func (failingQueue) EnqueueTask(context.Context, string, string, []byte, time.Ti
 	return errors.New("connection lost")
 }
 
+// startLost creates a batch of n no-show rows (ref and phone from the
+// format row, given the row's index twice) with svc, whose queue is lost,
+// and starts it: the start is stored, its run not queued.
+func startLost(t *testing.T, h *harness, svc *batch.Service, row string, n int) string {
+	t.Helper()
+	lines := []string{"ref,phone,name,caseworker,appointment_at"}
+	for i := range n {
+		lines = append(lines, fmt.Sprintf(row, i, i)+",Sam,Ahmed,2026-11-20T10:00:00+01:00")
+	}
+	ctx := context.Background()
+	f, _ := h.app.Registry.Current("no-show")
+	tb, _ := batch.ReadTable([]byte(strings.Join(lines, "\n")))
+	cols, err := batch.MapColumns(f, tb.Header, nil, tb.Rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err := svc.Create(ctx, batch.NewRequest{Flow: "no-show", Source: "csv", Items: batch.Items(f, tb, cols, time.UTC), Names: cols.Name, By: "cw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx, cr.Batch.ID, time.Time{}); err == nil {
+		t.Fatal("start with a lost queue: no error")
+	}
+	return cr.Batch.ID
+}
+
 // Starting a batch is crash-safe: when the process dies after the state
 // change but before its run is queued, recovery queues it; when it dies
 // in the middle of a run (nudges created, cursor not moved), the next run
@@ -409,29 +439,11 @@ func TestBatchStartSurvivesCrashes(t *testing.T) {
 		return batch.Options{Redis: a.Redis, Prefix: h.prefix, Retention: time.Hour, Outreach: a.Service, Store: a.Store,
 			Queue: failingQueue{}, Chunk: 4, Workers: 3, CrashAfterCreate: crash, SMSRate: 10}
 	}
-	var lines []string
-	lines = append(lines, "ref,phone,name,caseworker,appointment_at")
-	for i := range 10 {
-		lines = append(lines, fmt.Sprintf("Z-%d,+3165555%04d,Sam,Ahmed,2026-11-20T10:00:00+01:00", i, i))
-	}
 	ctx := context.Background()
 
 	// Crash in the middle of a run, in chunk 1 (rows 5-8).
 	crashing := batch.New(opts(func(chunk int) bool { return chunk == 1 }))
-	f, _ := a.Registry.Current("no-show")
-	tb, _ := batch.ReadTable([]byte(strings.Join(lines, "\n")))
-	cols, err := batch.MapColumns(f, tb.Header, nil, tb.Rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cr, err := crashing.Create(ctx, batch.NewRequest{Flow: "no-show", Source: "csv", Items: batch.Items(f, tb, cols, time.UTC), Names: cols.Name, By: "cw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := cr.Batch.ID
-	if err := crashing.Start(ctx, id, time.Time{}); err == nil {
-		t.Fatal("start with a lost queue: no error")
-	}
+	id := startLost(t, h, crashing, "Z-%d,+3165555%04d", 10)
 	if err := crashing.Run(ctx, id); err == nil {
 		t.Fatal("the crash hook did not stop the run")
 	}
@@ -456,4 +468,110 @@ func TestBatchStartSurvivesCrashes(t *testing.T) {
 			t.Errorf("row %d: %d messages", i+2, n)
 		}
 	}
+}
+
+// cutPipeline makes the first pipeline that runs four scripts or more stop
+// after its k-th script, as if the process died while sending a chunk's
+// creates: Redis gets the commands up to the k-th create and the two after
+// it (its case reference and one of its timers), and nothing after.
+type cutPipeline struct {
+	k    int
+	done atomic.Bool
+}
+
+var errCut = errors.New("process died in the middle of the pipeline")
+
+func (c *cutPipeline) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (c *cutPipeline) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (c *cutPipeline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		script := func(cmd redis.Cmder) bool { return cmd.Name() == "evalsha" || cmd.Name() == "eval" }
+		n := 0
+		for _, cmd := range cmds {
+			if script(cmd) {
+				n++
+			}
+		}
+		if n < 4 || c.done.Load() {
+			return next(ctx, cmds)
+		}
+		c.done.Store(true)
+		cut, seen := len(cmds), 0
+		for i, cmd := range cmds {
+			if script(cmd) {
+				if seen++; seen == c.k {
+					cut = min(i+3, len(cmds))
+					break
+				}
+			}
+		}
+		if err := next(ctx, cmds[:cut]); err != nil {
+			return err
+		}
+		for _, cmd := range cmds[cut:] {
+			cmd.SetErr(errCut)
+		}
+		return errCut
+	}
+}
+
+// A crash in the middle of a chunk's pipeline of creates strands nothing:
+// the nudges created before it keep their outbox pointer, the recovery
+// pass queues their work, the next run of the batch counts them and
+// creates the rest, and everyone gets exactly one message.
+func TestBatchCrashInTheMiddleOfAChunk(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.app
+	h.nudge("no-show", "+31655590000", map[string]any{"appointment_at": "2026-11-20T10:00:00+01:00"}) // the create script is known to Redis
+	opt, err := redis.ParseURL(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	const k = 5
+	rdb.AddHook(&cutPipeline{k: k})
+	out := *a.Service
+	out.Store = store.New(rdb, store.Options{Prefix: h.prefix, Retention: time.Hour})
+	crashing := batch.New(batch.Options{Redis: a.Redis, Prefix: h.prefix, Retention: time.Hour, Outreach: &out, Store: out.Store,
+		Queue: failingQueue{}, Chunk: 8, Workers: 3, SMSRate: 10})
+	ctx := context.Background()
+	id := startLost(t, h, crashing, "Y-%d,+3165556%04d", 12)
+	if err := crashing.Run(ctx, id); !errors.Is(err, errCut) {
+		t.Fatalf("run: %v, want the cut", err)
+	}
+	if b, _ := crashing.Get(ctx, id); b.Counts.Accepted != 0 {
+		t.Fatalf("counted before the chunk was done: %+v", b.Counts)
+	}
+	// The k nudges created before the cut are stored with their pointers,
+	// their work not queued: the recovery pass (no grace) queues it.
+	if n, err := a.Store.PendingCount(ctx); err != nil || n < k {
+		t.Fatalf("pending pointers %d (%v), want at least %d", n, err, k)
+	}
+	if _, err := a.Service.Recover(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the nudges created before the cut sent", func() bool { return len(h.twilio.Requests()) >= 1+k })
+
+	// The next run (the app's worker, queued by the batch recovery pass)
+	// continues from the cursor: the chunk again, then the rest.
+	if err := a.Batches.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := h.waitBatch(id, "done")
+	if count(b, "accepted") != 12 || count(b, "sent") != 12 || count(b, "still_waiting") != 12 {
+		t.Fatalf("counts %v", b["counts"])
+	}
+	for i := range 12 {
+		if n := len(h.sentTo(fmt.Sprintf("+3165556%04d", i))); n != 1 {
+			t.Errorf("row %d: %d messages", i+2, n)
+		}
+	}
+	if _, err := a.Service.Recover(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "no pointer left", func() bool {
+		n, err := a.Store.PendingCount(ctx)
+		return err == nil && n == 0
+	})
 }

@@ -2,15 +2,20 @@ package app_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/seintje/seintje/bot/app"
 	"github.com/seintje/seintje/internal/testflows"
 )
 
@@ -219,9 +224,32 @@ func TestExperimentEndToEnd(t *testing.T) {
 		{"/v1/recipients/NOBODY/outcomes", map[string]any{"flow": "form-exp", "outcome": "form_received", "at": t0.Format(time.RFC3339)}, 404, "not_found"},
 		{"/v1/recipients/" + ps[1].ref + "/outcomes", map[string]any{"outcome": "form_received", "at": t0.Format(time.RFC3339)}, 422, "invalid_field"},
 	} {
-		st, m, err := post(c.path, c.body)
-		if err != nil || st != c.status || m["code"] != c.code {
-			t.Errorf("POST %s %v: %d %v, want %d %s", c.path, c.body, st, m, c.status, c.code)
+		r := h.postJSON(c.path, tokCaseworker, c.body, nil)
+		var m map[string]any
+		_ = json.Unmarshal(r.Body, &m)
+		if r.Status != c.status || m["code"] != c.code || r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("POST %s %v: %d %s %v, want %d application/problem+json %s", c.path, c.body, r.Status, r.Header.Get("Content-Type"), m, c.status, c.code)
+		}
+	}
+	// Audited: one report_outcome entry per outcome the case system
+	// reported first (by its token name, with the arm); none for the
+	// repeat, the refused reports or Seintje's own outcomes (replies).
+	reported := 0
+	for i := range ps {
+		if i%3 == 0 || i%10 == 1 {
+			reported++
+		}
+	}
+	if got := h.countAudit(t, "action=report_outcome"); got != reported {
+		t.Errorf("%d report_outcome entries in the audit trail, want %d", got, reported)
+	}
+	if got := h.countAudit(t, "action=report_outcome&actor=cw"); got != reported {
+		t.Errorf("%d report_outcome entries by cw, want %d", got, reported)
+	}
+	for _, i := range []int{1, 3} { // 1: late, then refused three times; 3: reported twice
+		es := h.auditEntries(t, "action=report_outcome&nudge="+ps[i].nudge)
+		if want := "form_received (form-exp-test: " + ps[i].arm + ")"; len(es) != 1 || es[0]["detail"] != want || es[0]["subject"] == "" {
+			t.Errorf("audit entries of nudge %d: %v, want one with detail %q", i, es, want)
 		}
 	}
 	// The nudge shows its outcomes.
@@ -307,5 +335,284 @@ func TestExperimentEndToEnd(t *testing.T) {
 	fl := h.get("/v1/flows", tokCoordinator)
 	if !strings.Contains(string(fl.Body), `"name":"form_received"`) || !strings.Contains(string(fl.Body), `"id":"form-exp-test"`) {
 		t.Errorf("GET /v1/flows: %s", fl.Body)
+	}
+}
+
+// TestExperimentOwnOutcomesAndStop: Seintje's own events become outcomes of
+// the nudge (opted out, undelivered, reached by the werkplaats; replied and
+// asked for a call are in TestExperimentEndToEnd), also outside an
+// experiment; stopping the experiment, and then removing its block, keeps
+// its data and report while new nudges get the flow's own text.
+func TestExperimentOwnOutcomesAndStop(t *testing.T) {
+	dir := testflows.ExperimentDir(t)
+	h := newHarness(t, map[string]string{"SEINTJE_FLOWS_DIR": dir})
+	type person struct{ ref, phone, nudge, arm string }
+	trigger := func(i int, due string) person {
+		p := person{ref: fmt.Sprintf("OWN-%03d", i), phone: fmt.Sprintf("+3163%07d", 3000000+i)}
+		m := h.postJSON("/v1/nudges", tokCaseworker, map[string]any{"flow": "form-exp",
+			"recipient":  map[string]any{"ref": p.ref, "phone": p.phone, "name": "Sanne de Vries", "language": "nl"},
+			"vars":       map[string]any{"due_date": due},
+			"caseworker": map[string]any{"name": "Ahmed"}}, nil).JSON(t)
+		p.nudge, _ = m["id"].(string)
+		p.arm, _ = m["arm"].(string)
+		return p
+	}
+	// Three people who get a message, and everyone assigned on the way.
+	var msgd []person
+	people := map[string]int{}
+	for i := 0; len(msgd) < 3; i++ {
+		p := trigger(i, "2030-12-01")
+		if p.nudge == "" || p.arm == "" {
+			t.Fatalf("nudge %d: %+v", i, p)
+		}
+		people[p.arm]++
+		if p.arm != "holdout" {
+			msgd = append(msgd, p)
+			eventually(t, "first SMS to "+p.ref, func() bool { return len(h.sentTo(p.phone)) == 1 })
+			h.waitHandedOver(p.nudge)
+		}
+	}
+	outcomes := func(id string) map[string]string { // outcome → by|counted
+		out := map[string]string{}
+		for _, o := range asList(h.nudgeView(id)["outcomes"]) {
+			m := o.(map[string]any)
+			c, _ := m["counted"].(string)
+			out[m["outcome"].(string)] = m["by"].(string) + "|" + c
+		}
+		return out
+	}
+	waitOutcome := func(p person, name, want string) {
+		t.Helper()
+		eventually(t, name+" on "+p.ref+"'s nudge", func() bool { return outcomes(p.nudge)[name] == want })
+	}
+
+	// opted_out: the person sends STOP (not measured by this experiment).
+	if r := h.sms(msgd[0].phone, "STOP", "SM"+randHex(16)); r.Status >= 300 {
+		t.Fatalf("stop: %d %s", r.Status, r.Body)
+	}
+	waitOutcome(msgd[0], "opted_out", "seintje|")
+	// undelivered: the provider reports the first message undelivered.
+	var sid string
+	for _, r := range h.twilio.Requests() {
+		if r.To == msgd[1].phone {
+			sid = r.SID
+		}
+	}
+	if r := h.status(sid, msgd[1].phone, "undelivered", 30003); r.Status >= 300 {
+		t.Fatalf("status: %d %s", r.Status, r.Body)
+	}
+	waitOutcome(msgd[1], "undelivered", "seintje|")
+	// reached_by_werkplaats: the person asks for a call ("2"), the
+	// werkplaats reaches them; replied and asked_for_call are counted.
+	if r := h.sms(msgd[2].phone, "2", "SM"+randHex(16)); r.Status >= 300 {
+		t.Fatalf("inbound: %d %s", r.Status, r.Body)
+	}
+	var task string
+	eventually(t, "callback task", func() bool {
+		if cbs := callbacksOfNudge(h.nudgeView(msgd[2].nudge)); len(cbs) == 1 {
+			task, _ = cbs[0]["id"].(string)
+		}
+		return task != ""
+	})
+	if r := h.postJSON("/v1/callbacks/"+task+"/claim", tokWerkplaats, map[string]any{}, nil); r.Status != http.StatusOK {
+		t.Fatalf("claim: %d %s", r.Status, r.Body)
+	}
+	if r := h.postJSON("/v1/callbacks/"+task+"/complete", tokWerkplaats, map[string]any{"outcome": "reached"}, nil); r.Status != http.StatusOK {
+		t.Fatalf("complete: %d %s", r.Status, r.Body)
+	}
+	waitOutcome(msgd[2], "reached_by_werkplaats", "seintje|")
+	waitOutcome(msgd[2], "replied", "seintje|counted")
+	waitOutcome(msgd[2], "asked_for_call", "seintje|counted")
+	// Seintje's own outcomes are not audit entries (case-system reports are).
+	if es := h.auditEntries(t, "action=report_outcome"); len(es) != 0 {
+		t.Errorf("Seintje's own outcomes in the audit trail: %v", es)
+	}
+
+	type report struct {
+		Report struct {
+			Stopped bool `json:"stopped"`
+			Arms    []struct {
+				Name   string `json:"name"`
+				People int    `json:"people"`
+			} `json:"arms"`
+			Secondary []struct {
+				Outcome string `json:"outcome"`
+				Arms    []struct {
+					Arm   string `json:"arm"`
+					Count int    `json:"count"`
+				} `json:"arms"`
+			} `json:"secondary"`
+		} `json:"report"`
+	}
+	check := func(when string, stopped bool) {
+		t.Helper()
+		r := h.get("/v1/experiments/form-exp-test", tokCoordinator)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: GET experiment: %d %s", when, r.Status, r.Body)
+		}
+		var rep report
+		if err := json.Unmarshal(r.Body, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Report.Stopped != stopped {
+			t.Errorf("%s: stopped %v, want %v", when, rep.Report.Stopped, stopped)
+		}
+		for _, a := range rep.Report.Arms {
+			if a.People != people[a.Name] {
+				t.Errorf("%s: arm %s has %d people, want %d", when, a.Name, a.People, people[a.Name])
+			}
+		}
+		for _, sec := range rep.Report.Secondary {
+			for _, a := range sec.Arms {
+				if want := map[bool]int{true: 1}[a.Arm == msgd[2].arm]; a.Count != want {
+					t.Errorf("%s: %s in arm %s: %d, want %d", when, sec.Outcome, a.Arm, a.Count, want)
+				}
+			}
+		}
+	}
+	check("running", false)
+
+	// Stop it: a new version of the flow says `stopped: true`.
+	file := filepath.Join(dir, "form-exp.yaml")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restartWith := func(s string) {
+		t.Helper()
+		h.stop()
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h.start()
+	}
+	stopped := strings.Replace(string(src), "version: 1\n", "version: 2\n", 1) + "  stopped: true\n"
+	restartWith(stopped)
+	check("stopped", true)
+	// A new person is not assigned and gets the flow's own text; a
+	// person assigned before (the one the werkplaats reached) gets no arm
+	// on a new nudge either.
+	var before int
+	if _, err := fmt.Sscanf(msgd[2].ref, "OWN-%d", &before); err != nil {
+		t.Fatal(err)
+	}
+	after := []person{trigger(900, "2031-01-15"), trigger(before, "2031-01-15")}
+	for _, p := range after {
+		if p.nudge == "" || p.arm != "" {
+			t.Errorf("%s: nudge %q arm %q after the stop", p.ref, p.nudge, p.arm)
+		}
+		if v := h.nudgeView(p.nudge); v["arm"] != nil || v["experiment"] != nil {
+			t.Errorf("%s: nudge shows experiment %v arm %v after the stop", p.ref, v["experiment"], v["arm"])
+		}
+	}
+	np := after[0]
+	eventually(t, "the flow's own text after the stop", func() bool {
+		s := h.sentTo(np.phone)
+		return len(s) == 1 && strings.HasPrefix(s[0], "Hallo Sanne, wij missen")
+	})
+	// Outside an experiment a reply is an outcome too (written with the
+	// reply's own commit).
+	h.waitHandedOver(np.nudge)
+	if r := h.sms(np.phone, "ja", "SM"+randHex(16)); r.Status >= 300 {
+		t.Fatalf("inbound: %d %s", r.Status, r.Body)
+	}
+	waitOutcome(np, "replied", "seintje|")
+	check("stopped, after a reply outside the experiment", true)
+
+	// Remove the block: the report still answers from the stored design.
+	i := strings.Index(stopped, "experiment:\n")
+	restartWith(strings.Replace(stopped[:i], "version: 2\n", "version: 3\n", 1))
+	check("block removed", true)
+	if r := h.get("/v1/experiments", tokCoordinator); !strings.Contains(string(r.Body), "form-exp-test") {
+		t.Errorf("GET /v1/experiments after the block was removed: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestExperimentBatchResultsShowArm: a batch for a flow with an experiment;
+// results.csv names each person's arm, the same as the nudge; a hold-out
+// person's nudge ended as held_out without a message.
+func TestExperimentBatchResultsShowArm(t *testing.T) {
+	h := newHarness(t, map[string]string{"SEINTJE_FLOWS_DIR": testflows.ExperimentDir(t)})
+	rows := []string{"Kenmerk;Telefoon;Naam;Taal;Consulent;due_date"}
+	for i := range 30 {
+		rows = append(rows, fmt.Sprintf("BAT-%02d;06 4%07d;Sanne de Vries;nl;Ahmed;01-12-2030", i, 4000000+i))
+	}
+	r := h.upload("?flow=form-exp&start=true", csvCT, []byte(strings.Join(rows, "\r\n")+"\r\n"), nil)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	id := batchOf(t, r.JSON(t))["id"].(string)
+	// It ends although the hold-out people never get a first message.
+	b := h.waitBatch(id, "done")
+	res := h.get("/v1/batches/"+id+"/results.csv", tokCaseworker)
+	recs, err := csv.NewReader(bytes.NewReader(res.Body)).ReadAll()
+	if err != nil || res.Status != http.StatusOK || len(recs) != 31 || recs[0][11] != "arm" {
+		t.Fatalf("results: %d %v %v", res.Status, err, recs)
+	}
+	arms := map[string]int{}
+	for _, rec := range recs[1:] {
+		v := h.nudgeView(rec[2])
+		if rec[11] == "" || v["arm"] != rec[11] {
+			t.Errorf("row %s: results.csv says arm %q, the nudge %v", rec[0], rec[11], v["arm"])
+		}
+		arms[rec[11]]++
+		if rec[11] == "holdout" && (rec[4] != "ended" || rec[5] != "held_out" || rec[6] != "held_out" || len(messagesOf(v)) != 0) {
+			t.Errorf("hold-out row %v: %d messages", rec, len(messagesOf(v)))
+		}
+		if rec[11] != "holdout" && (rec[4] != "waiting" || rec[6] != "sent") {
+			t.Errorf("row %v, want waiting and sent", rec)
+		}
+	}
+	if arms["standard"] == 0 || arms["short"] == 0 || arms["holdout"] == 0 {
+		t.Errorf("arms in the batch: %v", arms)
+	}
+	if count(b, "held_out") != arms["holdout"] || count(b, "sent") != 30-arms["holdout"] || count(b, "pending") != 0 ||
+		count(b, "ended") != arms["holdout"] || count(b, "still_waiting") != 30-arms["holdout"] {
+		t.Errorf("batch counts %v, %d held out", b["counts"], arms["holdout"])
+	}
+}
+
+// TestExperimentHoldoutCapAtStartAndReload: the hold-out cap setting
+// (SEINTJE_EXPERIMENT_MAX_HOLDOUT, default 20%) holds at start and on a
+// hot reload: a larger hold-out arm keeps the previous version live, and
+// Seintje does not start with one above the setting.
+func TestExperimentHoldoutCapAtStartAndReload(t *testing.T) {
+	dir := testflows.ExperimentDir(t)
+	h := newHarness(t, map[string]string{"SEINTJE_FLOWS_DIR": dir}) // 20%: the default allows it
+	file := filepath.Join(dir, "form-exp.yaml")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, _ := h.app.Registry.Current("form-exp")
+	bigger := strings.Replace(string(src), "version: 1\n", "version: 2\n", 1)
+	bigger = strings.Replace(bigger, "      share: 40\n", "      share: 35\n", 2)
+	bigger = strings.Replace(bigger, "      share: 20\n      holdout: true", "      share: 30\n      holdout: true", 1)
+	if err := os.WriteFile(file, []byte(bigger), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.Registry.Reload(context.Background(), dir, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := h.app.Registry.Current("form-exp"); cur.Digest != live.Digest {
+		t.Errorf("a 30%% hold-out went live on reload (version %d)", cur.Version)
+	}
+	fl := h.get("/v1/flows", tokCoordinator)
+	if !strings.Contains(string(fl.Body), `gets 30% of the people, more than the 20% allowed`) {
+		t.Errorf("GET /v1/flows does not show the refused reload: %s", fl.Body)
+	}
+	// At start, with the setting at 10%, the 20% hold-out is refused.
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.stop()
+	h.env["SEINTJE_EXPERIMENT_MAX_HOLDOUT"] = "10"
+	a, err := app.New(context.Background(), h.config(), app.Options{Now: h.clock.Now})
+	if err == nil {
+		a.Close()
+		t.Fatal("Seintje started with a 20% hold-out above the 10% setting")
+	}
+	if !strings.Contains(err.Error(), `gets 20% of the people, more than the 10% allowed`) {
+		t.Errorf("start: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -65,6 +66,9 @@ type Service struct {
 	loc       *time.Location
 	crashHook func(chunk int) bool
 	events    outreach.Events
+	// cancelSeen keeps each batch's cancel state for a moment (Cancelled).
+	cancelMu   sync.Mutex
+	cancelSeen map[string]cancelState
 }
 
 // Options configure a Service.
@@ -80,8 +84,10 @@ type Options struct {
 	Audit     *audit.Log
 	SMSRate   float64 // messages per second, for the expected end before sending starts
 	Location  *time.Location
-	// Chunk is how many rows are created per step (and per cursor move);
-	// Workers how many nudges are created at once. Defaults 500 and 16.
+	// Chunk is how many rows are created per step (and per cursor move):
+	// their create scripts go to Redis in one pipeline. Workers is how
+	// many nudges' work (send, timers) is queued at once. Defaults 500
+	// and 32.
 	Chunk, Workers int
 	// CrashAfterCreate is fault injection for tests: when it returns true
 	// for a chunk, Run stops after creating the chunk's nudges and before
@@ -98,7 +104,7 @@ func New(o Options) *Service {
 		o.Chunk = 500
 	}
 	if o.Workers <= 0 {
-		o.Workers = 16
+		o.Workers = 32
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -110,7 +116,8 @@ func New(o Options) *Service {
 		o.Location = time.UTC
 	}
 	return &Service{rdb: o.Redis, prefix: o.Prefix, ttl: o.Retention, out: o.Outreach, st: o.Store, queue: o.Queue,
-		now: o.Now, log: o.Log, audit: o.Audit, smsRate: o.SMSRate, chunk: o.Chunk, workers: o.Workers, loc: o.Location, crashHook: o.CrashAfterCreate, events: o.Events}
+		now: o.Now, log: o.Log, audit: o.Audit, smsRate: o.SMSRate, chunk: o.Chunk, workers: o.Workers, loc: o.Location, crashHook: o.CrashAfterCreate, events: o.Events,
+		cancelSeen: map[string]cancelState{}}
 }
 
 // Location is the time zone spreadsheet dates are read in.
@@ -166,17 +173,20 @@ type Counts struct {
 	Failed    int            `json:"failed"`
 	FailedBy  map[string]int `json:"failed_by_reason,omitempty"`
 	Cancelled int            `json:"cancelled"` // not sent because the batch was cancelled
-	Replied   int            `json:"replied"`
-	Callback  int            `json:"asked_to_be_called"`
-	OptedOut  int            `json:"opted_out"`
-	Waiting   int            `json:"still_waiting"`
-	Ended     int            `json:"ended"`
-	Outcomes  map[string]int `json:"outcomes,omitempty"`
+	// HeldOut: people in an experiment's hold-out arm, who get no message.
+	HeldOut  int            `json:"held_out,omitempty"`
+	Replied  int            `json:"replied"`
+	Callback int            `json:"asked_to_be_called"`
+	OptedOut int            `json:"opted_out"`
+	Waiting  int            `json:"still_waiting"`
+	Ended    int            `json:"ended"`
+	Outcomes map[string]int `json:"outcomes,omitempty"`
 }
 
-// Handled is how many first messages are no longer waiting to go out.
+// Handled is how many first messages are no longer waiting to go out (a
+// hold-out person's never will).
 func (c *Counts) Handled() int {
-	return c.Sent + c.Delivered + c.Failed + c.Cancelled
+	return c.Sent + c.Delivered + c.Failed + c.Cancelled + c.HeldOut
 }
 
 // metaOf decodes the meta hash.
@@ -228,6 +238,7 @@ func countsOf(h map[string]string) *Counts {
 	c.Pending = n("d:pending")
 	c.Held.QuietHours, c.Held.WeeklyLimit = n("d:held_quiet_hours"), n("d:held_weekly_limit")
 	c.Sent, c.Delivered, c.Failed, c.Cancelled = n("d:sent"), n("d:delivered"), n("d:failed"), n("d:cancelled")
+	c.HeldOut = n("d:held_out")
 	c.Replied, c.Callback, c.OptedOut = n("f:replied"), n("f:callback"), n("f:opted_out")
 	c.Waiting, c.Ended = n("c:waiting"), n("c:ended")
 	for k, v := range h {
@@ -603,6 +614,7 @@ func (s *Service) Cancel(ctx context.Context, id string) error {
 	default:
 		return fmt.Errorf("%w: it is %s", ErrState, prev)
 	}
+	s.remember(id, true, s.now())
 	s.rdb.SRem(ctx, s.activeKey(), id)
 	if err := s.audit.Record(ctx, audit.Entry{Action: ActionBatchCancel, Detail: "batch " + id}); err != nil {
 		s.log.WarnContext(ctx, "audit batch cancel", "batch", id, "err", err)

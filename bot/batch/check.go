@@ -68,7 +68,7 @@ func JSONNames(field string) string {
 
 // CheckResult is the outcome of checking every row.
 type CheckResult struct {
-	Valid    []Row
+	Valid    []*Row // the rows as checked, not copied
 	Rejected []Rejection
 }
 
@@ -132,7 +132,7 @@ func Check(ctx context.Context, svc *outreach.Service, st *store.Store, f *flow.
 			c.Rejected = append(c.Rejected, Rejection{Row: row.Row, Ref: row.Ref, Field: name(ColPhone), Code: CodeAlreadySent,
 				Message: "this person already got this message for the same event (nudge " + p.Existing + "); it is not sent twice"})
 		default:
-			c.Valid = append(c.Valid, *row)
+			c.Valid = append(c.Valid, row)
 		}
 	}
 	sortRejections(c.Rejected)

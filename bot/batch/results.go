@@ -11,11 +11,12 @@ import (
 )
 
 // ResultsHeader is the header of results.csv.
-var ResultsHeader = []string{"row", "ref", "nudge_id", "result", "status", "outcome", "delivery", "delivery_reason", "replied", "asked_to_be_called", "opted_out"}
+var ResultsHeader = []string{"row", "ref", "nudge_id", "result", "status", "outcome", "delivery", "delivery_reason", "replied", "asked_to_be_called", "opted_out", "arm"}
 
 // WriteResults writes one CSV row per person started (or refused) by the
 // batch, by case reference: nudge id, what happened at the start, the
-// conversation's status and outcome, and the first message's delivery. No
+// conversation's status and outcome, the first message's delivery, and the
+// experiment arm the person is in (empty outside an experiment). No
 // phone numbers, no message bodies. It reads the batch's own figures, a
 // chunk at a time, never the nudges themselves.
 func (s *Service) WriteResults(ctx context.Context, id string, w io.Writer, comma rune) error {
@@ -81,7 +82,7 @@ func (s *Service) WriteResults(ctx context.Context, id string, w io.Writer, comm
 				return ""
 			}
 			if err := cw.Write([]string{strconv.Itoa(r.Row), safeCell(r.Ref), r.Nudge, r.Result, status, outcome, delivery, reason,
-				yes("replied"), yes("callback"), yes("opted_out")}); err != nil {
+				yes("replied"), yes("callback"), yes("opted_out"), safeCell(r.Arm)}); err != nil {
 				return err
 			}
 		}

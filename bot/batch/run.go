@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,7 +21,10 @@ type result struct {
 	Row    int    `json:"r"`
 	Ref    string `json:"f"`
 	Nudge  string `json:"n,omitempty"`
-	Result string `json:"s"` // created, existing, opted_out, error
+	Result string `json:"s"`           // created, existing, opted_out, error
+	Arm    string `json:"a,omitempty"` // the person's arm when the flow runs an experiment
+	// Held: in the experiment's hold-out arm, so no first message at all.
+	Held bool `json:"h,omitempty"`
 }
 
 // errCrash is the test hook's simulated crash.
@@ -90,34 +92,32 @@ func (s *Service) Run(ctx context.Context, id string) error {
 	}
 }
 
-// createChunk starts the nudges of rows, several at once.
+// createChunk starts the nudges of rows: in one pipeline of create scripts
+// (outreach.TriggerMany), their work queued several at once.
 func (s *Service) createChunk(ctx context.Context, b *Batch, rows []Row) ([]result, error) {
+	reqs := make([]outreach.TriggerRequest, len(rows))
+	for i, r := range rows {
+		vars := make(map[string]any, len(r.Vars))
+		for k, v := range r.Vars {
+			vars[k] = v
+		}
+		reqs[i] = outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
+			Vars: vars, Caseworker: r.Caseworker, TriggeredBy: b.CreatedBy, IdempotencyKey: r.Idem, Batch: b.ID}
+	}
+	res, errs := s.out.TriggerMany(ctx, reqs, s.workers)
 	out := make([]result, len(rows))
-	errs := make([]error, len(rows))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range s.workers {
-		wg.Go(func() {
-			for i := range next {
-				out[i], errs[i] = s.createOne(ctx, b, rows[i])
-			}
-		})
-	}
+	var failed []error
 	for i := range rows {
-		next <- i
+		var err error
+		if out[i], err = s.resultOf(ctx, b, rows[i], res[i], errs[i]); err != nil {
+			failed = append(failed, err)
+		}
 	}
-	close(next)
-	wg.Wait()
-	return out, errors.Join(errs...)
+	return out, errors.Join(failed...)
 }
 
-func (s *Service) createOne(ctx context.Context, b *Batch, r Row) (result, error) {
-	vars := make(map[string]any, len(r.Vars))
-	for k, v := range r.Vars {
-		vars[k] = v
-	}
-	res, err := s.out.Trigger(ctx, outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
-		Vars: vars, Caseworker: r.Caseworker, TriggeredBy: b.CreatedBy, IdempotencyKey: r.Idem, Batch: b.ID})
+// resultOf is what became of row r, triggered with answer res, err.
+func (s *Service) resultOf(ctx context.Context, b *Batch, r Row, res outreach.TriggerResult, err error) (result, error) {
 	var fe *outreach.FieldError
 	switch {
 	case errors.Is(err, outreach.ErrOptedOut):
@@ -139,12 +139,16 @@ func (s *Service) createOne(ctx context.Context, b *Batch, r Row) (result, error
 			if err := s.out.Redispatch(ctx, res.ID); err != nil {
 				return result{}, err
 			}
-			return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created"}, nil
+			return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created", Arm: res.Arm, Held: res.HeldOut}, nil
 		}
-		return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "existing"}, nil
+		return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "existing", Arm: res.Arm, Held: res.HeldOut}, nil
 	}
-	return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created"}, nil
+	return result{Row: r.Row, Ref: r.Ref, Nudge: res.ID, Result: "created", Arm: res.Arm, Held: res.HeldOut}, nil
 }
+
+// heldPrefix marks a nudge of the hold-out arm among the ids acceptScript
+// counts: it has no first message to wait for.
+const heldPrefix = "h:"
 
 // accept records a chunk's results and moves the cursor, once.
 func (s *Service) accept(ctx context.Context, id string, cursor int, res []result) error {
@@ -158,7 +162,11 @@ func (s *Service) accept(ctx context.Context, id string, cursor int, res []resul
 		switch r.Result {
 		case "created":
 			counts["accepted"]++
-			members = append(members, r.Nudge)
+			if r.Held {
+				members = append(members, heldPrefix+r.Nudge)
+			} else {
+				members = append(members, r.Nudge)
+			}
 		case "existing":
 			counts["existing"]++
 		default:
@@ -188,16 +196,46 @@ func (s *Service) accept(ctx context.Context, id string, cursor int, res []resul
 
 // Delivery implements outreach.Tally.
 func (s *Service) Delivery(ctx context.Context, batch, nudge string, st store.Status) error {
+	keys, args := s.deliveryCall(batch, nudge, st)
+	done, err := deliveryScript.Run(ctx, s.rdb, keys, args...).Int()
+	if err != nil {
+		return fmt.Errorf("batch %s delivery: %w", batch, err)
+	}
+	return s.delivered(ctx, batch, done)
+}
+
+// DeliveryAlong implements outreach.DeliveryAlong: Delivery in the round
+// trip of the message's status.
+func (s *Service) DeliveryAlong(ctx context.Context, batch, nudge string, st store.Status) (store.Along, func(context.Context) error) {
+	keys, args := s.deliveryCall(batch, nudge, st)
+	var cmd *redis.Cmd
+	along := func(pipe redis.Pipeliner) { cmd = deliveryScript.EvalSha(ctx, pipe, keys, args...) }
+	after := func(ctx context.Context) error {
+		if cmd == nil || cmd.Err() != nil { // not sent, or not run (NOSCRIPT): on its own
+			return s.Delivery(ctx, batch, nudge, st)
+		}
+		done, err := cmd.Int()
+		if err != nil {
+			return fmt.Errorf("batch %s delivery: %w", batch, err)
+		}
+		return s.delivered(ctx, batch, done)
+	}
+	return along, after
+}
+
+// deliveryCall is the delivery script's keys and arguments.
+func (s *Service) deliveryCall(batch, nudge string, st store.Status) ([]string, []any) {
 	state, rank := category(st.State)
 	reason := ""
 	if state == "failed" {
 		reason = reasonKey(st)
 	}
 	keys := []string{s.key(batch, "dl"), s.key(batch, "n"), s.key(batch, "meta")}
-	done, err := deliveryScript.Run(ctx, s.rdb, keys, nudge, rank, state, reason, s.now().UnixMilli()).Int()
-	if err != nil {
-		return fmt.Errorf("batch %s delivery: %w", batch, err)
-	}
+	return keys, []any{nudge, rank, state, reason, s.now().UnixMilli()}
+}
+
+// delivered follows a recorded delivery: done is 1 when it ended the batch.
+func (s *Service) delivered(ctx context.Context, batch string, done int) error {
 	if done == 1 {
 		// The figures are recorded; telling the case system is the
 		// recovery pass's job when it fails here (the mark stays).
@@ -276,13 +314,49 @@ func (s *Service) Conversation(ctx context.Context, batch string, n *store.Nudge
 	return nil
 }
 
-// Cancelled implements outreach.Tally.
+// Cancelled implements outreach.Tally. It is asked before every first
+// message of a batch goes out; the answer is kept for cancelCacheFor (a
+// cancel is final, so that one is kept for good), so a cancel made on
+// another instance stops the sends here within about a second, and the
+// sends save a round trip each.
 func (s *Service) Cancelled(ctx context.Context, batch string) (bool, error) {
+	now := s.now()
+	s.cancelMu.Lock()
+	c, ok := s.cancelSeen[batch]
+	s.cancelMu.Unlock()
+	if ok && (c.cancelled || now.Sub(c.at) < cancelCacheFor) {
+		return c.cancelled, nil
+	}
 	st, err := s.rdb.HGet(ctx, s.key(batch, "meta"), "state").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("batch %s state: %w", batch, err)
 	}
+	s.remember(batch, st == Cancelled, now)
 	return st == Cancelled, nil
+}
+
+// cancelCacheFor is how long a batch's "not cancelled" is believed.
+const cancelCacheFor = time.Second
+
+// cancelState is a batch's cancel state as last read.
+type cancelState struct {
+	cancelled bool
+	at        time.Time
+}
+
+// remember keeps a batch's cancel state, and forgets states older than a
+// minute (batches that finished) while at it.
+func (s *Service) remember(batch string, cancelled bool, now time.Time) {
+	s.cancelMu.Lock()
+	defer s.cancelMu.Unlock()
+	if len(s.cancelSeen) > 64 {
+		for id, c := range s.cancelSeen {
+			if now.Sub(c.at) > time.Minute {
+				delete(s.cancelSeen, id)
+			}
+		}
+	}
+	s.cancelSeen[batch] = cancelState{cancelled: cancelled, at: now}
 }
 
 // RepliesPerHour returns the number of first replies per hour since the

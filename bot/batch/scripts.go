@@ -86,7 +86,9 @@ return 1
 //
 // KEYS: 1 meta, 2 res, 3 dl, 4 cv, 5 counts
 // ARGV: 1 expected cursor, 2 results json, 3 now ms, 4 n count pairs, pairs,
-// then the ids of the nudges this batch started (each counted once)
+// then the ids of the nudges this batch started (each counted once); an id
+// with the prefix "h:" is a nudge of an experiment's hold-out arm: no first
+// message will ever go out (delivery held_out) and it has ended (held_out).
 var acceptScript = redis.NewScript(doneCheck + `
 if redis.call('HGET', KEYS[1], 'cursor') ~= ARGV[1] then return -1 end
 redis.call('HSET', KEYS[1], 'cursor', tostring(tonumber(ARGV[1]) + 1))
@@ -97,11 +99,23 @@ for _ = 1, tonumber(ARGV[4]) do
   i = i + 2
 end
 while ARGV[i] do
-  if redis.call('HSETNX', KEYS[3], ARGV[i], '0|pending|') == 1 then
-    redis.call('HINCRBY', KEYS[5], 'd:pending', 1)
-  end
-  if redis.call('HSETNX', KEYS[4], ARGV[i], 'waiting|') == 1 then
-    redis.call('HINCRBY', KEYS[5], 'c:waiting', 1)
+  local id, held = ARGV[i], false
+  if string.sub(id, 1, 2) == 'h:' then id, held = string.sub(id, 3), true end
+  if held then
+    if redis.call('HSETNX', KEYS[3], id, '3|held_out|') == 1 then
+      redis.call('HINCRBY', KEYS[5], 'd:held_out', 1)
+    end
+    if redis.call('HSETNX', KEYS[4], id, 'ended|held_out') == 1 then
+      redis.call('HINCRBY', KEYS[5], 'c:ended', 1)
+      redis.call('HINCRBY', KEYS[5], 'o:held_out', 1)
+    end
+  else
+    if redis.call('HSETNX', KEYS[3], id, '0|pending|') == 1 then
+      redis.call('HINCRBY', KEYS[5], 'd:pending', 1)
+    end
+    if redis.call('HSETNX', KEYS[4], id, 'waiting|') == 1 then
+      redis.call('HINCRBY', KEYS[5], 'c:waiting', 1)
+    end
   end
   i = i + 1
 end

@@ -91,6 +91,19 @@ func TestExperimentReportScreen(t *testing.T) {
 	b.AssertAccessible()
 	b.Viewport(browsertest.DesktopWidth, 900)
 
+	// Ahmed, a case worker, opens a nudge of the experiment: the page
+	// names its group and experiment and lists the reported outcome.
+	cw := browsertest.New(t)
+	cw.SignInDemo(s.URL, "Ahmed", "caseworker")
+	cw.Go(s.URL + "/console/nudges/" + ids[0])
+	if got, want := browsertest.Eval[string](cw, `document.querySelector("#nudge-arm").textContent`), "groep "+armOf[0]+" · form-exp-test"; got != want {
+		t.Errorf("nudge page: arm %q, want %q", got, want)
+	}
+	if got := browsertest.Eval[string](cw, `document.querySelector("#outcomes").textContent`); !strings.Contains(got, "form_received · gemeld door cw · telt mee in het experiment") {
+		t.Errorf("nudge page: outcomes %q", got)
+	}
+	cw.AssertAccessible()
+
 	// Werkplaats staff do not see experiments.
 	w := browsertest.New(t)
 	w.SignInDemo(s.URL, "Wim", "werkplaats")

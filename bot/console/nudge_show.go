@@ -17,12 +17,15 @@ type NudgeData struct {
 	OptedOut  bool
 	Waiting   bool
 	Callbacks []store.Callback
-	Errors    form.Errors
-	Note      string
+	// Outcomes reported for the nudge (by the case system or by Seintje).
+	Outcomes []store.OutcomeRecord
+	Errors   form.Errors
+	Note     string
 }
 
 // nudgeShow shows one nudge as a chat with the delivery status of every
-// message, notes, callback tasks, the flow and its version.
+// message, notes, callback tasks, the flow and its version, the experiment
+// arm it is in and its outcomes.
 func (c *Console) nudgeShow(w http.ResponseWriter, r *http.Request, s *Session) {
 	c.renderNudge(w, r, http.StatusOK, nil, "")
 }
@@ -41,6 +44,10 @@ func (c *Console) renderNudge(w http.ResponseWriter, r *http.Request, status int
 	d := NudgeData{T: t, Waiting: t.Nudge.Status == engine.Waiting, Errors: errs, Note: note}
 	if rcp, err := c.d.Store.Recipient(ctx, t.Nudge.Tag); err == nil {
 		d.Phone, d.OptedOut = phone.Mask(rcp.Phone), rcp.OptedOut(t.Nudge.Channel)
+	}
+	if d.Outcomes, err = c.d.Store.Outcomes(ctx, t.Nudge.Tag, t.Nudge.ID); err != nil {
+		c.serverError(w, r, err)
+		return
 	}
 	for _, id := range t.Nudge.CallbackIDs {
 		if cb, err := c.d.Store.Callback(ctx, id); err == nil {

@@ -51,9 +51,8 @@ func TestWilsonEdges(t *testing.T) {
 // Newcombe RG (1998b). Interval estimation for the difference between
 // independent proportions: comparison of eleven methods. Statistics in
 // Medicine 17, 873–890; Table II, method 10 (hybrid score, no continuity
-// correction), examples (a), (b) and (d) to (h). (56/70 − 48/80 is
-// 0.2000 with interval 0.0524 to 0.3339; DescTools checks the same
-// published figures.)
+// correction), examples (a) to (h). (56/70 − 48/80 is 0.2000 with
+// interval 0.0524 to 0.3339; DescTools checks the same published figures.)
 func TestDifferenceNewcombe1998TableII(t *testing.T) {
 	cases := []struct {
 		name           string
@@ -62,6 +61,7 @@ func TestDifferenceNewcombe1998TableII(t *testing.T) {
 	}{
 		{"a", 56, 70, 48, 80, 0.2000, 0.0524, 0.3339},
 		{"b", 9, 10, 3, 10, 0.6000, 0.1705, 0.8090},
+		{"c", 6, 7, 2, 7, 0.5714, 0.0582, 0.8062},
 		{"d", 5, 56, 0, 29, 0.0893, -0.0381, 0.1926},
 		{"e", 0, 10, 0, 20, 0.0000, -0.1611, 0.2775},
 		{"f", 0, 10, 0, 10, 0.0000, -0.2775, 0.2775},

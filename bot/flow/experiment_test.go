@@ -103,6 +103,7 @@ func TestExperimentChecks(t *testing.T) {
 		{"hold-out with text", "      holdout: true\n", "      holdout: true\n      start: short\n", "31:11 holdout-with-text"},
 		{"hold-out over half", "      share: 20\n      holdout", "      share: 60\n      holdout", "32:14 holdout-too-large"},
 		{"protected arm", "name: standard", "name: nationaliteit_nl", "24:13 protected-arm"},
+		{"protected experiment id", "id: form-text-2026", "id: form-herkomst-2026", "22:7 protected-experiment"},
 		{"bad experiment id", "id: form-text-2026", "id: Form Text", "22:7 bad-experiment-id"},
 		{"unknown control", "  smallest_effect: 5pp\n", "  smallest_effect: 5pp\n  control: hold\n", "38:12 unknown-arm"},
 		{"system outcome declared", "  - name: form_received\n", "  - name: replied\n", "4:11 system-outcome"},

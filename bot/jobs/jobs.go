@@ -43,7 +43,8 @@ type Options struct {
 	// Poll is how often scheduled tasks (timers, deferred sends) are moved
 	// to the ready queue; asynq's default of 5 s is too coarse. Default 200ms.
 	Poll time.Duration
-	// Concurrency is the number of tasks worked on at once. Default 20.
+	// Concurrency is the number of tasks worked on at once. Default 64:
+	// a send mostly waits (Redis round trips, the provider's answer).
 	Concurrency int
 	// MaxSendRetries before a message is marked failed. Default 8.
 	MaxSendRetries int
@@ -101,7 +102,7 @@ func (o *Options) defaults() {
 		o.Poll = 200 * time.Millisecond
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 20
+		o.Concurrency = 64
 	}
 	if o.MaxSendRetries <= 0 {
 		o.MaxSendRetries = 8

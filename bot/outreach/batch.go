@@ -82,6 +82,14 @@ type Tally interface {
 	Cancelled(ctx context.Context, batch string) (bool, error)
 }
 
+// DeliveryAlong is implemented by a Tally that can record a delivery
+// status in the round trip that stores the status itself: along goes with
+// it, and after reads what it answered (and records it on its own when it
+// did not run).
+type DeliveryAlong interface {
+	DeliveryAlong(ctx context.Context, batch, nudge string, st store.Status) (along store.Along, after func(ctx context.Context) error)
+}
+
 // ConvEvent is what happened to a batch nudge's conversation.
 type ConvEvent struct {
 	At       time.Time
@@ -126,7 +134,12 @@ func (s *Service) setStatus(ctx context.Context, m *store.Message, providerID st
 	if evs := s.statusEvent(m, st); len(evs) > 0 {
 		w = &store.Work{Conv: m.Conv, Events: evs}
 	}
-	stored, err := s.Store.SetStatusWork(ctx, m.Tag, m.ID, providerID, st, ob, w)
+	var along store.Along
+	var after func(context.Context) error
+	if da, ok := s.Tally.(DeliveryAlong); ok && m.Batch != "" && m.Conv != "" {
+		along, after = da.DeliveryAlong(ctx, m.Batch, m.Conv, st) // the batch figures in the same round trip
+	}
+	stored, err := s.Store.SetStatusWorkAlong(ctx, m.Tag, m.ID, providerID, st, ob, w, along)
 	if err != nil {
 		return err
 	}
@@ -134,6 +147,12 @@ func (s *Service) setStatus(ctx context.Context, m *store.Message, providerID st
 		s.queueCommitted(ctx, ob, stored)
 	}
 	s.observeStatus(m, st)
+	if after != nil {
+		if err := after(ctx); err != nil {
+			return fmt.Errorf("batch figures: %w", err)
+		}
+		return nil
+	}
 	return s.tallyMessage(ctx, m, st)
 }
 

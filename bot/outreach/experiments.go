@@ -220,7 +220,9 @@ func (s *Service) ExperimentReport(ctx context.Context, id string) (experiment.R
 		if err := json.Unmarshal(raw, &d); err != nil {
 			return experiment.Report{}, nil, fmt.Errorf("decode experiment design: %w", err)
 		}
-		found = true
+		// No live flow declares it any more, so nobody is assigned: it
+		// has stopped, whatever the stored copy said when it ran.
+		d.Stopped, found = true, true
 	}
 	if !found {
 		return experiment.Report{}, nil, ErrUnknownExperiment

@@ -24,21 +24,39 @@ type Gate struct {
 // held (deferred, refused or cancelled; the status and a note on the nudge
 // say why) and must not be sent now.
 func (s *Service) gate(ctx context.Context, tag string, m *store.Message, now time.Time) (bool, error) {
+	// The nudge is read only when needed (a message that waited, or one
+	// held now): the common case, a message that goes, saves the read.
 	var n *store.Nudge
-	if m.Conv != "" {
+	read := false
+	nudge := func() (*store.Nudge, error) {
+		if m.Conv == "" || read {
+			return n, nil
+		}
 		var err error
 		n, err = s.Store.Nudge(ctx, m.Conv)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return false, err
+		if errors.Is(err, store.ErrNotFound) {
+			n, err = nil, nil
 		}
+		read = err == nil
+		return n, err
 	}
 	// A message that waited (quiet hours, limit) is dropped when the
 	// conversation moved on meanwhile: the recipient answered, or it ended.
-	if n != nil && m.Status != nil && m.Status.State == "deferred" && (n.Status != engine.Waiting || n.Step != m.Step) {
-		s.Log.InfoContext(ctx, "deferred message cancelled: conversation moved on", "msg", m.ID, "nudge", m.Conv)
-		return true, s.setStatus(ctx, m, "", store.Status{State: "canceled", Reason: "the conversation moved on before the message could go out", At: now})
+	if m.Status != nil && m.Status.State == "deferred" {
+		n, err := nudge()
+		if err != nil {
+			return false, err
+		}
+		if n != nil && (n.Status != engine.Waiting || n.Step != m.Step) {
+			s.Log.InfoContext(ctx, "deferred message cancelled: conversation moved on", "msg", m.ID, "nudge", m.Conv)
+			return true, s.setStatus(ctx, m, "", store.Status{State: "canceled", Reason: "the conversation moved on before the message could go out", At: now})
+		}
 	}
 	if !s.Gate.Window.Allowed(now) {
+		n, err := nudge()
+		if err != nil {
+			return false, err
+		}
 		at := s.Gate.Window.NextAllowed(now)
 		why := fmt.Sprintf("outside sending hours (%s, Europe/Amsterdam, not on public holidays); it goes out %s", s.Gate.Window, at.In(s.Engine.Location).Format("Mon 2006-01-02 15:04"))
 		return true, s.hold(ctx, tag, m, n, "deferred", "deferred_quiet_hours", why, at, now)
@@ -49,6 +67,10 @@ func (s *Service) gate(ctx context.Context, tag string, m *store.Message, now ti
 			return false, err
 		}
 		if !ok {
+			n, err := nudge()
+			if err != nil {
+				return false, err
+			}
 			at := s.Gate.Window.NextAllowed(free.Add(time.Second))
 			if n != nil && !n.Deadline.IsZero() && at.After(n.Deadline) {
 				why := fmt.Sprintf("refused: the recipient already had %d messages in the last 7 days (limit), and the next free moment (%s) is after this step ends",

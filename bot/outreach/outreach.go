@@ -134,6 +134,9 @@ type TriggerResult struct {
 	Existing bool // the same event had already created it
 	// Arm is the person's arm when the flow runs an experiment.
 	Arm string
+	// HeldOut: the person is in the experiment's hold-out arm, so the
+	// nudge ended at once without a message.
+	HeldOut bool
 	// Lang is the language the messages are written in: the requested one,
 	// or Dutch when the flow does not have it (then Notes says so).
 	Lang  string
@@ -169,14 +172,11 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 	if err != nil {
 		return TriggerResult{}, err
 	}
-	f, vars, e164, requested, event := v.Flow, v.Vars, v.E164, v.Lang, v.Event
+	f, vars, e164 := v.Flow, v.Vars, v.E164
 	wantsLink := f.Var(TelegramLinkVar) != nil
 	now := s.Now()
 	tag := v.Tag
-	// The recipient keeps the language asked for (Seintje's own texts, such
-	// as the STOP confirmation, may have it); the conversation gets the
-	// flow's language (engine.Start).
-	rcp := store.Recipient{Tag: tag, Phone: e164, Ref: req.Ref, Name: req.Name, Lang: requested}
+	rcp := recipientOf(v, req)
 	ch, err := s.triggerChannel(ctx, tag, req, now)
 	if err != nil {
 		return TriggerResult{}, err
@@ -204,35 +204,13 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		return TriggerResult{}, err
 	}
 	for attempt := 0; attempt < 4; attempt++ {
-		cid := store.NewScopedID(tag, now)
-		conv := engine.Conversation{ID: cid, Lang: requested, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: vars, Arm: arm}
-		res, err := s.Engine.Start(f, conv, now)
+		it, err := s.newNudge(v, req, rcp, ch, arm, now)
 		if err != nil {
-			return TriggerResult{}, fmt.Errorf("start flow %s: %w", f.ID, err)
+			return TriggerResult{}, err
 		}
-		n := &store.Nudge{Conversation: res.Conv, Tag: tag, Ref: req.Ref, Name: req.Name, Channel: string(ch),
-			TriggeredBy: req.TriggeredBy, EventKey: event, Batch: req.Batch}
-		if note := languageNote(f, requested, res.Conv.Lang, now); note != nil {
-			n.Notes = append(n.Notes, *note)
-		}
-		msgs, cbs := s.effects(n, res.Effects, nil, now)
-		for i := range msgs {
-			msgs[i].Batch = req.Batch // the first messages count in the batch's figures
-		}
-		for _, cb := range cbs {
-			n.CallbackIDs = append(n.CallbackIDs, cb.ID)
-		}
-		if len(cbs) > 0 {
-			return TriggerResult{}, fmt.Errorf("flow %s requests a callback in its first step; not supported at start", f.ID)
-		}
-		ob := store.NewOutbox(tag, now)
-		w := s.workOf(n, res.Effects, msgs)
-		refHash := ""
-		if req.Ref != "" {
-			refHash = s.refHash(req.Ref)
-		}
+		n, ob, w, cid := it.Nudge, it.Outbox, it.Work, it.Nudge.ID
 		// The case reference is indexed in the same round trip.
-		cr, err := s.Store.CreateIndexed(ctx, rcp, n, msgs, ob, w, refHash)
+		cr, err := s.Store.CreateIndexed(ctx, it.Recipient, n, it.Messages, ob, w, it.RefHash)
 		if errors.Is(err, store.ErrOptedOut) {
 			return TriggerResult{}, ErrOptedOut
 		}
@@ -241,9 +219,9 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		}
 		switch {
 		case cr.Existing != "":
-			st, prevArm := "unknown", arm
+			st, prevArm, heldOut := "unknown", arm, false
 			if prev, err := s.Store.Nudge(ctx, cr.Existing); err == nil {
-				st, prevArm = string(prev.Status), prev.Arm
+				st, prevArm, heldOut = string(prev.Status), prev.Arm, prev.Outcome == engine.OutcomeHeldOut
 			}
 			// A retry after a failed enrolment finds the same event: enrol now.
 			if err := s.enroll(ctx, f, tag, prevArm, cr.Existing, now); err != nil {
@@ -258,7 +236,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 				Detail: f.ID + " (same event: existing nudge)"}); err != nil {
 				return TriggerResult{}, err
 			}
-			return TriggerResult{ID: cr.Existing, Status: st, Existing: true, Arm: prevArm}, nil
+			return TriggerResult{ID: cr.Existing, Status: st, Existing: true, Arm: prevArm, HeldOut: heldOut}, nil
 		case cr.Active != "":
 			// A new event for a flow that is still waiting: the new nudge
 			// replaces the old one (one active conversation per flow).
@@ -291,9 +269,48 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (TriggerResul
 		if err != nil {
 			return TriggerResult{}, err
 		}
-		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes, Arm: arm}, nil
+		return TriggerResult{ID: cid, Status: string(n.Status), Lang: n.Lang, Notes: n.Notes, Arm: arm,
+			HeldOut: n.Outcome == engine.OutcomeHeldOut}, nil
 	}
 	return TriggerResult{}, fmt.Errorf("trigger: %w", store.ErrConflict)
+}
+
+// recipientOf is the recipient record a valid request stores. The
+// recipient keeps the language asked for (Seintje's own texts, such as the
+// STOP confirmation, may have it); the conversation gets the flow's
+// language (engine.Start).
+func recipientOf(v Valid, req TriggerRequest) store.Recipient {
+	return store.Recipient{Tag: v.Tag, Phone: v.E164, Ref: req.Ref, Name: req.Name, Lang: v.Lang}
+}
+
+// newNudge starts the flow for a valid request on channel ch and returns
+// what creating the nudge stores: the nudge, its first messages and the
+// work it queues.
+func (s *Service) newNudge(v Valid, req TriggerRequest, rcp store.Recipient, ch channel.Name, arm string, now time.Time) (store.CreateItem, error) {
+	f := v.Flow
+	cid := store.NewScopedID(v.Tag, now)
+	conv := engine.Conversation{ID: cid, Lang: v.Lang, FirstName: rcp.FirstName(), Caseworker: req.Caseworker, Vars: v.Vars, Arm: arm}
+	res, err := s.Engine.Start(f, conv, now)
+	if err != nil {
+		return store.CreateItem{}, fmt.Errorf("start flow %s: %w", f.ID, err)
+	}
+	n := &store.Nudge{Conversation: res.Conv, Tag: v.Tag, Ref: req.Ref, Name: req.Name, Channel: string(ch),
+		TriggeredBy: req.TriggeredBy, EventKey: v.Event, Batch: req.Batch}
+	if note := languageNote(f, v.Lang, res.Conv.Lang, now); note != nil {
+		n.Notes = append(n.Notes, *note)
+	}
+	msgs, cbs := s.effects(n, res.Effects, nil, now)
+	for i := range msgs {
+		msgs[i].Batch = req.Batch // the first messages count in the batch's figures
+	}
+	if len(cbs) > 0 {
+		return store.CreateItem{}, fmt.Errorf("flow %s requests a callback in its first step; not supported at start", f.ID)
+	}
+	it := store.CreateItem{Recipient: rcp, Nudge: n, Messages: msgs, Outbox: store.NewOutbox(v.Tag, now), Work: s.workOf(n, res.Effects, msgs)}
+	if req.Ref != "" {
+		it.RefHash = s.refHash(req.Ref)
+	}
+	return it, nil
 }
 
 // eventKey identifies "the same event": the Idempotency-Key when given,

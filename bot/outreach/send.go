@@ -20,7 +20,7 @@ import (
 // Temporary, or a Redis error); every final outcome is recorded in the
 // message status and returns nil.
 func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
-	m, err := s.Store.Message(ctx, tag, msgID)
+	m, rcp, err := s.Store.MessageFor(ctx, tag, msgID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // expired (retention) or never stored: nothing to send
 	}
@@ -38,10 +38,6 @@ func (s *Service) ProcessSend(ctx context.Context, tag, msgID string) error {
 		return s.tallyMessage(ctx, m, *m.Status)
 	}
 
-	rcp, err := s.Store.Recipient(ctx, tag)
-	if err != nil {
-		return err
-	}
 	now := s.Now()
 	ch := channel.Name(m.Channel)
 	// Checked again right before every send: an opted-out recipient is

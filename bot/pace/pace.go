@@ -29,11 +29,16 @@ func New(rdb redis.UniversalClient, prefix string) *Limiter {
 // Burst returns how many messages name may send at once after a pause.
 func (l *Limiter) Burst(name string) int { return l.limit[name].Burst }
 
+// Unlimited is the rate from which a limit is no limit: no provider account
+// sends 100,000 messages a second, so such a setting means "do not pace",
+// and Wait then costs no Redis round trip.
+const Unlimited = 100_000.0
+
 // Set configures the rate of name in messages per second (fractions allowed,
 // e.g. 0.5). It must be called before the limiter is used concurrently.
-// A rate of zero or less removes the limit.
+// A rate of zero or less, or of Unlimited or more, removes the limit.
 func (l *Limiter) Set(name string, perSecond float64) {
-	if !(perSecond > 0) || math.IsInf(perSecond, 0) {
+	if !(perSecond > 0) || perSecond >= Unlimited || math.IsInf(perSecond, 0) {
 		delete(l.limit, name)
 		return
 	}

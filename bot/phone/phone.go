@@ -28,6 +28,14 @@ func Normalize(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("%w: empty", ErrInvalid)
 	}
+	if e164, ok := dutchMobile(s); ok {
+		return e164, nil
+	}
+	return parse(s)
+}
+
+// parse is Normalize through libphonenumber (the slow path).
+func parse(s string) (string, error) {
 	if strings.HasPrefix(s, "00") {
 		s = "+" + s[2:]
 	}
@@ -44,6 +52,56 @@ func Normalize(s string) (string, error) {
 		return "", ErrNotMobile
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// dutchMobile is Normalize's fast path for the common case, a Dutch
+// mobile number written as 06xxxxxxxx, +316xxxxxxxx or 00316xxxxxxxx
+// (spaces and dashes allowed): parsing with phonenumbers costs about 100
+// times more, and a batch has up to 100,000 of them. It gives what the
+// slow path gives for these forms: libphonenumber's metadata for NL says
+// a national number 6[1-58] followed by 7 digits is a valid MOBILE number
+// and matches no other number type (TestDutchMobileFastPath compares both
+// paths over every 06 prefix). Anything else (ok false) takes the slow
+// path.
+func dutchMobile(s string) (string, bool) {
+	var b [16]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '-':
+			continue
+		case (c >= '0' && c <= '9') || (c == '+' && n == 0):
+		default:
+			return "", false
+		}
+		if n == len(b) {
+			return "", false
+		}
+		b[n] = c
+		n++
+	}
+	d := string(b[:n])
+	var nat string
+	switch {
+	case len(d) == 10 && d[0] == '0':
+		nat = d[1:]
+	case len(d) == 12 && d[:3] == "+31":
+		nat = d[3:]
+	case len(d) == 13 && d[:4] == "0031":
+		nat = d[4:]
+	default:
+		return "", false
+	}
+	if len(nat) != 9 || nat[0] != '6' || !strings.ContainsRune("123458", rune(nat[1])) {
+		return "", false
+	}
+	for i := 2; i < len(nat); i++ {
+		if nat[i] < '0' || nat[i] > '9' {
+			return "", false
+		}
+	}
+	return "+31" + nat, true
 }
 
 // IsE164 reports whether s is already in E.164 form ("+" and 8 to 15

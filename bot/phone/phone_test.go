@@ -2,6 +2,7 @@ package phone
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -79,5 +80,38 @@ func TestIsE164(t *testing.T) {
 		if got := IsE164(s); got != want {
 			t.Errorf("IsE164(%q) = %v", s, got)
 		}
+	}
+}
+
+// The fast path for Dutch mobile numbers gives what phonenumbers gives, for
+// every 06 prefix (valid or not), in every form it accepts.
+func TestDutchMobileFastPath(t *testing.T) {
+	t.Parallel()
+	suffixes := []string{"0000000", "1234567", "9999999", "5550123"}
+	for p := range 100 {
+		for _, sfx := range suffixes {
+			nat := fmt.Sprintf("6%02d%s", p, sfx)[:9]
+			for _, in := range []string{"0" + nat, "+31" + nat, "0031" + nat, "0" + nat[:1] + " " + nat[1:], "+31 " + nat[:1] + " " + nat[1:5] + " " + nat[5:], "0" + nat[:1] + "-" + nat[1:]} {
+				fast, ok := dutchMobile(in)
+				slow, err := parse(strings.TrimSpace(in))
+				switch {
+				case ok && (err != nil || fast != slow):
+					t.Errorf("%q: fast %q, slow %q %v", in, fast, slow, err)
+				case !ok && err == nil && strings.HasPrefix(slow, "+316"):
+					t.Errorf("%q: fast path missed the valid mobile %q", in, slow)
+				}
+			}
+		}
+	}
+	for _, in := range []string{"0612345678x", "+3161234567", "06123456789", "+32612345678", "0031 6 1234 567", "06+12345678", ""} {
+		if got, ok := dutchMobile(in); ok {
+			t.Errorf("%q: fast path took it as %q", in, got)
+		}
+	}
+}
+
+func BenchmarkNormalize(b *testing.B) {
+	for range b.N {
+		_, _ = Normalize("06 12345678")
 	}
 }

@@ -60,6 +60,17 @@ func decodeWorkResult(v string) (*Work, error) {
 // events' state to the reported one). The caller queues it and removes the
 // entry (or leaves it to the recovery pass).
 func (s *Store) SetStatusWork(ctx context.Context, tag, msgID, providerID string, st Status, ob Outbox, w *Work) (*Work, error) {
+	return s.SetStatusWorkAlong(ctx, tag, msgID, providerID, st, ob, w, nil)
+}
+
+// Along adds commands to a round trip the store makes anyway. They must be
+// harmless whatever the store's own commands answer (they record a state,
+// not a step).
+type Along func(pipe redis.Pipeliner)
+
+// SetStatusWorkAlong is SetStatusWork with along (nil: nothing) sent in
+// the same round trip, after the status script.
+func (s *Store) SetStatusWorkAlong(ctx context.Context, tag, msgID, providerID string, st Status, ob Outbox, w *Work, along Along) (*Work, error) {
 	work, err := encodeWork(w)
 	if err != nil {
 		return nil, err
@@ -69,7 +80,7 @@ func (s *Store) SetStatusWork(ctx context.Context, tag, msgID, providerID string
 		pointer = &ob
 	}
 	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag), s.outboxKey(tag)}
-	cmd, err := s.runPointed(ctx, pointer, sentScript, keys, providerID, msgID, encodeStatus(st), ms(s.retention), st.State,
+	cmd, err := s.runPointedWith(ctx, pointer, along, sentScript, keys, providerID, msgID, encodeStatus(st), ms(s.retention), st.State,
 		st.At.UnixMilli(), ob.ID, work)
 	if err != nil {
 		return nil, fmt.Errorf("set status: %w", err)

@@ -60,6 +60,24 @@ func (s *Store) Channels(ctx context.Context, tag string) (recipient.Channels, e
 	return channelsFromHash(h), nil
 }
 
+// ChannelsMany returns the channel state of many recipients in one round
+// trip.
+func (s *Store) ChannelsMany(ctx context.Context, tags []string) ([]recipient.Channels, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(tags))
+	for i, tag := range tags {
+		cmds[i] = pipe.HGetAll(ctx, s.rcpKey(tag))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("load channels: %w", err)
+	}
+	out := make([]recipient.Channels, len(tags))
+	for i, c := range cmds {
+		out[i] = channelsFromHash(c.Val())
+	}
+	return out, nil
+}
+
 // channelsFromHash reads the channel fields of a recipient hash.
 func channelsFromHash(h map[string]string) recipient.Channels {
 	c := recipient.Channels{Preferred: channel.Name(h["pref"]), By: map[channel.Name]recipient.Channel{}}

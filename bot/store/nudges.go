@@ -185,63 +185,99 @@ func (s *Store) Create(ctx context.Context, rcp Recipient, n *Nudge, msgs []Mess
 // whatever the create answers: it maps the reference to the recipient,
 // which is right in every case.
 func (s *Store) CreateIndexed(ctx context.Context, rcp Recipient, n *Nudge, msgs []Message, ob Outbox, w *Work, refHash string) (CreateResult, error) {
+	c, err := s.createCall(ctx, CreateItem{Recipient: rcp, Nudge: n, Messages: msgs, Outbox: ob, Work: w, RefHash: refHash})
+	if err != nil {
+		return CreateResult{}, err
+	}
+	cmd, err := s.runPointedWith(ctx, c.pointer, c.with, createScript, c.keys, c.args...)
+	if err != nil {
+		return CreateResult{}, fmt.Errorf("create nudge: %w", err)
+	}
+	return s.createResult(ctx, c, cmd)
+}
+
+// CreateItem is one nudge to create (CreateIndexed's arguments).
+type CreateItem struct {
+	Recipient Recipient
+	Nudge     *Nudge
+	Messages  []Message
+	Outbox    Outbox
+	Work      *Work
+	RefHash   string
+}
+
+// createCall is a create script call, ready to be sent.
+type createCall struct {
+	keys    []string
+	args    []any
+	pointer *Outbox
+	with    func(pipe redis.Pipeliner) // the case-reference index and the timers, or nil
+	timers  []Timer                    // written along (prewriteTimers)
+	work    *Work                      // marked when the timers were written
+}
+
+func (s *Store) createCall(ctx context.Context, it CreateItem) (createCall, error) {
+	rcp, n := it.Recipient, it.Nudge
 	tag := rcp.Tag
 	n.Rev = 1
 	state, err := s.codec.encode(n)
 	if err != nil {
-		return CreateResult{}, fmt.Errorf("encode nudge: %w", err)
+		return createCall{}, fmt.Errorf("encode nudge: %w", err)
 	}
 	keys := []string{s.rcpKey(tag), s.eventKey(tag, n.EventKey), s.activeKey(tag), s.convKey(tag, n.ID),
 		s.convsKey(tag), s.msgsKey(tag), s.indexKey(tag, n.ID), s.historyKey(tag), s.outboxKey(tag)}
-	work, err := encodeWork(w)
+	work, err := encodeWork(it.Work)
 	if err != nil {
-		return CreateResult{}, err
+		return createCall{}, err
 	}
-	args := []any{"optout:" + n.Channel, n.Flow.ID, n.ID, state, string(n.Status), n.UpdatedAt.UnixMilli(), ms(s.retention), ob.ID, work}
+	args := []any{"optout:" + n.Channel, n.Flow.ID, n.ID, state, string(n.Status), n.UpdatedAt.UnixMilli(), ms(s.retention), it.Outbox.ID, work}
 	fields := [][2]string{{"phone", rcp.Phone}, {"ref", rcp.Ref}, {"name", rcp.Name}, {"lang", rcp.Lang}}
 	args = append(args, len(fields))
 	for _, f := range fields {
 		args = append(args, f[0], f[1])
 	}
-	args, err = appendMessages(args, msgs)
+	args, err = appendMessages(args, it.Messages)
 	if err != nil {
-		return CreateResult{}, err
+		return createCall{}, err
 	}
-	var pointer *Outbox
+	c := createCall{keys: keys, args: args}
 	if work != "" {
-		pointer = &ob
+		ob := it.Outbox
+		c.pointer = &ob
 	}
 	// The timers are written in the same round trip, after the script (a
 	// timer never fires before its conversation exists): if the script
 	// refuses, the conversation id is never stored and they fire into
-	// nothing (and are removed below).
-	var timers []Timer
-	if pointer != nil {
-		timers = prewriteTimers(tag, w, ob.At)
+	// nothing (and are removed by createResult).
+	if c.pointer != nil {
+		c.timers = prewriteTimers(tag, it.Work, it.Outbox.At)
+		c.work = it.Work
 	}
-	var with func(pipe redis.Pipeliner)
-	if refHash != "" || len(timers) > 0 {
-		with = func(pipe redis.Pipeliner) {
-			if refHash != "" {
-				pipe.Set(ctx, s.gkey("ref", refHash), tag, s.retention)
+	if it.RefHash != "" || len(c.timers) > 0 {
+		timers := c.timers
+		c.with = func(pipe redis.Pipeliner) {
+			if it.RefHash != "" {
+				pipe.Set(ctx, s.gkey("ref", it.RefHash), tag, s.retention)
 			}
 			s.addTimerCmds(ctx, pipe, timers)
 		}
 	}
-	cmd, err := s.runPointedWith(ctx, pointer, with, createScript, keys, args...)
-	if err != nil {
-		return CreateResult{}, fmt.Errorf("create nudge: %w", err)
-	}
+	return c, nil
+}
+
+// createResult reads what the create script answered; a pointer to work
+// that was not stored is dropped.
+func (s *Store) createResult(ctx context.Context, c createCall, cmd *redis.Cmd) (CreateResult, error) {
 	res, err := cmd.StringSlice()
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create nudge: %w", err)
 	}
-	if res[0] != "ok" && pointer != nil {
-		s.dropPointer(ctx, ob)
-		_ = s.RemoveTimers(ctx, timers) // best effort: they would fire into nothing
+	if res[0] != "ok" && c.pointer != nil {
+		s.dropPointer(ctx, *c.pointer)
+		_ = s.RemoveTimers(ctx, c.timers) // best effort: they would fire into nothing
 	}
-	if res[0] == "ok" && len(timers) > 0 {
-		w.TimersWritten = true
+	if res[0] == "ok" && len(c.timers) > 0 {
+		c.work.TimersWritten = true
 	}
 	switch res[0] {
 	case "optedout":
@@ -252,6 +288,75 @@ func (s *Store) CreateIndexed(ctx context.Context, rcp Recipient, n *Nudge, msgs
 		return CreateResult{Active: res[1]}, nil
 	}
 	return CreateResult{Created: true}, nil
+}
+
+// CreateMany creates many nudges (a batch's chunk) in one round trip: per
+// nudge the same pointer, create script and case-reference index as
+// CreateIndexed, in that order, sent in one pipeline. A crash in the middle
+// of the pipeline leaves every nudge that was created with its pointer
+// (written before its script), so the recovery pass queues its work, as
+// for a single nudge. It returns one result and one error per item, or an
+// error for the whole call when the round trip failed (then any prefix of
+// the items may have been created; creating them again finds the same
+// event).
+func (s *Store) CreateMany(ctx context.Context, items []CreateItem) ([]CreateResult, []error, error) {
+	calls := make([]createCall, len(items))
+	errs := make([]error, len(items))
+	for i, it := range items {
+		calls[i], errs[i] = s.createCall(ctx, it)
+	}
+	cmds := make([]*redis.Cmd, len(items))
+	todo := make([]int, 0, len(items))
+	for i := range items {
+		if errs[i] == nil {
+			todo = append(todo, i)
+		}
+	}
+	for attempt := 0; len(todo) > 0; attempt++ {
+		pipe := s.rdb.Pipeline()
+		s.done.drain(ctx, s, pipe)
+		for _, i := range todo {
+			c := calls[i]
+			if c.pointer != nil {
+				pipe.ZAdd(ctx, s.pendingKeyOf(c.pointer.Tag), redis.Z{Score: float64(c.pointer.At.UnixMilli()), Member: c.pointer.member()})
+			}
+			if attempt == 0 {
+				cmds[i] = createScript.EvalSha(ctx, pipe, c.keys, c.args...)
+			} else {
+				cmds[i] = createScript.Eval(ctx, pipe, c.keys, c.args...)
+			}
+			if c.with != nil {
+				c.with(pipe)
+			}
+		}
+		sent, _ := pipe.Exec(ctx)
+		// Any failure but a script the server does not know yet fails the
+		// whole call (a pointer not written, a connection lost half-way):
+		// the caller tries again, and what was created is found again.
+		for _, c := range sent {
+			if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) && !(attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT")) {
+				return nil, nil, fmt.Errorf("create nudges: %w", err)
+			}
+		}
+		var again []int
+		for _, i := range todo {
+			if attempt == 0 && redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+				again = append(again, i) // not run: sent in full next
+			}
+		}
+		if len(again) == 0 {
+			break
+		}
+		todo = again
+	}
+	out := make([]CreateResult, len(items))
+	for i := range items {
+		if errs[i] != nil {
+			continue
+		}
+		out[i], errs[i] = s.createResult(ctx, calls[i], cmds[i])
+	}
+	return out, errs, nil
 }
 
 func appendMessages(args []any, msgs []Message) ([]any, error) {
@@ -509,6 +614,30 @@ func (s *Store) messages(ctx context.Context, tag string, ids []string) ([]Messa
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// MessageFor loads one message and its recipient in one round trip (the
+// send path needs both).
+func (s *Store) MessageFor(ctx context.Context, tag, id string) (*Message, Recipient, error) {
+	pipe := s.rdb.Pipeline()
+	body := pipe.HGet(ctx, s.msgsKey(tag), id)
+	st := pipe.HGet(ctx, s.statusKey(tag), id)
+	rcp := pipe.HGetAll(ctx, s.rcpKey(tag))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, Recipient{}, fmt.Errorf("load message: %w", err)
+	}
+	if errors.Is(body.Err(), redis.Nil) {
+		return nil, Recipient{}, ErrNotFound
+	}
+	var m Message
+	if err := json.Unmarshal([]byte(body.Val()), &m); err != nil {
+		return nil, Recipient{}, fmt.Errorf("decode message: %w", err)
+	}
+	m.Tag = tag
+	if st.Err() == nil {
+		m.Status = decodeStatus(st.Val())
+	}
+	return &m, recipientFromHash(tag, rcp.Val()), nil
 }
 
 // Message loads one message.

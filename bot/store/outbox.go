@@ -156,7 +156,8 @@ func (s *Store) runPointedWith(ctx context.Context, ob *Outbox, with func(pipe r
 		pipe := s.rdb.Pipeline()
 		cmd := script.EvalSha(ctx, pipe, keys, args...)
 		with(pipe)
-		_, err := pipe.Exec(ctx)
+		sent, _ := pipe.Exec(ctx)
+		err := execErr(sent, cmd)
 		if err != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
 			return s.runPointedWith(ctx, nil, nil, script, keys, args...)
 		}
@@ -185,7 +186,8 @@ func (s *Store) runPointedWith(ctx context.Context, ob *Outbox, with func(pipe r
 		if with != nil {
 			with(pipe)
 		}
-		_, err := pipe.Exec(ctx)
+		sent, _ := pipe.Exec(ctx)
+		err := execErr(sent, cmd)
 		if err != nil && attempt == 0 && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
 			continue
 		}
@@ -194,6 +196,24 @@ func (s *Store) runPointedWith(ctx context.Context, ob *Outbox, with func(pipe r
 		}
 		return cmd, nil
 	}
+}
+
+// execErr is the error of a pipeline that ran script main with more
+// commands along: the first command's error, where a script sent along
+// that the server does not know yet (NOSCRIPT) does not count (its sender
+// checks its own answer and runs it again).
+func execErr(cmds []redis.Cmder, main *redis.Cmd) error {
+	for _, c := range cmds {
+		e := c.Err()
+		if e == nil || errors.Is(e, redis.Nil) {
+			continue
+		}
+		if c != redis.Cmder(main) && redis.HasErrorPrefix(e, "NOSCRIPT") {
+			continue
+		}
+		return e
+	}
+	return nil
 }
 
 // dropPointer removes a pointer that turned out to point at nothing (the

@@ -156,7 +156,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, fmt.Errorf("redis is not reachable: %w", err)
 	}
 	prefix := cfg.Redis.KeyPrefix
-	a.Store = store.New(a.Redis, store.Options{Prefix: prefix, Retention: cfg.Retention})
+	so := store.Options{Prefix: prefix, Retention: cfg.Retention}
+	if len(cfg.Redis.SentinelAddrs) > 0 {
+		// A Sentinel deployment has a replica to fail over to: a write
+		// is answered once the replica has it (store.Options.WaitReplicas).
+		so.WaitReplicas = 1
+	}
+	a.Store = store.New(a.Redis, so)
 	a.Registry = registry.New(a.Redis, prefix, cfg.Retention+30*24*time.Hour)
 	a.Registry.Check = func(f *flow.Flow) flow.Diagnostics { return flow.CheckHoldout(f, cfg.Experiments.MaxHoldout) }
 	if err := a.Registry.Install(ctx, flows, now()); err != nil {

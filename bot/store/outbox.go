@@ -186,6 +186,7 @@ func (s *Store) runPointedWith(ctx context.Context, ob *Outbox, with func(pipe r
 		if with != nil {
 			with(pipe)
 		}
+		s.waitReplicated(ctx, pipe)
 		sent, _ := pipe.Exec(ctx)
 		err := execErr(sent, cmd)
 		if err != nil && attempt == 0 && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
@@ -195,6 +196,16 @@ func (s *Store) runPointedWith(ctx context.Context, ob *Outbox, with func(pipe r
 			return nil, err
 		}
 		return cmd, nil
+	}
+}
+
+// waitReplicated ends pipe with a WAIT for Options.WaitReplicas replicas
+// when set: the pipeline's writes are on a replica before they are
+// answered. Its answer (how many replicas have them) is not checked: a
+// missing replica does not stop the service (Options.WaitReplicas).
+func (s *Store) waitReplicated(ctx context.Context, pipe redis.Pipeliner) {
+	if s.waitReplicas > 0 {
+		pipe.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
 	}
 }
 

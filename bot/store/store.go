@@ -46,12 +46,27 @@ type Store struct {
 	done *doneQueue
 	// codec compresses conversation states (codec.go).
 	codec *stateCodec
+	// waitReplicas and waitTimeout: Options.WaitReplicas, WaitTimeout.
+	waitReplicas int
+	waitTimeout  time.Duration
 }
 
 // Options configure a Store.
 type Options struct {
 	Prefix    string        // key prefix, default "sj"
 	Retention time.Duration // TTL on personal data, default 90 days
+	// WaitReplicas, when above 0, makes every write that records work for
+	// later (a received text, a new nudge, a transition: runPointed) wait
+	// in the same round trip until that many replicas have it (Redis
+	// WAIT), at most WaitTimeout (default 500ms), before it is answered.
+	// Redis replication is asynchronous: without it a write acknowledged in
+	// the last milliseconds before the master dies can be missing on the
+	// replica that Sentinel promotes. When no replica answers within the
+	// timeout (the replica is down) the write still counts: one Redis
+	// without a replica is what the deployment has then. For Sentinel
+	// deployments (a key-less WAIT has no place in a Cluster pipeline).
+	WaitReplicas int
+	WaitTimeout  time.Duration
 }
 
 // New returns a Store on rdb.
@@ -62,7 +77,11 @@ func New(rdb redis.UniversalClient, o Options) *Store {
 	if o.Retention <= 0 {
 		o.Retention = 90 * 24 * time.Hour
 	}
-	return &Store{rdb: rdb, prefix: o.Prefix, retention: o.Retention, dedupeTTL: 7 * 24 * time.Hour, done: &doneQueue{}, codec: newStateCodec()}
+	if o.WaitTimeout <= 0 {
+		o.WaitTimeout = 500 * time.Millisecond
+	}
+	return &Store{rdb: rdb, prefix: o.Prefix, retention: o.Retention, dedupeTTL: 7 * 24 * time.Hour, done: &doneQueue{}, codec: newStateCodec(),
+		waitReplicas: o.WaitReplicas, waitTimeout: o.WaitTimeout}
 }
 
 // Redis returns the client (for health checks and the job queue).

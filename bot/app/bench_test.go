@@ -221,17 +221,41 @@ func newBenchHarness(b *testing.B) *harness {
 	return h
 }
 
-// load sends b.N requests from benchConcurrency goroutines and reports
-// throughput and latency percentiles, and the CPU time spent per request
-// by this process (server and load generator: cpu-us/op) and by Redis
-// (redis-cpu-us/op, meaningful only with a Redis of its own). CPU time per
-// request moves much less than req/s when other work shares the machine.
+// load sends b.N requests from benchConcurrency goroutines, closed loop
+// (drive).
 func load(b *testing.B, rdb redis.UniversalClient, mk func(i int) *http.Request, status ...int) {
 	want := http.StatusOK
 	if len(status) > 0 {
 		want = status[0]
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency, MaxConnsPerHost: benchConcurrency}}
+	drive(b, rdb, benchConcurrency, want, mk, nil)
+}
+
+// paced sends b.N requests at rate per second, open loop: request i is
+// started at start + i/rate by whichever of a large pool of client
+// goroutines is free, and its latency is counted from that due moment, so
+// a stall shows in every request that had to wait for it. It reports the
+// offered and achieved rates, latency percentiles and CPU per request.
+func paced(b *testing.B, rdb redis.UniversalClient, rate int, mk func(i int) *http.Request) {
+	const clients = 256 // enough that a stall of 250 ms does not block the schedule
+	interval := time.Second / time.Duration(rate)
+	drive(b, rdb, clients, http.StatusOK, mk, func(start time.Time, i int) time.Time {
+		return start.Add(time.Duration(i) * interval)
+	})
+	b.ReportMetric(float64(rate), "offered-req/s") // after drive: ResetTimer clears reported metrics
+}
+
+// drive sends b.N requests made by mk from clients goroutines with
+// keep-alive connections and reports throughput, latency percentiles and
+// the CPU time spent per request by this process (server and load
+// generator: cpu-us/op) and by Redis (redis-cpu-us/op, meaningful only
+// with a Redis of its own). CPU time per request moves much less than
+// req/s when other work shares the machine. With due nil each client sends
+// its next request as soon as the last one is answered (closed loop);
+// otherwise request i waits until due(start, i) and its latency counts from
+// then (open loop).
+func drive(b *testing.B, rdb redis.UniversalClient, clients, want int, mk func(i int) *http.Request, due func(start time.Time, i int) time.Time) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 	reqs := make([]*http.Request, b.N)
 	for i := range reqs {
 		reqs[i] = mk(i)
@@ -243,7 +267,7 @@ func load(b *testing.B, rdb redis.UniversalClient, mk func(i int) *http.Request,
 	cpu0, rcpu0 := processCPU(), redisCPU(rdb)
 	b.ResetTimer()
 	start := time.Now()
-	for w := 0; w < benchConcurrency; w++ {
+	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -253,6 +277,10 @@ func load(b *testing.B, rdb redis.UniversalClient, mk func(i int) *http.Request,
 					return
 				}
 				t0 := time.Now()
+				if due != nil {
+					t0 = due(start, i)
+					time.Sleep(time.Until(t0))
+				}
 				resp, err := client.Do(reqs[i])
 				if err != nil || resp.StatusCode != want {
 					failed.Add(1)
@@ -274,65 +302,6 @@ func load(b *testing.B, rdb redis.UniversalClient, mk func(i int) *http.Request,
 		b.Fatalf("%d of %d requests failed", f, b.N)
 	}
 	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
-	b.ReportMetric(float64(rcpu.Microseconds())/float64(b.N), "redis-cpu-us/op")
-}
-
-// paced sends b.N requests at rate per second, open loop: request i is
-// started at start + i/rate by whichever of a large pool of client
-// goroutines is free, and its latency is counted from that due moment, so
-// a stall shows in every request that had to wait for it. It reports the
-// offered and achieved rates, latency percentiles and CPU per request.
-func paced(b *testing.B, rdb redis.UniversalClient, rate int, mk func(i int) *http.Request) {
-	const clients = 256 // enough that a stall of 250 ms does not block the schedule
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
-	reqs := make([]*http.Request, b.N)
-	for i := range reqs {
-		reqs[i] = mk(i)
-	}
-	lat := make([]time.Duration, b.N)
-	interval := time.Second / time.Duration(rate)
-	var next atomic.Int64
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	cpu0, rcpu0 := processCPU(), redisCPU(rdb)
-	b.ResetTimer()
-	start := time.Now()
-	for w := 0; w < clients; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= b.N {
-					return
-				}
-				due := start.Add(time.Duration(i) * interval)
-				time.Sleep(time.Until(due))
-				resp, err := client.Do(reqs[i])
-				if err != nil || resp.StatusCode != http.StatusOK {
-					failed.Add(1)
-				}
-				if resp != nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				lat[i] = time.Since(due)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	cpu, rcpu := processCPU()-cpu0, redisCPU(rdb)-rcpu0
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d of %d requests failed", f, b.N)
-	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(rate), "offered-req/s")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")

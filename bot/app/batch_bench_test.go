@@ -100,6 +100,25 @@ func csvRows(n int) io.Reader {
 	return pr
 }
 
+// followBatch polls a started batch (view) until every row is accepted
+// and all rows' SMS reached the fake Twilio (sent), and returns how long
+// after start each took.
+func followBatch(b *testing.B, start time.Time, rows int64, sent *atomic.Int64, view func() map[string]any) (accepted, handed time.Duration) {
+	for {
+		time.Sleep(100 * time.Millisecond)
+		g := view()
+		if accepted == 0 && int64(count(g, "accepted")) == rows {
+			accepted = time.Since(start)
+		}
+		if sent.Load() >= rows && accepted != 0 {
+			return accepted, time.Since(start)
+		}
+		if time.Since(start) > 10*time.Minute {
+			b.Fatalf("not done after 10 minutes: %v, %d sent", g["counts"], sent.Load())
+		}
+	}
+}
+
 // BenchmarkBatch100k: a case worker uploads 100,000 rows as CSV; every row
 // is checked; the batch is started; all first SMS are handed to an
 // unthrottled fake Twilio. Reports the seconds to check (upload answered),
@@ -134,26 +153,61 @@ func BenchmarkBatch100k(b *testing.B) {
 		if r := h.postJSON("/v1/batches/"+v.Batch.ID+"/start", tokCaseworker, "", nil); r.Status != http.StatusAccepted {
 			b.Fatalf("start: %d %s", r.Status, r.Body)
 		}
-		var accepted, handed time.Duration
-		for {
-			time.Sleep(100 * time.Millisecond)
-			g := batchOf(b, h.batchView(v.Batch.ID))
-			if accepted == 0 && count(g, "accepted") == rows {
-				accepted = time.Since(t1)
-			}
-			if sent.Load() >= rows && accepted != 0 {
-				handed = time.Since(t1)
-				break
-			}
-			if time.Since(t1) > 10*time.Minute {
-				b.Fatalf("not done after 10 minutes: %v, %d sent", g["counts"], sent.Load())
-			}
-		}
+		accepted, handed := followBatch(b, t1, rows, sent, func() map[string]any { return batchOf(b, h.batchView(v.Batch.ID)) })
 		b.ReportMetric(checked.Seconds(), "s-check")
 		b.ReportMetric(accepted.Seconds(), "s-accept")
 		b.ReportMetric(handed.Seconds(), "s-handover")
 		b.ReportMetric(peakRSS(), "MiB-peak-rss")
 		b.ReportMetric(heap(), "MiB-peak-heap")
 		h.waitBatch(v.Batch.ID, "done")
+	}
+}
+
+// BenchmarkBatch100kProcess is BenchmarkBatch100k with Seintje as a
+// process of its own (built from cmd/seintje and started with `serve`, as
+// deployed), so the peak RSS it reports (`MiB-peak-rss`, VmHWM from
+// /proc/<pid>/status) is Seintje's alone: the fake Twilio and the client
+// run in the benchmark's process. The times are counted as in
+// BenchmarkBatch100k; all three processes share the machine's cores.
+//
+//	go test -run '^$' -bench Batch100kProcess -benchtime 1x -timeout 20m ./bot/app
+func BenchmarkBatch100kProcess(b *testing.B) {
+	const rows = 100_000
+	ru := redisURL(b)
+	tw, sent := countingTwilio(b)
+	p := startProcess(b, ru, map[string]string{"TWILIO_API_URL": tw.URL, "SEINTJE_SMS_RATE": "1000000", "SEINTJE_LOG_LEVEL": "error"})
+	for range b.N {
+		t0 := time.Now()
+		status, body := p.call(http.MethodPost, "/v1/batches?flow=no-show", csvCT, csvRows(rows))
+		if status != http.StatusCreated {
+			b.Fatalf("upload: %d %.300s", status, body)
+		}
+		var v struct {
+			Batch struct {
+				ID    string `json:"id"`
+				Valid int    `json:"valid"`
+			} `json:"batch"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil || v.Batch.Valid != rows {
+			b.Fatalf("batch: %v %.300s", err, body)
+		}
+		checked := time.Since(t0)
+		rssCheck := p.peakRSS()
+		t1 := time.Now()
+		if status, body := p.call(http.MethodPost, "/v1/batches/"+v.Batch.ID+"/start", "application/json", strings.NewReader("{}")); status != http.StatusAccepted {
+			b.Fatalf("start: %d %s", status, body)
+		}
+		accepted, handed := followBatch(b, t1, rows, sent, func() map[string]any { return p.batch(v.Batch.ID) })
+		for deadline, g := time.Now().Add(time.Minute), p.batch(v.Batch.ID); g["state"] != "done"; g = p.batch(v.Batch.ID) {
+			if time.Now().After(deadline) {
+				b.Fatalf("batch is %v a minute after the last SMS", g["state"])
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		b.ReportMetric(checked.Seconds(), "s-check")
+		b.ReportMetric(accepted.Seconds(), "s-accept")
+		b.ReportMetric(handed.Seconds(), "s-handover")
+		b.ReportMetric(rssCheck, "MiB-peak-rss-check")
+		b.ReportMetric(p.peakRSS(), "MiB-peak-rss")
 	}
 }

@@ -470,8 +470,8 @@ func TestBatchStartSurvivesCrashes(t *testing.T) {
 	}
 }
 
-// cutPipeline makes the first pipeline that runs four scripts or more stop
-// after its k-th script, as if the process died while sending a chunk's
+// cutPipeline makes the first pipeline that runs k scripts or more (and at
+// least four) stop after its k-th script, as if the process died while sending a chunk's
 // creates: Redis gets the commands up to the k-th create and the two after
 // it (its case reference and one of its timers), and nothing after.
 type cutPipeline struct {
@@ -492,7 +492,7 @@ func (c *cutPipeline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 				n++
 			}
 		}
-		if n < 4 || c.done.Load() {
+		if n < max(4, c.k) || c.done.Load() {
 			return next(ctx, cmds)
 		}
 		c.done.Store(true)

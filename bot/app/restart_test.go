@@ -86,20 +86,8 @@ func TestTimerFiresOnceAfterKill(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			r, err := http.Get("http://" + addr + "/readyz")
-			if err == nil {
-				r.Body.Close()
-				if r.StatusCode == http.StatusOK {
-					return cmd
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("seintje did not become ready: %v\n%s", err, out.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		waitReady(t, "http://"+addr, 10*time.Second, &out)
+		return cmd
 	}
 	cmd := start()
 	body := `{"flow":"quick","recipient":{"ref":"C-1","phone":"+31612340399","name":"Sanne"},"caseworker":{"name":"Ahmed"}}`

@@ -63,6 +63,7 @@ type Service struct {
 	smsRate   float64
 	chunk     int
 	workers   int
+	parallel  int
 	loc       *time.Location
 	crashHook func(chunk int) bool
 	events    outreach.Events
@@ -86,9 +87,10 @@ type Options struct {
 	Location  *time.Location
 	// Chunk is how many rows are created per step (and per cursor move):
 	// their create scripts go to Redis in one pipeline. Workers is how
-	// many nudges' work (send, timers) is queued at once. Defaults 500
-	// and 32.
-	Chunk, Workers int
+	// many nudges' work (send, timers) is queued at once, per chunk;
+	// Parallel how many chunks are created at once. Defaults 500, 32
+	// and 4.
+	Chunk, Workers, Parallel int
 	// CrashAfterCreate is fault injection for tests: when it returns true
 	// for a chunk, Run stops after creating the chunk's nudges and before
 	// moving the cursor, as if the process died there.
@@ -106,6 +108,9 @@ func New(o Options) *Service {
 	if o.Workers <= 0 {
 		o.Workers = 32
 	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -116,7 +121,7 @@ func New(o Options) *Service {
 		o.Location = time.UTC
 	}
 	return &Service{rdb: o.Redis, prefix: o.Prefix, ttl: o.Retention, out: o.Outreach, st: o.Store, queue: o.Queue,
-		now: o.Now, log: o.Log, audit: o.Audit, smsRate: o.SMSRate, chunk: o.Chunk, workers: o.Workers, loc: o.Location, crashHook: o.CrashAfterCreate, events: o.Events,
+		now: o.Now, log: o.Log, audit: o.Audit, smsRate: o.SMSRate, chunk: o.Chunk, workers: o.Workers, parallel: o.Parallel, loc: o.Location, crashHook: o.CrashAfterCreate, events: o.Events,
 		cancelSeen: map[string]cancelState{}}
 }
 
@@ -405,7 +410,8 @@ func digest(req NewRequest) string {
 	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s\x00", req.By, req.Flow, req.SendAt.Unix(), req.Caseworker)
 	enc := json.NewEncoder(h)
 	for _, it := range req.Items {
-		_ = enc.Encode(it) // maps encode with sorted keys
+		it.Vars = it.vars() // a table row's cells as the map they stand for
+		_ = enc.Encode(it)  // maps encode with sorted keys
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
@@ -439,21 +445,39 @@ func (s *Service) Create(ctx context.Context, req NewRequest) (*Created, error) 
 	if err != nil {
 		return nil, err
 	}
+	total := len(req.Items)
+	req.Items = nil // checked: the rows carry on, the items can go
 	if len(chk.Valid) == 0 {
 		return nil, &NoValidRows{Rejected: chk.Rejected}
 	}
 	now := s.now()
 	id := store.NewID(now)
+	// The rows go first, a few chunks per round trip, each row let go once
+	// encoded: a batch of 100,000 never exists as rows and JSON at once.
+	// The meta below makes them a batch; rows of a batch whose meta was
+	// never written (a crash in between) are nobody's and expire.
 	chunks := 0
-	pipe := s.rdb.TxPipeline()
-	for lo := 0; lo < len(chk.Valid); lo += s.chunk {
-		b, err := json.Marshal(chk.Valid[lo:min(lo+s.chunk, len(chk.Valid))])
-		if err != nil {
-			return nil, fmt.Errorf("encode rows: %w", err)
+	const perTrip = 20
+	for lo := 0; lo < len(chk.Valid); lo += s.chunk * perTrip {
+		pipe := s.rdb.Pipeline()
+		for clo := lo; clo < min(lo+s.chunk*perTrip, len(chk.Valid)); clo += s.chunk {
+			part := chk.Valid[clo:min(clo+s.chunk, len(chk.Valid))]
+			b, err := json.Marshal(part)
+			if err != nil {
+				return nil, fmt.Errorf("encode rows: %w", err)
+			}
+			clear(part)
+			pipe.RPush(ctx, s.key(id, "items"), b)
+			chunks++
 		}
-		pipe.RPush(ctx, s.key(id, "items"), b)
-		chunks++
+		pipe.PExpire(ctx, s.key(id, "items"), s.ttl)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("store batch rows: %w", err)
+		}
 	}
+	valid := len(chk.Valid)
+	chk.Valid = nil
+	pipe := s.rdb.TxPipeline()
 	for lo := 0; lo < len(chk.Rejected); lo += 1000 {
 		b, err := json.Marshal(chk.Rejected[lo:min(lo+1000, len(chk.Rejected))])
 		if err != nil {
@@ -462,7 +486,7 @@ func (s *Service) Create(ctx context.Context, req NewRequest) (*Created, error) 
 		pipe.RPush(ctx, s.key(id, "rej"), b)
 	}
 	meta := map[string]any{"id": id, "flow": f.ID, "state": Checked, "source": req.Source, "created_at": now.UnixMilli(),
-		"created_by": req.By, "total": len(req.Items), "valid": len(chk.Valid), "rejected": len(chk.Rejected),
+		"created_by": req.By, "total": total, "valid": valid, "rejected": len(chk.Rejected),
 		"chunks": chunks, "cursor": 0, "digest": dg}
 	if !req.SendAt.IsZero() {
 		meta["send_at"] = req.SendAt.UnixMilli()
@@ -487,10 +511,10 @@ func (s *Service) Create(ctx context.Context, req NewRequest) (*Created, error) 
 		return nil, fmt.Errorf("list batch: %w", err)
 	}
 	if err := s.audit.Record(ctx, audit.Entry{Action: ActionBatchCreate, Detail: fmt.Sprintf("batch %s: flow %s, %d valid, %d rejected",
-		id, f.ID, len(chk.Valid), len(chk.Rejected))}); err != nil {
+		id, f.ID, valid, len(chk.Rejected))}); err != nil {
 		return nil, err
 	}
-	s.log.InfoContext(ctx, "batch checked", "batch", id, "flow", f.ID, "valid", len(chk.Valid), "rejected", len(chk.Rejected), "by", req.By)
+	s.log.InfoContext(ctx, "batch checked", "batch", id, "flow", f.ID, "valid", valid, "rejected", len(chk.Rejected), "by", req.By)
 	if req.Start {
 		if err := s.Start(ctx, id, time.Time{}); err != nil {
 			return nil, err
@@ -739,10 +763,7 @@ func (s *Service) Previews(ctx context.Context, id string, n int) ([]Preview, er
 	}
 	var out []Preview
 	for _, r := range rows[:min(n, len(rows))] {
-		vars := make(map[string]any, len(r.Vars))
-		for k, v := range r.Vars {
-			vars[k] = v
-		}
+		vars := r.Vars.Map()
 		msgs, used, err := s.out.PreviewFirst(outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
 			Vars: vars, Caseworker: r.Caseworker})
 		if err != nil {

@@ -40,14 +40,14 @@ type Rejection struct {
 
 // Row is a valid person, ready to be sent.
 type Row struct {
-	Row        int               `json:"r"`
-	Ref        string            `json:"f"`
-	Phone      string            `json:"p"` // E.164
-	Name       string            `json:"n"`
-	Lang       string            `json:"l"`
-	Caseworker string            `json:"c"`
-	Vars       map[string]string `json:"v,omitempty"`
-	Idem       string            `json:"i,omitempty"`
+	Row        int    `json:"r"`
+	Ref        string `json:"f"`
+	Phone      string `json:"p"` // E.164
+	Name       string `json:"n"`
+	Lang       string `json:"l"`
+	Caseworker string `json:"c"`
+	Vars       Vars   `json:"v,omitempty"`
+	Idem       string `json:"i,omitempty"`
 	tag, event string
 }
 
@@ -170,11 +170,12 @@ func checkItem(svc *outreach.Service, f *flow.Flow, it Item, name Namer, default
 	if language != "" && !lang.Valid(language) {
 		add(ColLanguage, CodeInvalidField, "the language must be a code such as nl, en, tr, pl, uk or ar")
 	}
+	vars := it.vars()
 	for _, v := range f.Variables {
 		if v.Name == outreach.TelegramLinkVar {
 			continue
 		}
-		if raw, ok := it.Vars[v.Name]; v.Required && (!ok || raw == nil || raw == "") {
+		if raw, ok := vars[v.Name]; v.Required && (!ok || raw == nil || raw == "") {
 			add("var:"+v.Name, CodeMissingVar, fmt.Sprintf("%s is empty; the flow needs it", v.Name))
 		}
 	}
@@ -192,7 +193,7 @@ func checkItem(svc *outreach.Service, f *flow.Flow, it Item, name Namer, default
 		return nil, errs
 	}
 	v, err := svc.Validate(outreach.TriggerRequest{Flow: f.ID, Ref: it.Ref, Phone: ph, Name: it.Name, Lang: language,
-		Vars: it.Vars, Caseworker: cw, IdempotencyKey: it.IdempotencyKey})
+		Vars: vars, Caseworker: cw, IdempotencyKey: it.IdempotencyKey})
 	var fe *outreach.FieldError
 	if errors.As(err, &fe) {
 		field := strings.TrimPrefix(fe.Field, "vars.")
@@ -206,7 +207,7 @@ func checkItem(svc *outreach.Service, f *flow.Flow, it Item, name Namer, default
 		add(ColPhone, CodeInvalidField, err.Error())
 		return nil, errs
 	}
-	return &Row{Row: it.Row, Ref: it.Ref, Phone: v.E164, Name: it.Name, Lang: v.Lang, Caseworker: cw, Vars: v.Vars,
+	return &Row{Row: it.Row, Ref: it.Ref, Phone: v.E164, Name: it.Name, Lang: v.Lang, Caseworker: cw, Vars: varsOf(v.Vars),
 		Idem: it.IdempotencyKey, tag: v.Tag, event: v.Event}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,8 +31,8 @@ type result struct {
 // errCrash is the test hook's simulated crash.
 var errCrash = errors.New("simulated crash")
 
-// Run creates the nudges of a started batch, a chunk at a time, from its
-// persisted cursor: after a crash the next run (asynq retries the task;
+// Run creates the nudges of a started batch, a few chunks at a time, from
+// its persisted cursor: after a crash the next run (asynq retries the task;
 // Recover queues it when lost) continues where the last one stopped. A
 // chunk done twice creates nothing twice (the same event gives the same
 // nudge back) and counts once (the cursor moves with the counts).
@@ -70,24 +71,44 @@ func (s *Service) Run(ctx context.Context, id string) error {
 			}
 			return nil
 		}
-		raw, err := s.rdb.LIndex(ctx, s.key(id, "items"), int64(b.cursor)).Result()
+		// Up to s.parallel chunks at once: the rows' create pipelines and
+		// queueing overlap, while the cursor still moves one chunk at a
+		// time, in order. A crash leaves chunks after the cursor created
+		// but not counted; the next run finds their nudges (same event,
+		// same batch) and counts them then.
+		n := min(s.parallel, b.chunks-b.cursor)
+		raws, err := s.rdb.LRange(ctx, s.key(id, "items"), int64(b.cursor), int64(b.cursor+n-1)).Result()
 		if err != nil {
-			return fmt.Errorf("batch %s chunk %d: %w", id, b.cursor, err)
+			return fmt.Errorf("batch %s chunks from %d: %w", id, b.cursor, err)
 		}
-		var rows []Row
-		if err := json.Unmarshal([]byte(raw), &rows); err != nil {
-			return fmt.Errorf("batch %s chunk %d: %w", id, b.cursor, err)
+		if len(raws) != n {
+			return fmt.Errorf("batch %s: %d of %d chunks from %d are stored", id, len(raws), n, b.cursor)
 		}
 		actx := audit.WithActor(ctx, audit.Actor{Name: b.CreatedBy, Via: "batch"})
-		res, err := s.createChunk(actx, b, rows)
-		if err != nil {
-			return err
+		res := make([][]result, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for k, raw := range raws {
+			wg.Go(func() {
+				var rows []Row
+				if err := json.Unmarshal([]byte(raw), &rows); err != nil {
+					errs[k] = fmt.Errorf("batch %s chunk %d: %w", id, b.cursor+k, err)
+					return
+				}
+				res[k], errs[k] = s.createChunk(actx, b, rows)
+			})
 		}
-		if s.crashHook != nil && s.crashHook(b.cursor) {
-			return errCrash
-		}
-		if err := s.accept(ctx, id, b.cursor, res); err != nil {
-			return err
+		wg.Wait()
+		for k := range n {
+			if errs[k] != nil {
+				return errs[k]
+			}
+			if s.crashHook != nil && s.crashHook(b.cursor+k) {
+				return errCrash
+			}
+			if err := s.accept(ctx, id, b.cursor+k, res[k]); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -97,10 +118,7 @@ func (s *Service) Run(ctx context.Context, id string) error {
 func (s *Service) createChunk(ctx context.Context, b *Batch, rows []Row) ([]result, error) {
 	reqs := make([]outreach.TriggerRequest, len(rows))
 	for i, r := range rows {
-		vars := make(map[string]any, len(r.Vars))
-		for k, v := range r.Vars {
-			vars[k] = v
-		}
+		vars := r.Vars.Map()
 		reqs[i] = outreach.TriggerRequest{Flow: b.Flow, Ref: r.Ref, Phone: r.Phone, Name: r.Name, Lang: r.Lang,
 			Vars: vars, Caseworker: r.Caseworker, TriggeredBy: b.CreatedBy, IdempotencyKey: r.Idem, Batch: b.ID}
 	}

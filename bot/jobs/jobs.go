@@ -26,6 +26,7 @@ import (
 // Task types.
 const (
 	TypeSend  = "seintje:send"
+	TypeSends = "seintje:sends"
 	TypeTimer = "seintje:timer"
 )
 
@@ -133,13 +134,14 @@ func (o *Options) defaults() {
 // Queue enqueues tasks.
 type Queue struct {
 	client *asynq.Client
+	insp   *asynq.Inspector
 	opt    Options
 }
 
 // NewQueue returns a queue on rdb.
 func NewQueue(rdb redis.UniversalClient, o Options) *Queue {
 	o.defaults()
-	return &Queue{client: asynq.NewClientFromRedisClient(rdb), opt: o}
+	return &Queue{client: asynq.NewClientFromRedisClient(rdb), insp: asynq.NewInspectorFromRedisClient(rdb), opt: o}
 }
 
 // Close releases the client (not the shared Redis connection).
@@ -276,7 +278,7 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 	if o.Manual {
 		late = nil // simulated time: lateness means nothing
 	}
-	w := &Worker{srv: srv, mux: newMux(h, log, late)}
+	w := &Worker{srv: srv, mux: newMux(h, NewQueue(rdb, o), log, late)}
 	if o.Timers != nil && !o.Manual {
 		w.mover = newMover(NewQueue(rdb, o), o)
 	}
@@ -285,19 +287,29 @@ func NewWorker(rdb redis.UniversalClient, h Handler, o Options) *Worker {
 
 // newMux routes Seintje's task types to h: the worker and the Runner
 // (manual.go) share it, so a task does the same work either way.
-func newMux(h Handler, log *slog.Logger, late func(kind string, d time.Duration)) *asynq.ServeMux {
+func newMux(h Handler, q *Queue, log *slog.Logger, late func(kind string, d time.Duration)) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(TypeSend, func(ctx context.Context, t *asynq.Task) error {
-		var p sendPayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil {
-			return fmt.Errorf("bad send payload: %v: %w", err, asynq.SkipRetry)
-		}
+	send := func(ctx context.Context, p sendPayload) error {
 		if len(p.Ix) > 0 {
 			if err := h.ApplyIndex(ctx, p.Ix); err != nil {
 				return err
 			}
 		}
-		err := h.ProcessSend(ctx, p.Tag, p.Msg)
+		return h.ProcessSend(ctx, p.Tag, p.Msg)
+	}
+	mux.HandleFunc(TypeSends, func(ctx context.Context, t *asynq.Task) error {
+		var p sendsPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("bad sends payload: %v: %w", err, asynq.SkipRetry)
+		}
+		return processSends(ctx, p.S, send, q, log)
+	})
+	mux.HandleFunc(TypeSend, func(ctx context.Context, t *asynq.Task) error {
+		var p sendPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("bad send payload: %v: %w", err, asynq.SkipRetry)
+		}
+		err := send(ctx, p)
 		if err == nil {
 			return nil
 		}

@@ -36,7 +36,8 @@ type Runner struct {
 // NewRunner returns a runner for the tasks of queue o.Queue on rdb.
 func NewRunner(rdb redis.UniversalClient, h Handler, o Options) *Runner {
 	o.defaults()
-	r := &Runner{insp: asynq.NewInspectorFromRedisClient(rdb), mux: newMux(h, o.Log, nil), queue: o.Queue, timers: o.Timers}
+	q := NewQueue(rdb, o)
+	r := &Runner{insp: q.insp, mux: newMux(h, q, o.Log, nil), queue: o.Queue, timers: o.Timers}
 	if o.Manual {
 		r.offset = ManualOffset
 	}

@@ -180,10 +180,13 @@ func (s *Service) batchCancelled(ctx context.Context, m *store.Message) (bool, e
 }
 
 // Redispatch queues again the work of a nudge whose creation was stored
-// but whose queueing may not have happened (a crash in between): its
-// unsent messages and the timers of its first step. Everything it queues
-// is idempotent (task ids), so calling it for a nudge whose work is queued,
-// or done, changes nothing.
+// but whose queueing may not have happened (a crash in between): the work
+// still in its outbox (never queued) and the timers of its first step.
+// Its messages are queued only from the outbox: one queued already may
+// wait in a grouped send task (EnqueueSends), whose id is not the
+// message's, so queueing it again by its own id could send it twice.
+// Everything else it queues is idempotent (task ids), so calling it for a
+// nudge whose work is queued, or done, changes nothing.
 func (s *Service) Redispatch(ctx context.Context, id string) error {
 	n, err := s.Store.Nudge(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -192,16 +195,8 @@ func (s *Service) Redispatch(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	msgs, err := s.Store.Transcript(ctx, n.Tag, n.ID)
-	if err != nil {
+	if err := s.requeue(ctx, n.Tag, n.ID); err != nil {
 		return err
-	}
-	for _, m := range msgs {
-		if m.Dir == "out" && m.Status == nil {
-			if err := s.Queue.EnqueueSend(ctx, n.Tag, m.ID, time.Time{}); err != nil {
-				return err
-			}
-		}
 	}
 	if n.Status != engine.Waiting || n.Rev != 1 {
 		return nil // it moved on: its timers came from later transitions

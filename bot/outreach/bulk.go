@@ -3,7 +3,9 @@ package outreach
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/seintje/seintje/bot/audit"
 	"github.com/seintje/seintje/bot/channel"
@@ -74,6 +76,9 @@ func (s *Service) TriggerMany(ctx context.Context, reqs []TriggerRequest, parall
 		items = append(items, it)
 		idx = append(idx, p.i)
 	}
+	if _, ok := s.Queue.(sendGrouper); ok {
+		assignGroups(items, now)
+	}
 	res, cerrs, err := s.Store.CreateMany(ctx, items)
 	if err != nil {
 		for _, i := range idx {
@@ -140,15 +145,84 @@ func parallelDo(n, parallel int, fn func(k int)) {
 	wg.Wait()
 }
 
+// sendGrouper is a Queue that queues several messages as one task
+// (jobs.Queue).
+type sendGrouper interface {
+	EnqueueSends(ctx context.Context, group string, sends []store.SendRef) error
+	GroupAlive(ctx context.Context, group string) (bool, error)
+}
+
+// sendGroup is how many nudges' first messages go in one grouped task.
+const sendGroup = 50
+
+// assignGroups gives the items whose work is only their messages a group
+// (store.Work.Group), sendGroup items to a group, before they are stored:
+// the outbox entry names the task that will send them.
+func assignGroups(items []store.CreateItem, now time.Time) {
+	prefix := store.NewID(now)
+	n := 0
+	for _, it := range items {
+		if w := it.Work; w != nil && len(w.Sends) > 0 && len(w.Events) == 0 && w.Status == nil && w.Link == nil && len(w.Audit) == 0 {
+			w.Group = prefix + "-" + strconv.Itoa(n/sendGroup)
+			n++
+		}
+	}
+}
+
 // queueAll queues the work of the created items (positions in items),
-// parallel at most parallel at once. Each goes through queueCommitted, as
-// for a single nudge: a failure leaves the work in the outbox for the
-// recovery pass.
+// parallel at most parallel at once. Nudges of one group
+// (assignGroups) are queued as one task (EnqueueSends): one enqueue,
+// dequeue and acknowledgement for fifty first messages. The others go
+// through queueCommitted, as for a single nudge. Either way a failure
+// leaves the work in the outbox for the recovery pass.
 func (s *Service) queueAll(ctx context.Context, items []store.CreateItem, created []int, parallel int) {
-	parallelDo(len(created), parallel, func(j int) {
-		it := items[created[j]]
+	g, grouped := s.Queue.(sendGrouper)
+	var rest []int
+	var groups [][]int
+	at := map[string]int{}
+	for _, k := range created {
+		w := items[k].Work
+		if !grouped || w == nil || w.Group == "" || !sendsOnly(w) {
+			rest = append(rest, k)
+			continue
+		}
+		j, ok := at[w.Group]
+		if !ok {
+			j = len(groups)
+			at[w.Group] = j
+			groups = append(groups, nil)
+		}
+		groups[j] = append(groups[j], k)
+	}
+	parallelDo(len(groups), parallel, func(j int) {
+		var refs []store.SendRef
+		for _, k := range groups[j] {
+			it := items[k]
+			ix := it.Work.Ix
+			for _, id := range it.Work.Sends {
+				refs = append(refs, store.SendRef{Tag: it.Outbox.Tag, Msg: id, Ix: ix})
+				ix = nil
+			}
+		}
+		if err := g.EnqueueSends(ctx, items[groups[j][0]].Work.Group, refs); err != nil {
+			s.Log.WarnContext(ctx, "work stays in the outbox for the recovery pass", "nudges", len(groups[j]), "err", err)
+			return
+		}
+		for _, k := range groups[j] {
+			s.Store.OutboxDoneSoon(items[k].Outbox)
+		}
+	})
+	parallelDo(len(rest), parallel, func(j int) {
+		it := items[rest[j]]
 		s.queueCommitted(ctx, it.Outbox, it.Work)
 	})
+}
+
+// sendsOnly reports whether w is messages to send (with the index entries
+// of their change) and nothing else to queue.
+func sendsOnly(w *store.Work) bool {
+	return w != nil && len(w.Sends) > 0 && (len(w.Timers) == 0 || w.TimersWritten) &&
+		len(w.Events) == 0 && w.Status == nil && w.Link == nil && len(w.Audit) == 0
 }
 
 // channelsFor picks the channel of a new nudge for each recipient, as

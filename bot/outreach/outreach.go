@@ -458,8 +458,19 @@ func (s *Service) queueWork(ctx context.Context, ob store.Outbox, w *store.Work)
 func (s *Service) enqueueWork(ctx context.Context, ob store.Outbox, w *store.Work) error {
 	if !w.Empty() {
 		var errs []error
-		ix := w.Ix
-		for _, id := range w.Sends {
+		ix, sends := w.Ix, w.Sends
+		if g, ok := s.Queue.(sendGrouper); ok && w.Group != "" {
+			// Queued with other nudges' messages (queueAll): while that
+			// task lives it sends them, index entries included.
+			alive, err := g.GroupAlive(ctx, w.Group)
+			if err != nil {
+				return fmt.Errorf("queue work: %w", err)
+			}
+			if alive {
+				ix, sends = nil, nil
+			}
+		}
+		for _, id := range sends {
 			if len(ix) > 0 {
 				errs = append(errs, s.Queue.EnqueueSendIndexed(ctx, ob.Tag, id, ix))
 				ix = nil

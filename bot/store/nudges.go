@@ -399,6 +399,14 @@ type IndexOp struct {
 	Priority int `json:"p,omitempty"`
 }
 
+// SendRef is one message to send among several queued at once (a
+// batch's first messages, Work.Group): the recipient, the message and the
+// index entries of the change that made it.
+type SendRef struct {
+	Tag, Msg string
+	Ix       []IndexOp
+}
+
 // CallbackIndexOp lists a callback in the queue of its status.
 func CallbackIndexOp(cb Callback) IndexOp {
 	return IndexOp{Index: "callbacks:" + cb.Status, Member: cb.ID, Score: cb.Due.UnixMilli(), Priority: cb.Priority}

@@ -65,6 +65,11 @@ type Work struct {
 	Link *LinkWork `json:"ln,omitempty"`
 	// Audit are audit trail entries of the change.
 	Audit []audit.Entry `json:"au,omitempty"`
+	// Group names the grouped send task (EnqueueSends) that queues Sends
+	// with other nudges' messages, chosen before the change is stored: the
+	// recovery pass finds that task by it and leaves the messages to it
+	// while it is alive, so no message is queued twice under two ids.
+	Group string `json:"g,omitempty"`
 	// TimersWritten says the timers were written in the same round trip
 	// as the change (CreateIndexed), so queueing the work need not write
 	// them again. Not stored: work read back from the outbox (the recovery

@@ -89,7 +89,7 @@ type Options struct {
 	// their create scripts go to Redis in one pipeline. Workers is how
 	// many nudges' work (send, timers) is queued at once, per chunk;
 	// Parallel how many chunks are created at once. Defaults 500, 32
-	// and 4.
+	// and 8.
 	Chunk, Workers, Parallel int
 	// CrashAfterCreate is fault injection for tests: when it returns true
 	// for a chunk, Run stops after creating the chunk's nudges and before
@@ -109,7 +109,7 @@ func New(o Options) *Service {
 		o.Workers = 32
 	}
 	if o.Parallel <= 0 {
-		o.Parallel = 4
+		o.Parallel = 8
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -329,6 +329,7 @@ func (s *Store) CreateMany(ctx context.Context, items []CreateItem) ([]CreateRes
 				c.with(pipe)
 			}
 		}
+		s.waitReplicated(ctx, pipe)
 		sent, _ := pipe.Exec(ctx)
 		// Any failure but a script the server does not know yet fails the
 		// whole call (a pointer not written, a connection lost half-way):

@@ -59,20 +59,38 @@ func TestWriteWaitsForReplica(t *testing.T) {
 			if _, err := st.StoreInbound(context.Background(), m, "+31612345678", now, time.Hour); err != nil {
 				t.Fatalf("store inbound: %v", err)
 			}
-			waited := false
-			for _, p := range log.cmds {
-				for i, c := range p {
-					if c == "WAIT" {
-						waited = true
-						if i != len(p)-1 {
-							t.Errorf("WAIT is not the last command of its pipeline: %v", p)
-						}
-					}
+			checkWait(t, log, tc.wantWait)
+			// A batch's nudges, created many at once, wait the same way.
+			log.cmds = nil
+			tag2 := "0123456789abcdef01234568"
+			n := &store.Nudge{Tag: tag2, Ref: "Z-1", Channel: "sms"}
+			n.ID, n.Flow.ID, n.Flow.Version, n.Status, n.StartedAt = store.NewScopedID(tag2, now), "no-show", 1, "waiting", now
+			ob := store.NewOutbox(tag2, now)
+			if _, _, err := st.CreateMany(context.Background(), []store.CreateItem{{Recipient: store.Recipient{Tag: tag2, Phone: "+31612345679"},
+				Nudge: n, Outbox: ob, Work: &store.Work{Conv: n.ID, Sends: []string{"m1"}}}}); err != nil {
+				t.Fatalf("create many: %v", err)
+			}
+			checkWait(t, log, tc.wantWait)
+		})
+	}
+}
+
+// checkWait fails unless the pipelines logged end with a WAIT exactly when
+// want.
+func checkWait(t *testing.T, log *pipelineLog, want bool) {
+	t.Helper()
+	waited := false
+	for _, p := range log.cmds {
+		for i, c := range p {
+			if c == "WAIT" {
+				waited = true
+				if i != len(p)-1 {
+					t.Errorf("WAIT is not the last command of its pipeline: %v", p)
 				}
 			}
-			if waited != tc.wantWait {
-				t.Fatalf("WAIT sent = %v, want %v (pipelines %v)", waited, tc.wantWait, log.cmds)
-			}
-		})
+		}
+	}
+	if waited != want {
+		t.Fatalf("WAIT sent = %v, want %v (pipelines %v)", waited, want, log.cmds)
 	}
 }

@@ -69,6 +69,8 @@ func (p Pending) What() string {
 	switch {
 	case p.Type == TypeSend:
 		return "held message goes out"
+	case p.Type == TypeSends:
+		return "messages go out"
 	case p.Type == TypeTimer && p.Kind == "":
 		return "timeout"
 	case p.Type == TypeTimer:

@@ -332,7 +332,7 @@ func (s *Session) Scheduled() ([]jobs.Pending, error) { return s.app.Runner().Sc
 // what names a waiting task.
 func (s *Session) what(p jobs.Pending) string {
 	switch {
-	case p.Type == jobs.TypeSend:
+	case p.Type == jobs.TypeSend, p.Type == jobs.TypeSends:
 		return s.l.Send
 	case p.Type == jobs.TypeTimer && p.Kind == "":
 		return s.l.Timeout

@@ -230,13 +230,7 @@ func sendsOnly(w *store.Work) bool {
 // is the only channel configured: then it is SMS for everyone).
 func (s *Service) channelsFor(ctx context.Context, tags []string) ([]channel.Name, error) {
 	out := make([]channel.Name, len(tags))
-	onlySMS := true
-	for ch := range s.Senders {
-		if ch != channel.SMS {
-			onlySMS = false
-		}
-	}
-	if onlySMS || len(tags) == 0 {
+	if s.onlySMS() || len(tags) == 0 {
 		for i := range out {
 			out[i] = channel.SMS
 		}

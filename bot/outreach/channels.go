@@ -39,12 +39,26 @@ func (s *Service) Configured(ch channel.Name) bool { return s.configured(ch) }
 // when it is configured and usable (address, consent, no opt-out), else the
 // next in the fallback order, else SMS.
 func (s *Service) channelFor(ctx context.Context, tag string) channel.Name {
+	if s.onlySMS() {
+		return channel.SMS // what Pick answers whatever the person's state: no round trip
+	}
 	c, err := s.Store.Channels(ctx, tag)
 	if err != nil {
 		s.Log.WarnContext(ctx, "channel state unreadable; using sms", "err", err)
 		return channel.SMS
 	}
 	return c.Pick(s.configured)
+}
+
+// onlySMS reports whether SMS is the only channel configured: then every
+// new nudge goes by SMS.
+func (s *Service) onlySMS() bool {
+	for ch := range s.Senders {
+		if ch != channel.SMS {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Service) refHash(ref string) string { return s.Keyer.Hash("ref", ref) }

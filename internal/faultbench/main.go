@@ -5,6 +5,7 @@
 // shared one) and a loopback fake Twilio, and checks that nothing is lost:
 //
 //	go run ./internal/faultbench kill     [-n 5000] [-runs 10]  # SIGKILL of seintje serve during a batch
+//	go run ./internal/faultbench kill -phase batch               # the same, the nudges uploaded as one batch
 //	go run ./internal/faultbench stall    [-outage 25s]          # Redis stalled (SIGSTOP), replies at 20/s
 //	go run ./internal/faultbench down     [-outage 25s]          # Redis killed, restarted after the outage
 //	go run ./internal/faultbench failover [-n 200]               # Sentinel failover under load
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs.IntVar(&o.n, "n", 0, "nudges per run (kill: 5000, failover: 200)")
 	fs.IntVar(&o.runs, "runs", 0, "runs (kill: 10, others: 1)")
-	fs.StringVar(&o.phase, "phase", "alternate", "kill: when to kill: accept (while nudges are accepted), send (while they are sent), alternate")
+	fs.StringVar(&o.phase, "phase", "alternate", "kill: when to kill: accept (while nudges are accepted), send (while they are sent), alternate, batch (while a started batch is sent)")
 	fs.DurationVar(&o.outage, "outage", 25*time.Second, "stall/down: how long Redis is stalled or down")
 	fs.Float64Var(&o.rate, "rate", 20, "stall/down: replies per second")
 	fs.Float64Var(&o.smsRate, "sms-rate", 100, "kill: SEINTJE_SMS_RATE of seintje serve")

@@ -258,15 +258,31 @@ func (b *bench) runKill(ctx context.Context, run, n int, phase string, smsRate f
 	ids := make([]string, n)
 	var accepted atomic.Int64
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		trigger(ctx, cl, 0, n, 8, ids, &accepted)
-	}()
+	if phase == "batch" {
+		// One batch of n rows, started at once: its first messages go
+		// out fifty to a grouped send task, eight at a time each.
+		res.MaxDoubled = workerConcurrency * 8
+		id, err := cl.batch(ctx, n, phone)
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		for i := range ids {
+			ids[i] = id
+		}
+		accepted.Store(int64(n))
+		close(done)
+	} else {
+		go func() {
+			defer close(done)
+			trigger(ctx, cl, 0, n, 8, ids, &accepted)
+		}()
+	}
 
 	// Choose the moment.
 	var acceptedAtKill, sentAtKill int
 	switch phase {
-	case "send":
+	case "send", "batch":
 		select {
 		case <-done:
 		case <-ctx.Done():

@@ -239,6 +239,41 @@ func (c *client) trigger(ctx context.Context, phone, ref, key string) (string, e
 	return out.ID, nil
 }
 
+// batch uploads n people as a CSV batch of the no-show flow, started at
+// once, and returns the batch id.
+func (c *client) batch(ctx context.Context, n int, phone func(int) string) (string, error) {
+	var b bytes.Buffer
+	b.WriteString("ref,phone,name,caseworker,appointment_at\n")
+	for i := range n {
+		fmt.Fprintf(&b, "FB-%d,%s,Sanne de Vries,Ahmed,2026-11-30T10:00:00+01:00\n", i, phone(i))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/batches?flow=no-show&start=true", &b)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("POST /v1/batches: %d %s", resp.StatusCode, tail(body, 300))
+	}
+	var out struct {
+		Batch struct {
+			ID    string `json:"id"`
+			Valid int    `json:"valid"`
+		} `json:"batch"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Batch.Valid != n {
+		return "", fmt.Errorf("POST /v1/batches: %d of %d rows valid: %s", out.Batch.Valid, n, tail(body, 300))
+	}
+	return out.Batch.ID, nil
+}
+
 // sms posts an inbound SMS signed as Twilio signs it. It returns the
 // status (0 on a transport error) and how long the answer took.
 func (c *client) sms(ctx context.Context, from, body, sid string) (int, time.Duration) {

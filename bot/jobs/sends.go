@@ -102,18 +102,33 @@ func (q *Queue) enqueueOwn(ctx context.Context, p sendPayload, at time.Time) err
 	return q.enqueue(ctx, asynq.NewTask(TypeSend, b), opts)
 }
 
-// GroupAlive reports whether the grouped send task of group waits, runs
-// or will be retried: then it sends its messages, and nothing else should
-// queue them.
-func (q *Queue) GroupAlive(ctx context.Context, group string) (bool, error) {
+// GroupHas reports which of msgs the grouped send task of group carries
+// while it waits, runs or will be retried: that task sends them (and the
+// index entries that travel with them), and nothing else should queue
+// them. A group that is done, gone or given up carries none.
+func (q *Queue) GroupHas(ctx context.Context, group string, msgs []string) ([]bool, error) {
+	has := make([]bool, len(msgs))
 	info, err := q.insp.GetTaskInfo(q.opt.Queue, "sends:"+group)
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
-		return false, nil
+		return has, nil
 	case err != nil:
-		return false, fmt.Errorf("find send task %s: %w", group, err)
+		return nil, fmt.Errorf("find send task %s: %w", group, err)
+	case info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted:
+		return has, nil
 	}
-	return info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted, nil
+	var p sendsPayload
+	if err := json.Unmarshal(info.Payload, &p); err != nil {
+		return nil, fmt.Errorf("send task %s: %w", group, err)
+	}
+	in := make(map[string]bool, len(p.S))
+	for _, sp := range p.S {
+		in[sp.Msg] = true
+	}
+	for i, m := range msgs {
+		has[i] = in[m]
+	}
+	return has, nil
 }
 
 // ownTask reports whether message msg has a send task of its own (queued

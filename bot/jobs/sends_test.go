@@ -58,7 +58,8 @@ func (h *sendHandler) tries(tag, msg string) int {
 // A grouped send task sends every message of the group once, with its
 // index entries; a message that fails is retried as a task of its own
 // and sent on its second try, without sending the others again. The
-// group is alive while it waits and gone when it is done.
+// group carries its messages (and no other) while it waits, and none when
+// it is done.
 func TestGroupedSendsOnceEachFailureOnItsOwn(t *testing.T) {
 	rdb, prefix := testRedis(t)
 	ctx := context.Background()
@@ -74,8 +75,9 @@ func TestGroupedSendsOnceEachFailureOnItsOwn(t *testing.T) {
 		}
 		refs = append(refs, ref)
 	}
-	if alive, err := q.GroupAlive(ctx, "g1"); err != nil || alive {
-		t.Fatalf("before it is queued: alive %v, %v", alive, err)
+	msgs := []string{"m000", "m059", "m999"} // two in the group, one not
+	if has, err := q.GroupHas(ctx, "g1", msgs); err != nil || has[0] || has[1] || has[2] {
+		t.Fatalf("before it is queued: has %v, %v", has, err)
 	}
 	if err := q.EnqueueSends(ctx, "g1", refs); err != nil {
 		t.Fatal(err)
@@ -83,8 +85,8 @@ func TestGroupedSendsOnceEachFailureOnItsOwn(t *testing.T) {
 	if err := q.EnqueueSends(ctx, "g1", refs); err != nil { // the same group again: one task
 		t.Fatal(err)
 	}
-	if alive, err := q.GroupAlive(ctx, "g1"); err != nil || !alive {
-		t.Fatalf("queued: alive %v, %v", alive, err)
+	if has, err := q.GroupHas(ctx, "g1", msgs); err != nil || !has[0] || !has[1] || has[2] {
+		t.Fatalf("queued: has %v, %v, want the first two", has, err)
 	}
 	h := &sendHandler{sends: map[string]int{}, ix: map[string]int{}, gaveUp: map[string]bool{},
 		failFirst: map[string]bool{"m007": true, "m033": true}}
@@ -116,7 +118,7 @@ func TestGroupedSendsOnceEachFailureOnItsOwn(t *testing.T) {
 	if len(h.gaveUp) > 0 {
 		t.Errorf("gave up on %v", h.gaveUp)
 	}
-	if alive, err := q.GroupAlive(ctx, "g1"); err != nil || alive {
-		t.Errorf("done: alive %v, %v", alive, err)
+	if has, err := q.GroupHas(ctx, "g1", msgs); err != nil || has[0] || has[1] || has[2] {
+		t.Errorf("done: has %v, %v", has, err)
 	}
 }

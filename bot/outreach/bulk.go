@@ -149,7 +149,7 @@ func parallelDo(n, parallel int, fn func(k int)) {
 // (jobs.Queue).
 type sendGrouper interface {
 	EnqueueSends(ctx context.Context, group string, sends []store.SendRef) error
-	GroupAlive(ctx context.Context, group string) (bool, error)
+	GroupHas(ctx context.Context, group string, msgs []string) ([]bool, error)
 }
 
 // sendGroup is how many nudges' first messages go in one grouped task.

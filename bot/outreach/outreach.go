@@ -459,15 +459,22 @@ func (s *Service) enqueueWork(ctx context.Context, ob store.Outbox, w *store.Wor
 	if !w.Empty() {
 		var errs []error
 		ix, sends := w.Ix, w.Sends
-		if g, ok := s.Queue.(sendGrouper); ok && w.Group != "" {
-			// Queued with other nudges' messages (queueAll): while that
-			// task lives it sends them, index entries included.
-			alive, err := g.GroupAlive(ctx, w.Group)
+		if g, ok := s.Queue.(sendGrouper); ok && w.Group != "" && len(sends) > 0 {
+			// Queued with other nudges' messages (queueAll): what the
+			// group's task carries while it lives, it sends, with the
+			// index entries that travel with the first message.
+			has, err := g.GroupHas(ctx, w.Group, sends)
 			if err != nil {
 				return fmt.Errorf("queue work: %w", err)
 			}
-			if alive {
-				ix, sends = nil, nil
+			if has[0] {
+				ix = nil
+			}
+			sends = nil
+			for i, id := range w.Sends {
+				if !has[i] {
+					sends = append(sends, id)
+				}
 			}
 		}
 		for _, id := range sends {

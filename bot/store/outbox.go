@@ -67,8 +67,9 @@ type Work struct {
 	Audit []audit.Entry `json:"au,omitempty"`
 	// Group names the grouped send task (EnqueueSends) that queues Sends
 	// with other nudges' messages, chosen before the change is stored: the
-	// recovery pass finds that task by it and leaves the messages to it
-	// while it is alive, so no message is queued twice under two ids.
+	// recovery pass finds that task by it and, while it is alive, leaves it
+	// the messages it carries, so no message is queued twice under two ids
+	// (and none that it does not carry is left out).
 	Group string `json:"g,omitempty"`
 	// TimersWritten says the timers were written in the same round trip
 	// as the change (CreateIndexed), so queueing the work need not write

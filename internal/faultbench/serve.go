@@ -205,6 +205,30 @@ func newClient(addr string) *client {
 	return &client{base: "http://" + addr, hc: &http.Client{Timeout: 15 * time.Second}}
 }
 
+// post sends body to path as the API client (with an Idempotency-Key
+// when key is set) and returns the answer's body when its status is want.
+func (c *client) post(ctx context.Context, path, contentType, key string, body io.Reader, want int) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	req.Header.Set("Content-Type", contentType)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, tail(b, 300))
+	}
+	return b, nil
+}
+
 // trigger is POST /v1/nudges for the no-show flow; it returns the nudge
 // id on 202.
 func (c *client) trigger(ctx context.Context, phone, ref, key string) (string, error) {
@@ -214,21 +238,9 @@ func (c *client) trigger(ctx context.Context, phone, ref, key string) (string, e
 		"vars":       map[string]any{"appointment_at": "2026-11-30T10:00:00+01:00"},
 		"caseworker": map[string]any{"name": "Ahmed"},
 	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/nudges", bytes.NewReader(body))
+	b, err := c.post(ctx, "/v1/nudges", "application/json", key, bytes.NewReader(body), http.StatusAccepted)
 	if err != nil {
 		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+apiToken)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return "", fmt.Errorf("POST /v1/nudges: %d %s", resp.StatusCode, tail(b, 300))
 	}
 	var out struct {
 		ID string `json:"id"`
@@ -247,20 +259,9 @@ func (c *client) batch(ctx context.Context, n int, phone func(int) string) (stri
 	for i := range n {
 		fmt.Fprintf(&b, "FB-%d,%s,Sanne de Vries,Ahmed,2026-11-30T10:00:00+01:00\n", i, phone(i))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/batches?flow=no-show&start=true", &b)
+	body, err := c.post(ctx, "/v1/batches?flow=no-show&start=true", "text/csv", "", &b, http.StatusCreated)
 	if err != nil {
 		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+apiToken)
-	req.Header.Set("Content-Type", "text/csv")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("POST /v1/batches: %d %s", resp.StatusCode, tail(body, 300))
 	}
 	var out struct {
 		Batch struct {

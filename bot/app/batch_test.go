@@ -575,3 +575,57 @@ func TestBatchCrashInTheMiddleOfAChunk(t *testing.T) {
 		return err == nil && n == 0
 	})
 }
+
+// failMeta fails every pipeline that writes a batch's meta (HSET), as a
+// Redis that stalls right after the rows were stored.
+type failMeta struct{}
+
+var errMeta = errors.New("redis stalled while the batch was stored")
+
+func (failMeta) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (failMeta) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (failMeta) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			if c.Name() == "hset" {
+				for _, c := range cmds {
+					c.SetErr(errMeta)
+				}
+				return errMeta
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// An upload whose batch cannot be stored in full answers an error and
+// leaves none of the people's rows behind in Redis.
+func TestBatchNotStoredLeavesNoRows(t *testing.T) {
+	h := newHarness(t, nil)
+	opt, err := redis.ParseURL(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	rdb.AddHook(failMeta{})
+	svc := batch.New(batch.Options{Redis: rdb, Prefix: h.prefix, Retention: time.Hour, Outreach: h.app.Service, Store: h.app.Store,
+		Queue: failingQueue{}, Chunk: 4, SMSRate: 10})
+	f, _ := h.app.Registry.Current("no-show")
+	lines := []string{"ref,phone,name,caseworker,appointment_at"}
+	for i := range 10 {
+		lines = append(lines, fmt.Sprintf("R-%d,+3165557%04d,Sam,Ahmed,2026-11-20T10:00:00+01:00", i, i))
+	}
+	tb, _ := batch.ReadTable([]byte(strings.Join(lines, "\n")))
+	cols, err := batch.MapColumns(f, tb.Header, nil, tb.Rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Create(context.Background(), batch.NewRequest{Flow: "no-show", Source: "csv", Items: batch.Items(f, tb, cols, time.UTC), Names: cols.Name, By: "cw"})
+	if !errors.Is(err, errMeta) {
+		t.Fatalf("create: %v, want the stall", err)
+	}
+	if keys, err := h.scan(context.Background(), h.prefix+":{b:*"); err != nil || len(keys) > 0 {
+		t.Errorf("left behind: %v (%v)", keys, err)
+	}
+}

@@ -472,6 +472,7 @@ func (s *Service) Create(ctx context.Context, req NewRequest) (*Created, error) 
 		}
 		pipe.PExpire(ctx, s.key(id, "items"), s.ttl)
 		if _, err := pipe.Exec(ctx); err != nil {
+			s.dropRows(ctx, id)
 			return nil, fmt.Errorf("store batch rows: %w", err)
 		}
 	}
@@ -496,6 +497,7 @@ func (s *Service) Create(ctx context.Context, req NewRequest) (*Created, error) 
 		pipe.PExpire(ctx, s.key(id, k), s.ttl)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		s.dropRows(ctx, id)
 		return nil, fmt.Errorf("store batch: %w", err)
 	}
 	// The indexes live in other slots: written after the batch. A crash
@@ -525,6 +527,17 @@ func (s *Service) Create(ctx context.Context, req NewRequest) (*Created, error) 
 		return nil, err
 	}
 	return &Created{Batch: b, Rejected: chk.Rejected}, nil
+}
+
+// dropRows removes the stored rows of a batch whose meta was not written
+// (best effort: otherwise they expire with the batch TTL), so people's
+// rows do not linger in a batch nobody can see.
+func (s *Service) dropRows(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.rdb.Del(ctx, s.key(id, "items")).Err(); err != nil {
+		s.log.WarnContext(ctx, "rows of an unfinished batch left to expire", "batch", id, "err", err)
+	}
 }
 
 // Audit actions of batches.

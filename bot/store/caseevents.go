@@ -79,7 +79,7 @@ func (s *Store) SetStatusWorkAlong(ctx context.Context, tag, msgID, providerID s
 	if work != "" {
 		pointer = &ob
 	}
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag), s.outboxKey(tag)}
+	keys := []string{s.rcpKey(tag), s.msgsKey(tag), s.outboxKey(tag)}
 	cmd, err := s.runPointedWith(ctx, pointer, along, sentScript, keys, providerID, msgID, encodeStatus(st), ms(s.retention), st.State,
 		st.At.UnixMilli(), ob.ID, work)
 	if err != nil {
@@ -114,7 +114,7 @@ func (s *Store) ProviderStatusWork(ctx context.Context, tag, providerID string, 
 		}
 		pointer = &ob
 	}
-	keys := []string{s.psidKey(tag), s.statusKey(tag), s.pendingKey(tag), s.msgsKey(tag), s.seenKey(tag), s.outboxKey(tag), s.rcpKey(tag)}
+	keys := []string{s.rcpKey(tag), s.msgsKey(tag), s.outboxKey(tag)}
 	cmd, err := s.runPointed(ctx, pointer, statusScript, keys, providerID, encodeStatus(st), rank(st.State), ms(s.retention),
 		st.State, st.At.UnixMilli(), ob.ID, evAt, st.Code, fuJSON, optOut)
 	if err != nil {

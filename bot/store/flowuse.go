@@ -15,7 +15,7 @@ import (
 // FlowUse counts the waiting conversations by the flow version they are
 // pinned to (a conversation finishes on the version it started with), so a
 // coordinator sees which older versions are still in use. It walks the
-// recipients' "active" hashes with SCAN (on every master of a cluster) and
+// recipients' hashes (their "a:<flow>" fields) with SCAN (on every master of a cluster) and
 // reads each waiting conversation once: its cost grows with the number of
 // recipients that have one, so it is for a coordinator's page, not for a
 // hot path. No index is kept for it: nothing is added to the transitions.
@@ -24,7 +24,7 @@ func (s *Store) FlowUse(ctx context.Context) (map[flow.Ref]int, error) {
 		mu  sync.Mutex
 		out = map[flow.Ref]int{}
 	)
-	pattern := s.prefix + ":{r:*}:active"
+	pattern := s.prefix + ":{r:*}:rcp"
 	scan := func(ctx context.Context, c redis.UniversalClient) error {
 		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
 		var keys []string
@@ -63,7 +63,8 @@ func (s *Store) FlowUse(ctx context.Context) (map[flow.Ref]int, error) {
 	return out, nil
 }
 
-// activeRefs reads the waiting conversations named in active hashes keys.
+// activeRefs reads the waiting conversations named in the "a:<flow>"
+// fields of recipient hashes keys.
 func (s *Store) activeRefs(ctx context.Context, keys []string) ([]flow.Ref, error) {
 	pipe := s.rdb.Pipeline()
 	hs := make([]*redis.MapStringStringCmd, len(keys))
@@ -75,8 +76,10 @@ func (s *Store) activeRefs(ctx context.Context, keys []string) ([]flow.Ref, erro
 	}
 	var ids []string
 	for _, h := range hs {
-		for _, id := range h.Val() {
-			ids = append(ids, id)
+		for f, id := range h.Val() {
+			if strings.HasPrefix(f, activeField("")) {
+				ids = append(ids, id)
+			}
 		}
 	}
 	var refs []flow.Ref

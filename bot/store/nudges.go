@@ -224,13 +224,13 @@ func (s *Store) createCall(ctx context.Context, it CreateItem) (createCall, erro
 	if err != nil {
 		return createCall{}, fmt.Errorf("encode nudge: %w", err)
 	}
-	keys := []string{s.rcpKey(tag), s.eventKey(tag, n.EventKey), s.activeKey(tag), s.convKey(tag, n.ID),
-		s.convsKey(tag), s.msgsKey(tag), s.indexKey(tag, n.ID), s.historyKey(tag), s.outboxKey(tag)}
+	keys := []string{s.rcpKey(tag), s.convKey(tag, n.ID), s.msgsKey(tag), s.historyKey(tag), s.outboxKey(tag)}
 	work, err := encodeWork(it.Work)
 	if err != nil {
 		return createCall{}, err
 	}
-	args := []any{"optout:" + n.Channel, n.Flow.ID, n.ID, state, string(n.Status), n.UpdatedAt.UnixMilli(), ms(s.retention), it.Outbox.ID, work}
+	args := []any{"optout:" + n.Channel, n.Flow.ID, n.ID, state, string(n.Status), n.UpdatedAt.UnixMilli(), ms(s.retention), it.Outbox.ID, work,
+		n.EventKey}
 	fields := [][2]string{{"phone", rcp.Phone}, {"ref", rcp.Ref}, {"name", rcp.Name}, {"lang", rcp.Lang}}
 	args = append(args, len(fields))
 	for _, f := range fields {
@@ -492,8 +492,8 @@ func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs [
 	if err != nil {
 		return fail(err)
 	}
-	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.activeKey(tag), s.msgsKey(tag),
-		s.indexKey(tag, n.ID), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.outcomesKey(tag, n.ID), s.chlogKey(tag)}
+	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.convsKey(tag), s.msgsKey(tag),
+		s.convsKey(tag), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.outcomesKey(tag, n.ID), s.chlogKey(tag)}
 	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention),
 		inMsg, ob.ID, work}
 	args, err = appendMessages(args, msgs)
@@ -589,11 +589,14 @@ func (s *Store) Recipient(ctx context.Context, tag string) (Recipient, error) {
 
 // Transcript returns the messages of a nudge in order, with their status.
 func (s *Store) Transcript(ctx context.Context, tag, id string) ([]Message, error) {
-	ids, err := s.rdb.LRange(ctx, s.indexKey(tag, id), 0, -1).Result()
+	v, err := s.rdb.HGet(ctx, s.msgsKey(tag), indexField(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load transcript: %w", err)
 	}
-	return s.messages(ctx, tag, ids)
+	return s.messages(ctx, tag, strings.Split(v, ","))
 }
 
 func (s *Store) messages(ctx context.Context, tag string, ids []string) ([]Message, error) {
@@ -602,7 +605,11 @@ func (s *Store) messages(ctx context.Context, tag string, ids []string) ([]Messa
 	}
 	pipe := s.rdb.Pipeline()
 	bodies := pipe.HMGet(ctx, s.msgsKey(tag), ids...)
-	sts := pipe.HMGet(ctx, s.statusKey(tag), ids...)
+	fields := make([]string, len(ids))
+	for i, id := range ids {
+		fields[i] = statusField(id)
+	}
+	sts := pipe.HMGet(ctx, s.rcpKey(tag), fields...)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
@@ -630,7 +637,6 @@ func (s *Store) messages(ctx context.Context, tag string, ids []string) ([]Messa
 func (s *Store) MessageFor(ctx context.Context, tag, id string) (*Message, Recipient, error) {
 	pipe := s.rdb.Pipeline()
 	body := pipe.HGet(ctx, s.msgsKey(tag), id)
-	st := pipe.HGet(ctx, s.statusKey(tag), id)
 	rcp := pipe.HGetAll(ctx, s.rcpKey(tag))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, Recipient{}, fmt.Errorf("load message: %w", err)
@@ -643,8 +649,8 @@ func (s *Store) MessageFor(ctx context.Context, tag, id string) (*Message, Recip
 		return nil, Recipient{}, fmt.Errorf("decode message: %w", err)
 	}
 	m.Tag = tag
-	if st.Err() == nil {
-		m.Status = decodeStatus(st.Val())
+	if st, ok := rcp.Val()[statusField(id)]; ok {
+		m.Status = decodeStatus(st)
 	}
 	return &m, recipientFromHash(tag, rcp.Val()), nil
 }
@@ -693,7 +699,7 @@ func (s *Store) StoreInbound(ctx context.Context, m Message, from string, now ti
 	}
 	tag := m.Tag
 	ob := InboundOutbox(tag, m.ID, now)
-	keys := []string{s.dedupeKey(tag, m.Channel, m.ProviderID), s.msgsKey(tag), s.rcpKey(tag), s.seenKey(tag), s.inPendingKey(tag)}
+	keys := []string{s.dedupeKey(tag, m.Channel, m.ProviderID), s.msgsKey(tag), s.rcpKey(tag), s.rcpKey(tag), s.inPendingKey(tag)}
 	cmd, err := s.runPointed(ctx, &ob, inboundScript, keys, m.ID, b, ms(s.retention), ms(s.dedupeTTL), s.convKey(tag, ""),
 		now.UnixMilli(), ms(late), p)
 	if err != nil {
@@ -777,20 +783,18 @@ func (s *Store) AddMessages(ctx context.Context, tag, conv string, msgs ...Messa
 	if conv == "" {
 		conv = "_"
 	}
-	pipe := s.rdb.TxPipeline()
+	args := []any{conv, ms(s.retention)}
 	for _, m := range msgs {
+		var b []byte
 		if !(m.Dir == "in" && m.Body == "" && m.Kind == "") {
-			b, err := json.Marshal(m)
-			if err != nil {
+			var err error
+			if b, err = json.Marshal(m); err != nil {
 				return fmt.Errorf("encode message: %w", err)
 			}
-			pipe.HSet(ctx, s.msgsKey(tag), m.ID, b)
 		}
-		pipe.RPush(ctx, s.indexKey(tag, conv), m.ID)
+		args = append(args, m.ID, b)
 	}
-	pipe.PExpire(ctx, s.msgsKey(tag), s.retention)
-	pipe.PExpire(ctx, s.indexKey(tag, conv), s.retention)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := addMessagesScript.Run(ctx, s.rdb, []string{s.msgsKey(tag)}, args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("add messages: %w", err)
 	}
 	return nil

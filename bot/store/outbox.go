@@ -36,8 +36,9 @@ import (
 //
 //	<prefix>:{r:<tag>}:outbox   outbox id → Work json
 //	<prefix>:{r:<tag>}:inp      msg id → PendingInbound json (not yet processed)
-//	<prefix>:{r:<tag>}:seen     conversation id → "ms|msgid": last proactive
-//	                            message handed to the provider (routing)
+//	<prefix>:{r:<tag>}:rcp      fields "v:<cid>" → "ms|msgid": a conversation's
+//	                            last proactive message handed to the provider
+//	                            (routing; store.go lists the rcp fields)
 //	<prefix>:{pend:<n>}         n = 0..15: "kind|tag|id" scored by time (no
 //	                            personal data)
 
@@ -136,7 +137,6 @@ func parseMember(m string, score float64) (Outbox, bool) {
 
 func (s *Store) outboxKey(tag string) string    { return s.key(tag, "outbox") }
 func (s *Store) inPendingKey(tag string) string { return s.key(tag, "inp") }
-func (s *Store) seenKey(tag string) string      { return s.key(tag, "seen") }
 
 func (s *Store) pendingShard(n int) string { return s.prefix + ":{pend:" + strconv.Itoa(n) + "}" }
 
@@ -496,8 +496,8 @@ func (s *Store) FinishInbound(ctx context.Context, f FinishInbound) (*Work, erro
 		once = strconv.FormatInt(ms(f.OnceTTL), 10)
 		onceKey = s.onceKey(tag, f.OnceKey)
 	}
-	keys := []string{s.inPendingKey(tag), s.msgsKey(tag), s.indexKey(tag, conv), s.rcpKey(tag), onceKey, s.outboxKey(tag)}
-	args := []any{f.In.ID, inJSON, ms(s.retention), once, outID, outJSON, f.In.ID, with, without, f.Del, len(f.Set)}
+	keys := []string{s.inPendingKey(tag), s.msgsKey(tag), s.rcpKey(tag), onceKey, s.outboxKey(tag)}
+	args := []any{f.In.ID, inJSON, ms(s.retention), once, outID, outJSON, f.In.ID, with, without, f.Del, conv, len(f.Set)}
 	for k, v := range f.Set {
 		args = append(args, k, v)
 	}
@@ -522,7 +522,7 @@ func (s *Store) FinishInbound(ctx context.Context, f FinishInbound) (*Work, erro
 // routeLua): kind "wait" (route into it), "late" (ended within late: file
 // it there as a late reply) or "" (none).
 func (s *Store) Route(ctx context.Context, tag string, now time.Time, late time.Duration) (string, *Nudge, error) {
-	res, err := routeScript.Run(ctx, s.rdb, []string{s.seenKey(tag)}, s.convKey(tag, ""), now.UnixMilli(), ms(late)).StringSlice()
+	res, err := routeScript.Run(ctx, s.rdb, []string{s.rcpKey(tag)}, s.convKey(tag, ""), now.UnixMilli(), ms(late)).StringSlice()
 	if err != nil {
 		return "", nil, fmt.Errorf("route: %w", err)
 	}
@@ -539,7 +539,7 @@ func (s *Store) Route(ctx context.Context, tag string, now time.Time, late time.
 // MessageOfProvider returns the message id a provider id was recorded for
 // ("" when the send is not recorded yet).
 func (s *Store) MessageOfProvider(ctx context.Context, tag, providerID string) (string, error) {
-	v, err := s.rdb.HGet(ctx, s.psidKey(tag), providerID).Result()
+	v, err := s.rdb.HGet(ctx, s.rcpKey(tag), providerField(providerID)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}

@@ -32,7 +32,7 @@ func (s *Store) ProbeAll(ctx context.Context, ps []Probe) ([]ProbeResult, error)
 		ev := make([]*redis.StringCmd, hi-lo)
 		for i, p := range ps[lo:hi] {
 			opt[i] = pipe.HExists(ctx, s.rcpKey(p.Tag), "optout:"+p.Channel)
-			ev[i] = pipe.Get(ctx, s.eventKey(p.Tag, p.Event))
+			ev[i] = pipe.HGet(ctx, s.rcpKey(p.Tag), eventField(p.Event))
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("probe recipients: %w", err)

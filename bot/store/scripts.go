@@ -14,45 +14,65 @@ import "github.com/redis/go-redis/v9"
 // recipient's outbox in the same script: a crash before it is queued leaves
 // the outbox entry for the recovery pass (outbox.go).
 //
-// KEYS: 1 rcp, 2 event, 3 active (flow → cid), 4 conv, 5 (unused:
-// was the waiting set, which nothing read), 6 msgs, 7 index, 8 all nudges
-// of the recipient (history, newest last), 9 outbox
+// KEYS: 1 rcp (with the active flows "a:<flow>" and events "e:<event>"),
+// 2 conv, 3 msgs (with the transcript "l:<cid>"), 4 all nudges of the
+// recipient (history, newest last), 5 outbox
 // ARGV: 1 optout field, 2 flow id, 3 cid, 4 state, 5 status,
 // 6 score ms, 7 ttl ms, 8 outbox id, 9 outbox json (empty: none),
-// 10 n recipient field pairs, then pairs, then n message pairs (id, json).
-var createScript = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {'optedout'} end
-local ex = redis.call('GET', KEYS[2])
-if ex then return {'exists', ex} end
-local act = redis.call('HGET', KEYS[3], ARGV[2])
-if act then return {'active', act} end
+// 10 event, 11 n recipient field pairs, then pairs, then n message pairs
+// (id, json).
+var createScript = redis.NewScript(indexLua + `
+local rcp = KEYS[1]
+if redis.call('HEXISTS', rcp, ARGV[1]) == 1 then return {'optedout'} end
+local ev = 'e:' .. ARGV[10]
+local ex = redis.call('HGET', rcp, ev)
+-- An event, and a flow's active conversation, count while the
+-- conversation they name is kept: the recipient hash lives as long as the
+-- recipient is active, which can be longer than one conversation's data.
+if ex and redis.call('EXISTS', string.sub(KEYS[2], 1, #KEYS[2] - #ARGV[3]) .. ex) == 1 then return {'exists', ex} end
+local af = 'a:' .. ARGV[2]
+local act = redis.call('HGET', rcp, af)
+if act and redis.call('EXISTS', string.sub(KEYS[2], 1, #KEYS[2] - #ARGV[3]) .. act) == 1 then return {'active', act} end
 local ttl = tonumber(ARGV[7])
-local i = 11
-local nf = tonumber(ARGV[10])
+local i = 12
+local nf = tonumber(ARGV[11])
 if nf > 0 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * nf - 1))
+  redis.call('HSET', rcp, unpack(ARGV, i, i + 2 * nf - 1))
   i = i + 2 * nf
 end
 local nm = tonumber(ARGV[i]); i = i + 1
+local ids = {}
 for _ = 1, nm do
-  redis.call('HSET', KEYS[6], ARGV[i], ARGV[i+1])
-  redis.call('RPUSH', KEYS[7], ARGV[i])
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i+1])
+  table.insert(ids, ARGV[i])
   i = i + 2
 end
-redis.call('SET', KEYS[2], ARGV[3], 'PX', ttl)
-redis.call('HSET', KEYS[4], 'rev', '1', 'state', ARGV[4], 'st', ARGV[5])
-redis.call('ZADD', KEYS[8], ARGV[6], ARGV[3])
+index(KEYS[3], ARGV[3], ids)
+redis.call('HSET', rcp, ev, ARGV[3])
+redis.call('HSET', KEYS[2], 'rev', '1', 'state', ARGV[4], 'st', ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[3])
 if ARGV[5] == 'waiting' then
-  redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+  redis.call('HSET', rcp, af, ARGV[3])
 else
-  redis.call('HSET', KEYS[4], 'end', ARGV[6])
+  redis.call('HSET', KEYS[2], 'end', ARGV[6])
 end
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[9], ARGV[8], ARGV[9]) end
-for k = 1, 9 do
-  if k ~= 2 and k ~= 5 then redis.call('PEXPIRE', KEYS[k], ttl) end
-end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], ARGV[8], ARGV[9]) end
+for k = 1, 5 do redis.call('PEXPIRE', KEYS[k], ttl) end
 return {'ok'}
 `)
+
+// indexLua appends message ids to a conversation's transcript: field
+// "l:<cid>" of the msgs hash, the ids comma-separated in order.
+const indexLua = `
+local function index(msgsKey, cid, ids)
+  if #ids == 0 then return end
+  local f = 'l:' .. cid
+  local add = table.concat(ids, ',')
+  local cur = redis.call('HGET', msgsKey, f)
+  if cur and cur ~= '' then add = cur .. ',' .. add end
+  redis.call('HSET', msgsKey, f, add)
+end
+`
 
 // commitScript applies one transition if the conversation is still at the
 // revision the caller read (optimistic concurrency: two replies at once
@@ -68,15 +88,16 @@ return {'ok'}
 // the step records (a WhatsApp opt-in answered by SMS) is written by the
 // same script too (grantLua).
 //
-// KEYS: 1 conv, 2 (unused: was the waiting set, which nothing read),
-// 3 active, 4 msgs, 5 index, 6 cb, 7 rcp, 8 outbox, 9 inbound pending,
-// 10 outcomes, 11 chlog
+// KEYS: 1 conv, 2 and 3 (unused: were the waiting set and the active
+// flows, now field "a:<flow>" of rcp), 4 msgs (with the transcript
+// "l:<cid>"), 5 (unused: was the transcript), 6 cb, 7 rcp, 8 outbox,
+// 9 inbound pending, 10 outcomes, 11 chlog
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
 // 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
 // 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
 // index), then pairs, then n callback pairs (id, json), then n outcome
 // pairs (name, json), then the 5 grant arguments.
-var commitScript = redis.NewScript(grantLua + `
+var commitScript = redis.NewScript(grantLua + indexLua + `
 if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[9], ARGV[8]) == 0 then return -1 end
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[7])
@@ -84,8 +105,9 @@ redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'state', ARG
 if ARGV[3] == 'waiting' then
   redis.call('HDEL', KEYS[1], 'end')
 else
-  if redis.call('HGET', KEYS[3], ARGV[4]) == ARGV[5] then
-    redis.call('HDEL', KEYS[3], ARGV[4])
+  local af = 'a:' .. ARGV[4]
+  if redis.call('HGET', KEYS[7], af) == ARGV[5] then
+    redis.call('HDEL', KEYS[7], af)
   end
   if redis.call('HEXISTS', KEYS[1], 'end') == 0 then redis.call('HSET', KEYS[1], 'end', ARGV[6]) end
 end
@@ -93,11 +115,13 @@ if ARGV[8] ~= '' then redis.call('HDEL', KEYS[9], ARGV[8]) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[8], ARGV[9], ARGV[10]) end
 local i = 11
 local nm = tonumber(ARGV[i]); i = i + 1
+local ids = {}
 for _ = 1, nm do
   if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[4], ARGV[i], ARGV[i+1]) end
-  redis.call('RPUSH', KEYS[5], ARGV[i])
+  table.insert(ids, ARGV[i])
   i = i + 2
 end
+index(KEYS[4], ARGV[5], ids)
 local nc = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nc do
   redis.call('HSET', KEYS[6], ARGV[i], ARGV[i+1])
@@ -110,9 +134,7 @@ for _ = 1, no do
 end
 if no > 0 then redis.call('PEXPIRE', KEYS[10], ttl) end
 -- PEXPIRE on a key that does not exist is a no-op.
-for k = 1, 8 do
-  if k ~= 2 then redis.call('PEXPIRE', KEYS[k], ttl) end
-end
+for _, k in ipairs({1, 4, 6, 7, 8}) do redis.call('PEXPIRE', KEYS[k], ttl) end
 grant(KEYS[7], KEYS[11], i, ttl)
 return 1
 `)
@@ -125,20 +147,23 @@ return 1
 // reply; older ended ones are skipped. Returns {kind, cid, rev, state} with
 // kind 'wait', 'late' or empty.
 //
-// Uses: seenKey (cid → "ms|msgid"), convPrefix, nowms, latems.
+// Uses: rcpKey, rcp (its HGETALL: fields "v:<cid>" → "ms|msgid"),
+// convPrefix, nowms, latems.
 const routeLua = `
-local function route(seenKey, convPrefix, nowms, latems)
-  local seen = redis.call('HGETALL', seenKey)
+local function route(rcpKey, rcp, convPrefix, nowms, latems)
   local cands = {}
-  for j = 1, #seen, 2 do
-    local at = tonumber(string.match(seen[j+1], '^(%d+)|'))
-    if at then table.insert(cands, {seen[j], at}) end
+  for j = 1, #rcp, 2 do
+    local f = rcp[j]
+    if string.sub(f, 1, 2) == 'v:' then
+      local at = tonumber(string.match(rcp[j+1], '^(%d+)|'))
+      if at then table.insert(cands, {string.sub(f, 3), at}) end
+    end
   end
   table.sort(cands, function(a, b) return a[2] > b[2] end)
   for _, c in ipairs(cands) do
     local h = redis.call('HMGET', convPrefix .. c[1], 'rev', 'state', 'st', 'end')
     if not h[1] then
-      redis.call('HDEL', seenKey, c[1])
+      redis.call('HDEL', rcpKey, 'v:' .. c[1])
     else
       local st = h[3]
       if not st then st = cjson.decode(h[2]).status end
@@ -158,11 +183,12 @@ end
 // that is stored but still pending is handed back for processing
 // ('resume'), one that was processed is a duplicate ('dup').
 //
-// KEYS: 1 dedupe, 2 msgs, 3 rcp, 4 seen, 5 inbound pending
+// KEYS: 1 dedupe, 2 msgs, 3 rcp, 4 (unused: was the seen hash, now
+// fields "v:<cid>" of rcp), 5 inbound pending
 // ARGV: 1 msg id, 2 json, 3 ttl ms, 4 dedupe ttl ms, 5 conv key prefix,
 // 6 now ms, 7 late window ms, 8 pending json (where to answer)
 // Returns {'dup', msgid} or {'ok'|'resume', msg json, kind, cid, rev,
-// state, rcp field/value ...}.
+// state, rcp field/value ...} (the recipient's own fields only).
 var inboundScript = redis.NewScript(routeLua + `
 local prev = redis.call('GET', KEYS[1])
 local res = 'ok'
@@ -178,19 +204,24 @@ else
   redis.call('HSET', KEYS[5], ARGV[1], ARGV[8])
   redis.call('PEXPIRE', KEYS[5], tonumber(ARGV[4]))
 end
-local r = route(KEYS[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]))
-local out = {res, msg, r[1], r[2], r[3], r[4]}
 local rcp = redis.call('HGETALL', KEYS[3])
-for _, v in ipairs(rcp) do table.insert(out, v) end
+local r = route(KEYS[3], rcp, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]))
+local out = {res, msg, r[1], r[2], r[3], r[4]}
+for j = 1, #rcp, 2 do
+  if string.sub(rcp[j], 2, 2) ~= ':' then
+    table.insert(out, rcp[j])
+    table.insert(out, rcp[j+1])
+  end
+end
 return out
 `)
 
 // routeScript runs routeLua alone (after a conflict).
 //
-// KEYS: 1 seen
+// KEYS: 1 rcp
 // ARGV: 1 conv key prefix, 2 now ms, 3 late window ms
 var routeScript = redis.NewScript(routeLua + `
-return route(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+return route(KEYS[1], redis.call('HGETALL', KEYS[1]), ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 `)
 
 // finishInboundScript ends the processing of a received text that does not
@@ -201,57 +232,58 @@ return route(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 // outbox, and marks the text processed. Returns 'dup' when it already was,
 // else 'ok' (answer stored) or 'ok-noanswer'.
 //
-// KEYS: 1 inbound pending, 2 msgs, 3 transcript list, 4 rcp, 5 once, 6 outbox
+// KEYS: 1 inbound pending, 2 msgs (with the transcript "l:<cid>"), 3 rcp,
+// 4 once, 5 outbox
 // ARGV: 1 in msg id, 2 in json, 3 ttl ms, 4 once ttl ms (empty: always),
 // 5 answer id (empty: none), 6 answer json, 7 outbox id, 8 outbox json with the
 // answer, 9 outbox json without it (empty: none), 10 rcp field to delete (empty: none),
-// 11 n rcp field pairs to set, then pairs
-var finishInboundScript = redis.NewScript(`
+// 11 conversation id ("_": none), 12 n rcp field pairs to set, then pairs
+var finishInboundScript = redis.NewScript(indexLua + `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'dup' end
 local ttl = tonumber(ARGV[3])
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('RPUSH', KEYS[3], ARGV[1])
-if ARGV[10] ~= '' then redis.call('HDEL', KEYS[4], ARGV[10]) end
-local i = 12
-for _ = 1, tonumber(ARGV[11]) do
-  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i+1])
+local ids = {ARGV[1]}
+if ARGV[10] ~= '' then redis.call('HDEL', KEYS[3], ARGV[10]) end
+local i = 13
+for _ = 1, tonumber(ARGV[12]) do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i+1])
   i = i + 2
 end
 local answer = ARGV[5] ~= ''
 if answer and ARGV[4] ~= '' then
-  answer = redis.call('SET', KEYS[5], '1', 'NX', 'PX', tonumber(ARGV[4]))
+  answer = redis.call('SET', KEYS[4], '1', 'NX', 'PX', tonumber(ARGV[4]))
 end
 local res = 'ok-noanswer'
 local ob = ARGV[9]
 if answer then
   redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
-  redis.call('RPUSH', KEYS[3], ARGV[5])
+  table.insert(ids, ARGV[5])
   ob = ARGV[8]
   res = 'ok'
 end
-if ob ~= '' then redis.call('HSET', KEYS[6], ARGV[7], ob) end
-for k = 2, 6 do
-  if k ~= 5 then redis.call('PEXPIRE', KEYS[k], ttl) end
-end
+index(KEYS[2], ARGV[11], ids)
+if ob ~= '' then redis.call('HSET', KEYS[5], ARGV[7], ob) end
+for _, k in ipairs({2, 3, 5}) do redis.call('PEXPIRE', KEYS[k], ttl) end
 return res
 `)
 
-// seenLua keeps the "seen" hash (cid → "ms|msgid"): the last proactive
-// message of each conversation that was handed to the provider. A later
-// delivery report does not take it out: carriers' reports are not always
-// right, and a reply shows the person got it.
+// seenLua keeps the fields "v:<cid>" → "ms|msgid" of the recipient hash:
+// the last proactive message of each conversation that was handed to the
+// provider. A later delivery report does not take it out: carriers'
+// reports are not always right, and a reply shows the person got it.
 const seenLua = `
-local function seen(msgsKey, seenKey, mid, state, atms, ttl)
+local function seen(msgsKey, rcpKey, mid, state, atms, ttl)
   local raw = redis.call('HGET', msgsKey, mid)
   if not raw then return end
   local ok, m = pcall(cjson.decode, raw)
   if not ok or not m.proactive or not m.conv or m.conv == '' or m.conv == '_' then return end
   if state == 'accepted' or state == 'queued' or state == 'sending' or state == 'sent' or state == 'delivered' or state == 'read' then
-    local cur = redis.call('HGET', seenKey, m.conv)
+    local f = 'v:' .. m.conv
+    local cur = redis.call('HGET', rcpKey, f)
     if cur and string.match(cur, '|(.*)$') == mid then return end
-    redis.call('HSET', seenKey, m.conv, atms .. '|' .. mid)
-    redis.call('PEXPIRE', seenKey, ttl)
+    redis.call('HSET', rcpKey, f, atms .. '|' .. mid)
+    redis.call('PEXPIRE', rcpKey, ttl)
   end
 end
 `
@@ -262,35 +294,34 @@ end
 // same script; when an early status is applied, the events get its state.
 // Returns the outbox json written (empty for none).
 //
-// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen, 6 outbox
+// KEYS: 1 rcp (fields "p:<provider id>" → msg id, "s:<msg id>" → status,
+// "q:<provider id>" → a status that came first), 2 msgs, 3 outbox
 // ARGV: 1 provider id, 2 msg id, 3 status value, 4 ttl ms, 5 state, 6 at ms,
 // 7 outbox id, 8 outbox json (empty for none)
 var sentScript = redis.NewScript(seenLua + `
 local ttl = tonumber(ARGV[4])
-if ARGV[1] ~= '' then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
+local rcp = KEYS[1]
+if ARGV[1] ~= '' then redis.call('HSET', rcp, 'p:' .. ARGV[1], ARGV[2]) end
 local val = ARGV[3]
 local state = ARGV[5]
 local ob = ARGV[8]
-local early = ARGV[1] ~= '' and redis.call('HGET', KEYS[3], ARGV[1])
+local early = ARGV[1] ~= '' and redis.call('HGET', rcp, 'q:' .. ARGV[1])
 if early then
   val = early
   state = string.match(early, '^%d+|([^|]*)|') or state
-  redis.call('HDEL', KEYS[3], ARGV[1])
+  redis.call('HDEL', rcp, 'q:' .. ARGV[1])
   if ob ~= '' then
     local w = cjson.decode(ob)
     for _, e in ipairs(w.ev) do e.st = state end
     ob = cjson.encode(w)
   end
 end
-redis.call('HSET', KEYS[2], ARGV[2], val)
-redis.call('PEXPIRE', KEYS[2], ttl)
-seen(KEYS[4], KEYS[5], ARGV[2], state, ARGV[6], ttl)
+redis.call('HSET', rcp, 's:' .. ARGV[2], val)
+redis.call('PEXPIRE', rcp, ttl)
+seen(KEYS[2], rcp, ARGV[2], state, ARGV[6], ttl)
 if ob ~= '' then
-  redis.call('HSET', KEYS[6], ARGV[7], ob)
-  redis.call('PEXPIRE', KEYS[6], ttl)
+  redis.call('HSET', KEYS[3], ARGV[7], ob)
+  redis.call('PEXPIRE', KEYS[3], ttl)
 end
 return ob
 `)
@@ -304,7 +335,7 @@ return ob
 // same outbox entry, and an opt-out code marks the recipient opted out
 // here too: a crash after the status change cannot lose them.
 //
-// KEYS: 1 psid, 2 mst, 3 pending, 4 msgs, 5 seen, 6 outbox, 7 rcp
+// KEYS: 1 rcp (fields "p:", "s:", "q:" as in sentScript), 2 msgs, 3 outbox
 // ARGV: 1 provider id, 2 status value, 3 rank, 4 ttl ms, 5 state, 6 at ms,
 // 7 outbox id, 8 event time (RFC 3339; empty for no event), 9 provider code,
 // 10 follow-up work json (empty: none), 11 opted-out channel (empty: none)
@@ -312,28 +343,29 @@ return ob
 var statusScript = redis.NewScript(seenLua + putLua + `
 local ttl = tonumber(ARGV[4])
 local fu = ARGV[10] or ''
-if ARGV[11] and ARGV[11] ~= '' then put(KEYS[7], 'optout:' .. ARGV[11], ARGV[6], ttl) end
+local rcp = KEYS[1]
+if ARGV[11] and ARGV[11] ~= '' then put(rcp, 'optout:' .. ARGV[11], ARGV[6], ttl) end
 local function done(mid, ob)
-  put(KEYS[6], ARGV[7], ob, ttl)
+  put(KEYS[3], ARGV[7], ob, ttl)
   return {mid, ob}
 end
-local mid = redis.call('HGET', KEYS[1], ARGV[1])
+local mid = redis.call('HGET', rcp, 'p:' .. ARGV[1])
 if not mid then
-  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-  redis.call('PEXPIRE', KEYS[3], ttl)
+  redis.call('HSET', rcp, 'q:' .. ARGV[1], ARGV[2])
+  redis.call('PEXPIRE', rcp, ttl)
   return done('', fu)
 end
-local cur = redis.call('HGET', KEYS[2], mid)
+local cur = redis.call('HGET', rcp, 's:' .. mid)
 if cur then
   local r = tonumber(string.match(cur, '^(%d+)|'))
   if r and r > tonumber(ARGV[3]) then return done(mid, fu) end
 end
-redis.call('HSET', KEYS[2], mid, ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ttl)
-seen(KEYS[4], KEYS[5], mid, ARGV[5], ARGV[6], ttl)
+redis.call('HSET', rcp, 's:' .. mid, ARGV[2])
+redis.call('PEXPIRE', rcp, ttl)
+seen(KEYS[2], rcp, mid, ARGV[5], ARGV[6], ttl)
 local ob = fu
 if ARGV[8] ~= '' then
-  local raw = redis.call('HGET', KEYS[4], mid)
+  local raw = redis.call('HGET', KEYS[2], mid)
   local ok, m = false, nil
   if raw then ok, m = pcall(cjson.decode, raw) end
   if ok and m.conv and m.conv ~= '' and m.conv ~= '_' then
@@ -344,4 +376,20 @@ if ARGV[8] ~= '' then
   end
 end
 return done(mid, ob)
+`)
+
+// addMessagesScript stores messages and appends them to a transcript
+// (AddMessages). An empty json only indexes the id.
+//
+// KEYS: 1 msgs
+// ARGV: 1 conversation id ("_": none), 2 ttl ms, then pairs (id, json)
+var addMessagesScript = redis.NewScript(indexLua + `
+local ids = {}
+for i = 3, #ARGV, 2 do
+  if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+  table.insert(ids, ARGV[i])
+end
+index(KEYS[1], ARGV[1], ids)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
 `)

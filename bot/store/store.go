@@ -115,16 +115,40 @@ func (s *Store) convKey(tag, cid string) string { return s.key(tag, "c", cid) }
 // convsKey was the set of waiting conversations; nothing read it, so it is
 // no longer written (old ones expire).
 func (s *Store) convsKey(tag string) string          { return s.key(tag, "convs") }
-func (s *Store) activeKey(tag string) string         { return s.key(tag, "active") }
 func (s *Store) msgsKey(tag string) string           { return s.key(tag, "msgs") }
-func (s *Store) indexKey(tag, cid string) string     { return s.key(tag, "ml", cid) }
-func (s *Store) statusKey(tag string) string         { return s.key(tag, "mst") }
-func (s *Store) psidKey(tag string) string           { return s.key(tag, "psid") }
-func (s *Store) pendingKey(tag string) string        { return s.key(tag, "pst") }
 func (s *Store) cbKey(tag string) string             { return s.key(tag, "cb") }
-func (s *Store) eventKey(tag, ev string) string      { return s.key(tag, "ev", ev) }
 func (s *Store) dedupeKey(tag, ch, id string) string { return s.key(tag, "in", ch, id) }
 func (s *Store) onceKey(tag, what string) string     { return s.key(tag, "once", what) }
+
+// A recipient's small routing state lives in fields of the recipient hash
+// (rcp) rather than in keys of its own: every Redis key costs about 200
+// bytes besides its data (the key's name, its entry in the keyspace and in
+// the expiry table, the value's header), and millions of conversations wait
+// at once. Their fields are named with a one-letter prefix; the recipient's
+// own fields never look like that (recipientField). The scripts build the
+// same names (scripts.go).
+//
+//	a:<flow>      the waiting conversation of a flow (its id)
+//	e:<event>     the conversation an event started (idempotent create)
+//	v:<cid>       "ms|msgid": the conversation's last proactive message
+//	              handed to the provider (routing, routeLua)
+//	s:<msgid>     the message's delivery status (encodeStatus)
+//	p:<provider>  the message id a provider id was recorded for
+//	q:<provider>  a delivery status that came before the provider id was
+//	              recorded
+//
+// A conversation's transcript (its message ids, in order, comma-separated)
+// is field l:<cid> of the msgs hash, next to the messages; l:_ lists the
+// recipient's messages that belong to no conversation.
+func activeField(flow string) string  { return "a:" + flow }
+func eventField(ev string) string     { return "e:" + ev }
+func statusField(mid string) string   { return "s:" + mid }
+func providerField(pid string) string { return "p:" + pid }
+func indexField(cid string) string    { return "l:" + cid }
+
+// recipientField reports whether a field of the recipient hash is the
+// recipient's own (phone, lang, optout:sms, ...) rather than routing state.
+func recipientField(f string) bool { return len(f) < 2 || f[1] != ':' }
 
 // Global index keys.
 func (s *Store) callbacksKey(status string) string { return s.gkey("callbacks", status) }

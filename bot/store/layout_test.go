@@ -13,11 +13,12 @@ import (
 )
 
 // A waiting conversation whose first SMS was handed to the provider is
-// four keys of its recipient: the recipient hash (with the routing state:
-// active flow, event, last message seen, status, provider id), the
-// conversation, the messages (with the transcript) and the history. What
-// the fields hold is read back through the store: the route, the
-// transcript with its status, the provider id, the event. A later create of
+// three keys of its recipient: the recipient hash (with the routing state:
+// active flow, event, last message seen, status, provider id, history,
+// weekly limit), the conversation, and the messages (with the transcript).
+// What the fields hold is read back through the store: the route, the
+// transcript with its status, the provider id, the event, the history, the
+// weekly limit. A later create of
 // the same event finds the conversation; once the conversation's data is
 // gone the event and the flow's active entry no longer hold a new one back.
 func TestRecipientLayout(t *testing.T) {
@@ -37,6 +38,9 @@ func TestRecipientLayout(t *testing.T) {
 	if err != nil || !res.Created {
 		t.Fatalf("create: %+v %v", res, err)
 	}
+	if ok, _, err := st.TakeSendSlot(ctx, tag, first.ID, now, 1); err != nil || !ok {
+		t.Fatalf("weekly slot: %v %v", ok, err)
+	}
 	if err := st.SetStatus(ctx, tag, first.ID, "SMlayout1", store.Status{State: "sent", At: now}); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +50,7 @@ func TestRecipientLayout(t *testing.T) {
 		keys = append(keys, strings.TrimPrefix(it.Val(), prefix+":{r:"+tag+"}:"))
 	}
 	slices.Sort(keys)
-	if want := []string{"c:" + n.ID, "msgs", "nudges", "rcp"}; !slices.Equal(keys, want) {
+	if want := []string{"c:" + n.ID, "msgs", "rcp"}; !slices.Equal(keys, want) {
 		t.Errorf("keys of the recipient = %v, want %v", keys, want)
 	}
 
@@ -70,6 +74,20 @@ func TestRecipientLayout(t *testing.T) {
 		t.Fatalf("probe = %+v %v", probe, err)
 	}
 
+	// The weekly limit (1) is taken by the first message: a second one
+	// waits until the first leaves the window; the first again is the
+	// same slot.
+	if ok, _, err := st.TakeSendSlot(ctx, tag, first.ID, now.Add(time.Minute), 1); err != nil || !ok {
+		t.Fatalf("the same message's slot again: %v %v", ok, err)
+	}
+	next := store.NewID(now)
+	if ok, free, err := st.TakeSendSlot(ctx, tag, next, now.Add(time.Minute), 1); err != nil || ok || !free.Equal(time.UnixMilli(now.UnixMilli()).Add(store.WeeklyWindow).UTC()) {
+		t.Fatalf("a second message within the week: %v %v %v", ok, free, err)
+	}
+	if ok, _, err := st.TakeSendSlot(ctx, tag, next, now.Add(store.WeeklyWindow+time.Minute), 1); err != nil || !ok {
+		t.Fatalf("a second message a week later: %v %v", ok, err)
+	}
+
 	// The same event again: the conversation it started.
 	again, err := st.Create(ctx, rcp, newNudge(), nil, store.Outbox{}, nil)
 	if err != nil || again.Existing != n.ID {
@@ -81,7 +99,26 @@ func TestRecipientLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	n2 := newNudge()
+	n2.StartedAt, n2.UpdatedAt = now.Add(time.Hour), now.Add(time.Hour)
 	if res, err := st.Create(ctx, rcp, n2, nil, store.Outbox{}, nil); err != nil || !res.Created {
 		t.Fatalf("create after the conversation expired = %+v %v, want created", res, err)
+	}
+	n3 := newNudge()
+	n3.Flow.ID, n3.EventKey, n3.StartedAt, n3.UpdatedAt = "missing-form", "ev-3", now.Add(2*time.Hour), now.Add(2*time.Hour)
+	if res, err := st.Create(ctx, rcp, n3, nil, store.Outbox{}, nil); err != nil || !res.Created {
+		t.Fatalf("create in another flow = %+v %v, want created", res, err)
+	}
+	// The history lists the kept conversations, newest first (the expired
+	// one is skipped), at most the limit.
+	var ids []string
+	hist, err := st.NudgesOf(ctx, tag, 10)
+	for _, h := range hist {
+		ids = append(ids, h.ID)
+	}
+	if err != nil || !slices.Equal(ids, []string{n3.ID, n2.ID}) {
+		t.Fatalf("history = %v %v, want %s, %s", ids, err, n3.ID, n2.ID)
+	}
+	if hist, err := st.NudgesOf(ctx, tag, 1); err != nil || len(hist) != 1 || hist[0].ID != n3.ID {
+		t.Fatalf("history limited to 1 = %v %v", hist, err)
 	}
 }

@@ -224,7 +224,7 @@ func (s *Store) createCall(ctx context.Context, it CreateItem) (createCall, erro
 	if err != nil {
 		return createCall{}, fmt.Errorf("encode nudge: %w", err)
 	}
-	keys := []string{s.rcpKey(tag), s.convKey(tag, n.ID), s.msgsKey(tag), s.historyKey(tag), s.outboxKey(tag)}
+	keys := []string{s.rcpKey(tag), s.convKey(tag, n.ID), s.msgsKey(tag), s.convsKey(tag), s.outboxKey(tag)}
 	work, err := encodeWork(it.Work)
 	if err != nil {
 		return createCall{}, err
@@ -738,16 +738,15 @@ func (s *Store) StoreInbound(ctx context.Context, m Message, from string, now ti
 	return in, nil
 }
 
-// historyKey lists every nudge of a recipient, scored by creation time.
-func (s *Store) historyKey(tag string) string { return s.key(tag, "nudges") }
 
 // NudgesOf returns the recipient's nudges, newest first (at most limit).
 // Nudges whose data expired are skipped.
 func (s *Store) NudgesOf(ctx context.Context, tag string, limit int64) ([]*Nudge, error) {
-	ids, err := s.rdb.ZRevRange(ctx, s.historyKey(tag), 0, limit-1).Result()
+	h, err := s.rdb.HGetAll(ctx, s.rcpKey(tag)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list nudges: %w", err)
 	}
+	ids := historyOf(h, limit)
 	if len(ids) == 0 {
 		return nil, nil
 	}

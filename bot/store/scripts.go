@@ -14,9 +14,9 @@ import "github.com/redis/go-redis/v9"
 // recipient's outbox in the same script: a crash before it is queued leaves
 // the outbox entry for the recovery pass (outbox.go).
 //
-// KEYS: 1 rcp (with the active flows "a:<flow>" and events "e:<event>"),
-// 2 conv, 3 msgs (with the transcript "l:<cid>"), 4 all nudges of the
-// recipient (history, newest last), 5 outbox
+// KEYS: 1 rcp (with the active flows "a:<flow>", the events "e:<event>"
+// and the history "n:<nudge>"), 2 conv, 3 msgs (with the transcript
+// "l:<cid>"), 4 (unused: was the history), 5 outbox
 // ARGV: 1 optout field, 2 flow id, 3 cid, 4 state, 5 status,
 // 6 score ms, 7 ttl ms, 8 outbox id, 9 outbox json (empty: none),
 // 10 event, 11 n recipient field pairs, then pairs, then n message pairs
@@ -50,14 +50,14 @@ end
 index(KEYS[3], ARGV[3], ids)
 redis.call('HSET', rcp, ev, ARGV[3])
 redis.call('HSET', KEYS[2], 'rev', '1', 'state', ARGV[4], 'st', ARGV[5])
-redis.call('ZADD', KEYS[4], ARGV[6], ARGV[3])
+redis.call('HSET', rcp, 'n:' .. ARGV[3], ARGV[6])
 if ARGV[5] == 'waiting' then
   redis.call('HSET', rcp, af, ARGV[3])
 else
   redis.call('HSET', KEYS[2], 'end', ARGV[6])
 end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], ARGV[8], ARGV[9]) end
-for k = 1, 5 do redis.call('PEXPIRE', KEYS[k], ttl) end
+for _, k in ipairs({1, 2, 3, 5}) do redis.call('PEXPIRE', KEYS[k], ttl) end
 return {'ok'}
 `)
 

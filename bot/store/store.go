@@ -14,12 +14,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,6 +139,10 @@ func (s *Store) onceKey(tag, what string) string     { return s.key(tag, "once",
 //	p:<provider>  the message id a provider id was recorded for
 //	q:<provider>  a delivery status that came before the provider id was
 //	              recorded
+//	n:<cid>       ms: a nudge of the recipient, by when it was created
+//	              (history, NudgesOf)
+//	w:<msgid>     ms: a proactive message counted against the rolling
+//	              weekly limit (TakeSendSlot)
 //
 // A conversation's transcript (its message ids, in order, comma-separated)
 // is field l:<cid> of the msgs hash, next to the messages; l:_ lists the
@@ -145,6 +152,37 @@ func eventField(ev string) string     { return "e:" + ev }
 func statusField(mid string) string   { return "s:" + mid }
 func providerField(pid string) string { return "p:" + pid }
 func indexField(cid string) string    { return "l:" + cid }
+func weeklyField(mid string) string   { return "w:" + mid }
+
+// historyOf returns the ids of the nudges in a recipient hash ("n:"
+// fields), newest first, at most limit (all when limit ≤ 0).
+func historyOf(h map[string]string, limit int64) []string {
+	type entry struct {
+		id string
+		at int64
+	}
+	var all []entry
+	for f, v := range h {
+		if id, ok := strings.CutPrefix(f, "n:"); ok {
+			at, _ := strconv.ParseInt(v, 10, 64)
+			all = append(all, entry{id, at})
+		}
+	}
+	slices.SortFunc(all, func(a, b entry) int {
+		if c := cmp.Compare(b.at, a.at); c != 0 {
+			return c
+		}
+		return strings.Compare(b.id, a.id)
+	})
+	if limit <= 0 || limit > int64(len(all)) {
+		limit = int64(len(all))
+	}
+	ids := make([]string, 0, limit)
+	for _, e := range all[:limit] {
+		ids = append(ids, e.id)
+	}
+	return ids
+}
 
 // recipientField reports whether a field of the recipient hash is the
 // recipient's own (phone, lang, optout:sms, ...) rather than routing state.

@@ -198,21 +198,35 @@ func (s *Store) AddNote(ctx context.Context, nudgeID string, note Note) error {
 	return ErrConflict
 }
 
-// weeklyScript counts proactive sends per recipient in a rolling window.
-// KEYS: 1 sent zset. ARGV: 1 now ms, 2 window ms, 3 limit, 4 member (msg id).
+// weeklyScript counts proactive sends per recipient in a rolling window:
+// fields "w:<msg id>" → ms of the recipient hash (store.go), pruned as
+// they leave the window.
+// KEYS: 1 rcp. ARGV: 1 now ms, 2 window ms, 3 limit, 4 msg id, 5 ttl ms.
 // Returns {1, 0} when the message may go (recorded), {0, oldest ms} when
 // the limit is reached.
 var weeklyScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local win = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
-if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return {1, 0} end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, tonumber(oldest[2])}
+local me = 'w:' .. ARGV[4]
+local all = redis.call('HGETALL', KEYS[1])
+local n, oldest, mine = 0, nil, false
+for j = 1, #all, 2 do
+  if string.sub(all[j], 1, 2) == 'w:' then
+    local at = tonumber(all[j+1])
+    if at <= now - win then
+      redis.call('HDEL', KEYS[1], all[j])
+    elseif all[j] == me then
+      mine = true
+    else
+      n = n + 1
+      if not oldest or at < oldest then oldest = at end
+    end
+  end
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], win)
+if mine then return {1, 0} end
+if n >= tonumber(ARGV[3]) then return {0, oldest} end
+redis.call('HSET', KEYS[1], me, now)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 return {1, 0}
 `)
 
@@ -224,7 +238,7 @@ const WeeklyWindow = 7 * 24 * time.Hour
 // false and the moment a slot frees up. Taking the same message twice
 // (a retry) counts once.
 func (s *Store) TakeSendSlot(ctx context.Context, tag, msgID string, now time.Time, limit int) (bool, time.Time, error) {
-	res, err := weeklyScript.Run(ctx, s.rdb, []string{s.key(tag, "sent7")}, now.UnixMilli(), ms(WeeklyWindow), limit, msgID).Int64Slice()
+	res, err := weeklyScript.Run(ctx, s.rdb, []string{s.rcpKey(tag)}, now.UnixMilli(), ms(WeeklyWindow), limit, msgID, ms(s.retention)).Int64Slice()
 	if err != nil {
 		return false, time.Time{}, fmt.Errorf("weekly limit: %w", err)
 	}
@@ -239,7 +253,7 @@ func (s *Store) TakeSendSlot(ctx context.Context, tag, msgID string, now time.Ti
 // provider, given up after retries, reported undelivered). Releasing a
 // message that holds no slot is a no-op.
 func (s *Store) ReleaseSendSlot(ctx context.Context, tag, msgID string) error {
-	if err := s.rdb.ZRem(ctx, s.key(tag, "sent7"), msgID).Err(); err != nil {
+	if err := s.rdb.HDel(ctx, s.rcpKey(tag), weeklyField(msgID)).Err(); err != nil {
 		return fmt.Errorf("release weekly slot: %w", err)
 	}
 	return nil

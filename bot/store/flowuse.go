@@ -86,13 +86,13 @@ func (s *Store) activeRefs(ctx context.Context, keys []string) ([]flow.Ref, erro
 	for i := 0; i < len(ids); i += 200 {
 		batch := ids[i:min(i+200, len(ids))]
 		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.SliceCmd, len(batch))
+		cmds := make([]*redis.StringCmd, len(batch))
 		for j, id := range batch {
 			tag, ok := TagOf(id)
 			if !ok {
 				continue
 			}
-			cmds[j] = pipe.HMGet(ctx, s.convKey(tag, id), "rev", "state")
+			cmds[j] = pipe.HGet(ctx, s.msgsKey(tag), convField(id))
 		}
 		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 			return nil, err
@@ -101,12 +101,11 @@ func (s *Store) activeRefs(ctx context.Context, keys []string) ([]flow.Ref, erro
 			if cmd == nil {
 				continue
 			}
-			v := cmd.Val()
-			if len(v) < 2 || v[0] == nil || v[1] == nil {
+			if cmd.Err() != nil {
 				continue // ended and expired meanwhile
 			}
 			tag, _ := TagOf(batch[j])
-			n, err := s.decodeNudge(tag, v[0].(string), v[1].(string))
+			n, err := s.decodeStored(tag, cmd.Val())
 			if err != nil || n.Status != engine.Waiting || strings.TrimSpace(n.Flow.ID) == "" {
 				continue
 			}

@@ -13,9 +13,10 @@ import (
 )
 
 // A waiting conversation whose first SMS was handed to the provider is
-// three keys of its recipient: the recipient hash (with the routing state:
+// two keys of its recipient: the recipient hash (with the routing state:
 // active flow, event, last message seen, status, provider id, history,
-// weekly limit), the conversation, and the messages (with the transcript).
+// weekly limit) and the messages (with the conversation and its
+// transcript).
 // What the fields hold is read back through the store: the route, the
 // transcript with its status, the provider id, the event, the history, the
 // weekly limit. A later create of
@@ -50,7 +51,7 @@ func TestRecipientLayout(t *testing.T) {
 		keys = append(keys, strings.TrimPrefix(it.Val(), prefix+":{r:"+tag+"}:"))
 	}
 	slices.Sort(keys)
-	if want := []string{"c:" + n.ID, "msgs", "rcp"}; !slices.Equal(keys, want) {
+	if want := []string{"msgs", "rcp"}; !slices.Equal(keys, want) {
 		t.Errorf("keys of the recipient = %v, want %v", keys, want)
 	}
 
@@ -95,7 +96,7 @@ func TestRecipientLayout(t *testing.T) {
 	}
 	// The conversation's data expired (the recipient stayed active): the
 	// event and the active entry naming it hold nothing back.
-	if err := rdb.Del(ctx, prefix+":{r:"+tag+"}:c:"+n.ID).Err(); err != nil {
+	if err := rdb.HDel(ctx, prefix+":{r:"+tag+"}:msgs", "c:"+n.ID).Err(); err != nil {
 		t.Fatal(err)
 	}
 	n2 := newNudge()

@@ -224,7 +224,7 @@ func (s *Store) createCall(ctx context.Context, it CreateItem) (createCall, erro
 	if err != nil {
 		return createCall{}, fmt.Errorf("encode nudge: %w", err)
 	}
-	keys := []string{s.rcpKey(tag), s.convKey(tag, n.ID), s.msgsKey(tag), s.convsKey(tag), s.outboxKey(tag)}
+	keys := []string{s.rcpKey(tag), s.convsKey(tag), s.msgsKey(tag), s.convsKey(tag), s.outboxKey(tag)}
 	work, err := encodeWork(it.Work)
 	if err != nil {
 		return createCall{}, err
@@ -492,7 +492,7 @@ func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs [
 	if err != nil {
 		return fail(err)
 	}
-	keys := []string{s.convKey(tag, n.ID), s.convsKey(tag), s.convsKey(tag), s.msgsKey(tag),
+	keys := []string{s.convsKey(tag), s.convsKey(tag), s.convsKey(tag), s.msgsKey(tag),
 		s.convsKey(tag), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.outcomesKey(tag, n.ID), s.chlogKey(tag)}
 	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention),
 		inMsg, ob.ID, work}
@@ -554,14 +554,23 @@ func (s *Store) Nudge(ctx context.Context, id string) (*Nudge, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	h, err := s.rdb.HMGet(ctx, s.convKey(tag, id), "rev", "state").Result()
+	v, err := s.rdb.HGet(ctx, s.msgsKey(tag), convField(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load nudge: %w", err)
 	}
-	if h[0] == nil || h[1] == nil {
-		return nil, ErrNotFound
+	return s.decodeStored(tag, v)
+}
+
+// decodeStored decodes a conversation as convLua stores it.
+func (s *Store) decodeStored(tag, v string) (*Nudge, error) {
+	parts := strings.SplitN(v, "|", 4)
+	if len(parts) != 4 {
+		return nil, fmt.Errorf("decode nudge: %d parts", len(parts))
 	}
-	return s.decodeNudge(tag, h[0].(string), h[1].(string))
+	return s.decodeNudge(tag, parts[0], parts[3])
 }
 
 func (s *Store) decodeNudge(tag, rev, state string) (*Nudge, error) {
@@ -700,7 +709,7 @@ func (s *Store) StoreInbound(ctx context.Context, m Message, from string, now ti
 	tag := m.Tag
 	ob := InboundOutbox(tag, m.ID, now)
 	keys := []string{s.dedupeKey(tag, m.Channel, m.ProviderID), s.msgsKey(tag), s.rcpKey(tag), s.rcpKey(tag), s.inPendingKey(tag)}
-	cmd, err := s.runPointed(ctx, &ob, inboundScript, keys, m.ID, b, ms(s.retention), ms(s.dedupeTTL), s.convKey(tag, ""),
+	cmd, err := s.runPointed(ctx, &ob, inboundScript, keys, m.ID, b, ms(s.retention), ms(s.dedupeTTL), "",
 		now.UnixMilli(), ms(late), p)
 	if err != nil {
 		return Inbound{}, fmt.Errorf("store inbound: %w", err)
@@ -738,7 +747,6 @@ func (s *Store) StoreInbound(ctx context.Context, m Message, from string, now ti
 	return in, nil
 }
 
-
 // NudgesOf returns the recipient's nudges, newest first (at most limit).
 // Nudges whose data expired are skipped.
 func (s *Store) NudgesOf(ctx context.Context, tag string, limit int64) ([]*Nudge, error) {
@@ -750,23 +758,21 @@ func (s *Store) NudgesOf(ctx context.Context, tag string, limit int64) ([]*Nudge
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(ids))
+	fields := make([]string, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HMGet(ctx, s.convKey(tag, id), "rev", "state")
+		fields[i] = convField(id)
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	vals, err := s.rdb.HMGet(ctx, s.msgsKey(tag), fields...).Result()
+	if err != nil {
 		return nil, fmt.Errorf("list nudges: %w", err)
 	}
 	out := make([]*Nudge, 0, len(ids))
-	for _, c := range cmds {
-		v := c.Val()
-		rev, ok1 := v[0].(string)
-		state, ok2 := v[1].(string)
-		if !ok1 || !ok2 {
+	for _, v := range vals {
+		stored, ok := v.(string)
+		if !ok {
 			continue
 		}
-		n, err := s.decodeNudge(tag, rev, state)
+		n, err := s.decodeStored(tag, stored)
 		if err != nil {
 			return nil, err
 		}

@@ -522,7 +522,7 @@ func (s *Store) FinishInbound(ctx context.Context, f FinishInbound) (*Work, erro
 // routeLua): kind "wait" (route into it), "late" (ended within late: file
 // it there as a late reply) or "" (none).
 func (s *Store) Route(ctx context.Context, tag string, now time.Time, late time.Duration) (string, *Nudge, error) {
-	res, err := routeScript.Run(ctx, s.rdb, []string{s.rcpKey(tag)}, s.convKey(tag, ""), now.UnixMilli(), ms(late)).StringSlice()
+	res, err := routeScript.Run(ctx, s.rdb, []string{s.rcpKey(tag), s.msgsKey(tag)}, now.UnixMilli(), ms(late)).StringSlice()
 	if err != nil {
 		return "", nil, fmt.Errorf("route: %w", err)
 	}

@@ -15,13 +15,14 @@ import "github.com/redis/go-redis/v9"
 // the outbox entry for the recovery pass (outbox.go).
 //
 // KEYS: 1 rcp (with the active flows "a:<flow>", the events "e:<event>"
-// and the history "n:<nudge>"), 2 conv, 3 msgs (with the transcript
-// "l:<cid>"), 4 (unused: was the history), 5 outbox
+// and the history "n:<nudge>"), 2 (unused: was the conversation), 3 msgs
+// (with the conversation "c:<cid>" and its transcript "l:<cid>"),
+// 4 (unused: was the history), 5 outbox
 // ARGV: 1 optout field, 2 flow id, 3 cid, 4 state, 5 status,
 // 6 score ms, 7 ttl ms, 8 outbox id, 9 outbox json (empty: none),
 // 10 event, 11 n recipient field pairs, then pairs, then n message pairs
 // (id, json).
-var createScript = redis.NewScript(indexLua + `
+var createScript = redis.NewScript(indexLua + convLua + `
 local rcp = KEYS[1]
 if redis.call('HEXISTS', rcp, ARGV[1]) == 1 then return {'optedout'} end
 local ev = 'e:' .. ARGV[10]
@@ -29,10 +30,10 @@ local ex = redis.call('HGET', rcp, ev)
 -- An event, and a flow's active conversation, count while the
 -- conversation they name is kept: the recipient hash lives as long as the
 -- recipient is active, which can be longer than one conversation's data.
-if ex and redis.call('EXISTS', string.sub(KEYS[2], 1, #KEYS[2] - #ARGV[3]) .. ex) == 1 then return {'exists', ex} end
+if ex and redis.call('HEXISTS', KEYS[3], 'c:' .. ex) == 1 then return {'exists', ex} end
 local af = 'a:' .. ARGV[2]
 local act = redis.call('HGET', rcp, af)
-if act and redis.call('EXISTS', string.sub(KEYS[2], 1, #KEYS[2] - #ARGV[3]) .. act) == 1 then return {'active', act} end
+if act and redis.call('HEXISTS', KEYS[3], 'c:' .. act) == 1 then return {'active', act} end
 local ttl = tonumber(ARGV[7])
 local i = 12
 local nf = tonumber(ARGV[11])
@@ -49,17 +50,36 @@ for _ = 1, nm do
 end
 index(KEYS[3], ARGV[3], ids)
 redis.call('HSET', rcp, ev, ARGV[3])
-redis.call('HSET', KEYS[2], 'rev', '1', 'state', ARGV[4], 'st', ARGV[5])
 redis.call('HSET', rcp, 'n:' .. ARGV[3], ARGV[6])
 if ARGV[5] == 'waiting' then
   redis.call('HSET', rcp, af, ARGV[3])
+  conv_put(KEYS[3], ARGV[3], '1', ARGV[5], '', ARGV[4])
 else
-  redis.call('HSET', KEYS[2], 'end', ARGV[6])
+  conv_put(KEYS[3], ARGV[3], '1', ARGV[5], ARGV[6], ARGV[4])
 end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], ARGV[8], ARGV[9]) end
-for _, k in ipairs({1, 2, 3, 5}) do redis.call('PEXPIRE', KEYS[k], ttl) end
+for _, k in ipairs({1, 3, 5}) do redis.call('PEXPIRE', KEYS[k], ttl) end
 return {'ok'}
 `)
+
+// convLua reads and writes a conversation: field "c:<cid>" of the msgs
+// hash, "rev|status|end ms|state" (end empty while it waits; state as
+// stateCodec stores it). One field instead of a hash of its own: a hash
+// holding a value over 64 bytes is a hash table, about 300 bytes before
+// any data.
+const convLua = `
+local function conv_get(msgsKey, cid)
+  local v = redis.call('HGET', msgsKey, 'c:' .. cid)
+  if not v then return nil end
+  local a = string.find(v, '|', 1, true)
+  local b = string.find(v, '|', a + 1, true)
+  local c = string.find(v, '|', b + 1, true)
+  return {rev = string.sub(v, 1, a - 1), st = string.sub(v, a + 1, b - 1), e = string.sub(v, b + 1, c - 1), state = string.sub(v, c + 1)}
+end
+local function conv_put(msgsKey, cid, rev, st, e, state)
+  redis.call('HSET', msgsKey, 'c:' .. cid, rev .. '|' .. st .. '|' .. e .. '|' .. state)
+end
+`
 
 // indexLua appends message ids to a conversation's transcript: field
 // "l:<cid>" of the msgs hash, the ids comma-separated in order.
@@ -88,29 +108,31 @@ end
 // the step records (a WhatsApp opt-in answered by SMS) is written by the
 // same script too (grantLua).
 //
-// KEYS: 1 conv, 2 and 3 (unused: were the waiting set and the active
-// flows, now field "a:<flow>" of rcp), 4 msgs (with the transcript
-// "l:<cid>"), 5 (unused: was the transcript), 6 cb, 7 rcp, 8 outbox,
-// 9 inbound pending, 10 outcomes, 11 chlog
+// KEYS: 1, 2 and 3 (unused: were the conversation, the waiting set and
+// the active flows), 4 msgs (with the conversation "c:<cid>" and its
+// transcript "l:<cid>"), 5 (unused: was the transcript), 6 cb, 7 rcp (with
+// the active flows "a:<flow>"), 8 outbox, 9 inbound pending, 10 outcomes,
+// 11 chlog
 // ARGV: 1 expected rev, 2 state json, 3 status, 4 flow id, 5 cid,
 // 6 score ms, 7 ttl ms, 8 inbound msg id (empty: none), 9 outbox id,
 // 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
 // index), then pairs, then n callback pairs (id, json), then n outcome
 // pairs (name, json), then the 5 grant arguments.
-var commitScript = redis.NewScript(grantLua + indexLua + `
+var commitScript = redis.NewScript(grantLua + indexLua + convLua + `
 if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[9], ARGV[8]) == 0 then return -1 end
-if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
+local cur = conv_get(KEYS[4], ARGV[5])
+if not cur or cur.rev ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[7])
-redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'state', ARGV[2], 'st', ARGV[3])
-if ARGV[3] == 'waiting' then
-  redis.call('HDEL', KEYS[1], 'end')
-else
+local e = ''
+if ARGV[3] ~= 'waiting' then
   local af = 'a:' .. ARGV[4]
   if redis.call('HGET', KEYS[7], af) == ARGV[5] then
     redis.call('HDEL', KEYS[7], af)
   end
-  if redis.call('HEXISTS', KEYS[1], 'end') == 0 then redis.call('HSET', KEYS[1], 'end', ARGV[6]) end
+  e = cur.e
+  if e == '' then e = ARGV[6] end
 end
+conv_put(KEYS[4], ARGV[5], tostring(tonumber(ARGV[1]) + 1), ARGV[3], e, ARGV[2])
 if ARGV[8] ~= '' then redis.call('HDEL', KEYS[9], ARGV[8]) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[8], ARGV[9], ARGV[10]) end
 local i = 11
@@ -134,7 +156,7 @@ for _ = 1, no do
 end
 if no > 0 then redis.call('PEXPIRE', KEYS[10], ttl) end
 -- PEXPIRE on a key that does not exist is a no-op.
-for _, k in ipairs({1, 4, 6, 7, 8}) do redis.call('PEXPIRE', KEYS[k], ttl) end
+for _, k in ipairs({4, 6, 7, 8}) do redis.call('PEXPIRE', KEYS[k], ttl) end
 grant(KEYS[7], KEYS[11], i, ttl)
 return 1
 `)
@@ -148,9 +170,9 @@ return 1
 // kind 'wait', 'late' or empty.
 //
 // Uses: rcpKey, rcp (its HGETALL: fields "v:<cid>" → "ms|msgid"),
-// convPrefix, nowms, latems.
-const routeLua = `
-local function route(rcpKey, rcp, convPrefix, nowms, latems)
+// msgsKey (the conversations, convLua), nowms, latems.
+const routeLua = convLua + `
+local function route(rcpKey, rcp, msgsKey, nowms, latems)
   local cands = {}
   for j = 1, #rcp, 2 do
     local f = rcp[j]
@@ -161,15 +183,13 @@ local function route(rcpKey, rcp, convPrefix, nowms, latems)
   end
   table.sort(cands, function(a, b) return a[2] > b[2] end)
   for _, c in ipairs(cands) do
-    local h = redis.call('HMGET', convPrefix .. c[1], 'rev', 'state', 'st', 'end')
-    if not h[1] then
+    local h = conv_get(msgsKey, c[1])
+    if not h then
       redis.call('HDEL', rcpKey, 'v:' .. c[1])
     else
-      local st = h[3]
-      if not st then st = cjson.decode(h[2]).status end
-      if st == 'waiting' then return {'wait', c[1], h[1], h[2]} end
-      local e = tonumber(h[4])
-      if e and nowms - e <= latems then return {'late', c[1], h[1], h[2]} end
+      if h.st == 'waiting' then return {'wait', c[1], h.rev, h.state} end
+      local e = tonumber(h.e)
+      if e and nowms - e <= latems then return {'late', c[1], h.rev, h.state} end
     end
   end
   return {'', '', '', ''}
@@ -185,7 +205,7 @@ end
 //
 // KEYS: 1 dedupe, 2 msgs, 3 rcp, 4 (unused: was the seen hash, now
 // fields "v:<cid>" of rcp), 5 inbound pending
-// ARGV: 1 msg id, 2 json, 3 ttl ms, 4 dedupe ttl ms, 5 conv key prefix,
+// ARGV: 1 msg id, 2 json, 3 ttl ms, 4 dedupe ttl ms, 5 (unused),
 // 6 now ms, 7 late window ms, 8 pending json (where to answer)
 // Returns {'dup', msgid} or {'ok'|'resume', msg json, kind, cid, rev,
 // state, rcp field/value ...} (the recipient's own fields only).
@@ -205,7 +225,7 @@ else
   redis.call('PEXPIRE', KEYS[5], tonumber(ARGV[4]))
 end
 local rcp = redis.call('HGETALL', KEYS[3])
-local r = route(KEYS[3], rcp, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]))
+local r = route(KEYS[3], rcp, KEYS[2], tonumber(ARGV[6]), tonumber(ARGV[7]))
 local out = {res, msg, r[1], r[2], r[3], r[4]}
 for j = 1, #rcp, 2 do
   if string.sub(rcp[j], 2, 2) ~= ':' then
@@ -218,10 +238,10 @@ return out
 
 // routeScript runs routeLua alone (after a conflict).
 //
-// KEYS: 1 rcp
-// ARGV: 1 conv key prefix, 2 now ms, 3 late window ms
+// KEYS: 1 rcp, 2 msgs
+// ARGV: 1 now ms, 2 late window ms
 var routeScript = redis.NewScript(routeLua + `
-return route(KEYS[1], redis.call('HGETALL', KEYS[1]), ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+return route(KEYS[1], redis.call('HGETALL', KEYS[1]), KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]))
 `)
 
 // finishInboundScript ends the processing of a received text that does not

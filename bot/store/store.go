@@ -112,8 +112,7 @@ func (s *Store) gkey(parts ...string) string {
 }
 
 // Recipient-scoped key names.
-func (s *Store) rcpKey(tag string) string       { return s.key(tag, "rcp") }
-func (s *Store) convKey(tag, cid string) string { return s.key(tag, "c", cid) }
+func (s *Store) rcpKey(tag string) string { return s.key(tag, "rcp") }
 
 // convsKey was the set of waiting conversations; nothing read it, so it is
 // no longer written (old ones expire).
@@ -144,14 +143,16 @@ func (s *Store) onceKey(tag, what string) string     { return s.key(tag, "once",
 //	w:<msgid>     ms: a proactive message counted against the rolling
 //	              weekly limit (TakeSendSlot)
 //
-// A conversation's transcript (its message ids, in order, comma-separated)
-// is field l:<cid> of the msgs hash, next to the messages; l:_ lists the
-// recipient's messages that belong to no conversation.
+// A conversation is field c:<cid> of the msgs hash (convLua), and its
+// transcript (its message ids, in order, comma-separated) field l:<cid>,
+// next to the messages; l:_ lists the recipient's messages that belong to
+// no conversation.
 func activeField(flow string) string  { return "a:" + flow }
 func eventField(ev string) string     { return "e:" + ev }
 func statusField(mid string) string   { return "s:" + mid }
 func providerField(pid string) string { return "p:" + pid }
 func indexField(cid string) string    { return "l:" + cid }
+func convField(cid string) string     { return "c:" + cid }
 func weeklyField(mid string) string   { return "w:" + mid }
 
 // historyOf returns the ids of the nudges in a recipient hash ("n:"

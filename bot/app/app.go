@@ -163,6 +163,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		so.WaitReplicas = 1
 	}
 	a.Store = store.New(a.Redis, so)
+	for _, advice := range a.Store.CheckRedisConfig(ctx) {
+		a.Log.Warn("redis configuration", "advice", advice)
+	}
 	a.Registry = registry.New(a.Redis, prefix, cfg.Retention+30*24*time.Hour)
 	a.Registry.Check = func(f *flow.Flow) flow.Diagnostics { return flow.CheckHoldout(f, cfg.Experiments.MaxHoldout) }
 	if err := a.Registry.Install(ctx, flows, now()); err != nil {

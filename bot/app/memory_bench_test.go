@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seintje/seintje/bot/outreach"
+	"github.com/seintje/seintje/bot/store"
 	"github.com/seintje/seintje/internal/redisproc"
 )
 
@@ -22,18 +23,25 @@ import (
 // handed to an unthrottled fake Twilio by the job worker, as in production;
 // then every conversation waits for its answer, with its timers pending.
 // It runs on a redis-server of its own (internal/redisproc, no
-// persistence), so INFO memory counts nothing but this Seintje. Reports
-// B/conv (INFO used_memory after minus before, per conversation: keys,
-// values, TTLs, the job queue's timer tasks and the audit trail) and
+// persistence), so INFO memory counts nothing but this Seintje, once with
+// Redis's default configuration and once with the settings Seintje
+// recommends (store.RecommendedRedis, as deploy/compose.yaml starts it).
+// Reports B/conv (INFO used_memory after minus before, per conversation:
+// keys, values, TTLs, the job queue's timer tasks and the audit trail) and
 // keys/conv.
 //
 //	go test -run '^$' -bench WaitingConversationMemory -benchtime 1x ./bot/app
 func BenchmarkWaitingConversationMemory(b *testing.B) {
-	const convs = 20_000
 	if err := redisproc.Available(); err != nil {
 		itest.Skip(b, err.Error())
 	}
-	srv, err := redisproc.Start(b.TempDir(), "mem", "--appendonly", "no", "--save", "")
+	b.Run("redis-defaults", func(b *testing.B) { benchWaitingMemory(b, nil) })
+	b.Run("recommended", func(b *testing.B) { benchWaitingMemory(b, store.RedisArgs()) })
+}
+
+func benchWaitingMemory(b *testing.B, redisArgs []string) {
+	const convs = 20_000
+	srv, err := redisproc.Start(b.TempDir(), "mem", append([]string{"--appendonly", "no", "--save", ""}, redisArgs...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

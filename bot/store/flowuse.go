@@ -75,10 +75,11 @@ func (s *Store) activeRefs(ctx context.Context, keys []string) ([]flow.Ref, erro
 		return nil, err
 	}
 	var ids []string
-	for _, h := range hs {
+	for i, h := range hs {
+		tag, _, _ := strings.Cut(strings.TrimPrefix(keys[i], s.prefix+":{r:"), "}")
 		for f, id := range h.Val() {
 			if strings.HasPrefix(f, activeField("")) {
-				ids = append(ids, id)
+				ids = append(ids, fullID(tag, id))
 			}
 		}
 	}

@@ -96,7 +96,7 @@ func TestRecipientLayout(t *testing.T) {
 	}
 	// The conversation's data expired (the recipient stayed active): the
 	// event and the active entry naming it hold nothing back.
-	if err := rdb.HDel(ctx, prefix+":{r:"+tag+"}:msgs", "c:"+n.ID).Err(); err != nil {
+	if err := rdb.HDel(ctx, prefix+":{r:"+tag+"}:msgs", "c:"+strings.TrimPrefix(n.ID, tag+"-")).Err(); err != nil {
 		t.Fatal(err)
 	}
 	n2 := newNudge()

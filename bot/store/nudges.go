@@ -214,6 +214,7 @@ type createCall struct {
 	with    func(pipe redis.Pipeliner) // the case-reference index and the timers, or nil
 	timers  []Timer                    // written along (prewriteTimers)
 	work    *Work                      // marked when the timers were written
+	tag     string
 }
 
 func (s *Store) createCall(ctx context.Context, it CreateItem) (createCall, error) {
@@ -236,11 +237,11 @@ func (s *Store) createCall(ctx context.Context, it CreateItem) (createCall, erro
 	for _, f := range fields {
 		args = append(args, f[0], f[1])
 	}
-	args, err = appendMessages(args, it.Messages)
+	args, err = s.appendMessages(args, it.Messages)
 	if err != nil {
 		return createCall{}, err
 	}
-	c := createCall{keys: keys, args: args}
+	c := createCall{keys: keys, args: args, tag: tag}
 	if work != "" {
 		ob := it.Outbox
 		c.pointer = &ob
@@ -283,9 +284,9 @@ func (s *Store) createResult(ctx context.Context, c createCall, cmd *redis.Cmd) 
 	case "optedout":
 		return CreateResult{}, ErrOptedOut
 	case "exists":
-		return CreateResult{Existing: res[1]}, nil
+		return CreateResult{Existing: fullID(c.tag, res[1])}, nil
 	case "active":
-		return CreateResult{Active: res[1]}, nil
+		return CreateResult{Active: fullID(c.tag, res[1])}, nil
 	}
 	return CreateResult{Created: true}, nil
 }
@@ -360,16 +361,16 @@ func (s *Store) CreateMany(ctx context.Context, items []CreateItem) ([]CreateRes
 	return out, errs, nil
 }
 
-func appendMessages(args []any, msgs []Message) ([]any, error) {
+func (s *Store) appendMessages(args []any, msgs []Message) ([]any, error) {
 	args = append(args, len(msgs))
 	for _, m := range msgs {
 		if m.Body == "" && m.Dir == "in" && m.Kind == "" {
 			args = append(args, m.ID, "") // already stored: only index it
 			continue
 		}
-		b, err := json.Marshal(m)
+		b, err := s.mcodec.encode(m)
 		if err != nil {
-			return nil, fmt.Errorf("encode message: %w", err)
+			return nil, err
 		}
 		args = append(args, m.ID, b)
 	}
@@ -496,7 +497,7 @@ func (s *Store) CommitReply(ctx context.Context, n *Nudge, msgs []Message, cbs [
 		s.convsKey(tag), s.cbKey(tag), s.rcpKey(tag), s.outboxKey(tag), s.inPendingKey(tag), s.outcomesKey(tag, n.ID), s.chlogKey(tag)}
 	args := []any{strconv.FormatInt(expected, 10), state, string(n.Status), n.Flow.ID, n.ID, n.UpdatedAt.UnixMilli(), ms(s.retention),
 		inMsg, ob.ID, work}
-	args, err = appendMessages(args, msgs)
+	args, err = s.appendMessages(args, msgs)
 	if err != nil {
 		return fail(err)
 	}
@@ -629,7 +630,7 @@ func (s *Store) messages(ctx context.Context, tag string, ids []string) ([]Messa
 			continue
 		}
 		var m Message
-		if err := json.Unmarshal([]byte(str), &m); err != nil {
+		if err := s.mcodec.decode(tag, str, &m); err != nil {
 			return nil, fmt.Errorf("decode message: %w", err)
 		}
 		m.Tag = tag
@@ -654,7 +655,7 @@ func (s *Store) MessageFor(ctx context.Context, tag, id string) (*Message, Recip
 		return nil, Recipient{}, ErrNotFound
 	}
 	var m Message
-	if err := json.Unmarshal([]byte(body.Val()), &m); err != nil {
+	if err := s.mcodec.decode(tag, body.Val(), &m); err != nil {
 		return nil, Recipient{}, fmt.Errorf("decode message: %w", err)
 	}
 	m.Tag = tag
@@ -698,9 +699,9 @@ type Inbound struct {
 // duplicate returns ErrDuplicate and stores nothing; a duplicate whose
 // processing never finished is returned again (Resumed).
 func (s *Store) StoreInbound(ctx context.Context, m Message, from string, now time.Time, late time.Duration) (Inbound, error) {
-	b, err := json.Marshal(m)
+	b, err := s.mcodec.encode(m)
 	if err != nil {
-		return Inbound{}, fmt.Errorf("encode message: %w", err)
+		return Inbound{}, err
 	}
 	p, err := json.Marshal(PendingInbound{Channel: m.Channel, From: from})
 	if err != nil {
@@ -727,7 +728,7 @@ func (s *Store) StoreInbound(ctx context.Context, m Message, from string, now ti
 		s.dropPointer(ctx, ob)
 		in.Resumed = true
 		var stored Message
-		if err := json.Unmarshal([]byte(res[1]), &stored); err == nil && stored.ID != "" {
+		if err := s.mcodec.decode(tag, res[1], &stored); err == nil && stored.ID != "" {
 			stored.Tag = tag
 			in.Message = stored
 		}
@@ -754,7 +755,7 @@ func (s *Store) NudgesOf(ctx context.Context, tag string, limit int64) ([]*Nudge
 	if err != nil {
 		return nil, fmt.Errorf("list nudges: %w", err)
 	}
-	ids := historyOf(h, limit)
+	ids := historyOf(tag, h, limit)
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -793,8 +794,8 @@ func (s *Store) AddMessages(ctx context.Context, tag, conv string, msgs ...Messa
 		var b []byte
 		if !(m.Dir == "in" && m.Body == "" && m.Kind == "") {
 			var err error
-			if b, err = json.Marshal(m); err != nil {
-				return fmt.Errorf("encode message: %w", err)
+			if b, err = s.mcodec.encode(m); err != nil {
+				return err
 			}
 		}
 		args = append(args, m.ID, b)

@@ -470,7 +470,7 @@ func (s *Store) FinishInbound(ctx context.Context, f FinishInbound) (*Work, erro
 	if conv == "" {
 		conv = "_"
 	}
-	inJSON, err := json.Marshal(f.In)
+	inJSON, err := s.mcodec.encode(f.In)
 	if err != nil {
 		return nil, fmt.Errorf("encode message: %w", err)
 	}
@@ -481,8 +481,8 @@ func (s *Store) FinishInbound(ctx context.Context, f FinishInbound) (*Work, erro
 	outID, outJSON, with := "", []byte(nil), without
 	if f.Out != nil {
 		outID = f.Out.ID
-		if outJSON, err = json.Marshal(f.Out); err != nil {
-			return nil, fmt.Errorf("encode message: %w", err)
+		if outJSON, err = s.mcodec.encode(*f.Out); err != nil {
+			return nil, err
 		}
 		w := f.Work
 		w.Sends = append(append([]string(nil), w.Sends...), outID)

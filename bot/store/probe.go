@@ -38,7 +38,7 @@ func (s *Store) ProbeAll(ctx context.Context, ps []Probe) ([]ProbeResult, error)
 			return nil, fmt.Errorf("probe recipients: %w", err)
 		}
 		for i := range opt {
-			out[lo+i] = ProbeResult{OptedOut: opt[i].Val(), Existing: ev[i].Val()}
+			out[lo+i] = ProbeResult{OptedOut: opt[i].Val(), Existing: fullID(ps[lo+i].Tag, ev[i].Val())}
 		}
 	}
 	return out, nil

@@ -22,7 +22,7 @@ import "github.com/redis/go-redis/v9"
 // 6 score ms, 7 ttl ms, 8 outbox id, 9 outbox json (empty: none),
 // 10 event, 11 n recipient field pairs, then pairs, then n message pairs
 // (id, json).
-var createScript = redis.NewScript(indexLua + convLua + `
+var createScript = redis.NewScript(shortLua + indexLua + convLua + `
 local rcp = KEYS[1]
 if redis.call('HEXISTS', rcp, ARGV[1]) == 1 then return {'optedout'} end
 local ev = 'e:' .. ARGV[10]
@@ -49,10 +49,11 @@ for _ = 1, nm do
   i = i + 2
 end
 index(KEYS[3], ARGV[3], ids)
-redis.call('HSET', rcp, ev, ARGV[3])
-redis.call('HSET', rcp, 'n:' .. ARGV[3], ARGV[6])
+local id = short(ARGV[3])
+redis.call('HSET', rcp, ev, id)
+redis.call('HSET', rcp, 'n:' .. id, ARGV[6])
 if ARGV[5] == 'waiting' then
-  redis.call('HSET', rcp, af, ARGV[3])
+  redis.call('HSET', rcp, af, id)
   conv_put(KEYS[3], ARGV[3], '1', ARGV[5], '', ARGV[4])
 else
   conv_put(KEYS[3], ARGV[3], '1', ARGV[5], ARGV[6], ARGV[4])
@@ -69,7 +70,7 @@ return {'ok'}
 // any data.
 const convLua = `
 local function conv_get(msgsKey, cid)
-  local v = redis.call('HGET', msgsKey, 'c:' .. cid)
+  local v = redis.call('HGET', msgsKey, 'c:' .. short(cid))
   if not v then return nil end
   local a = string.find(v, '|', 1, true)
   local b = string.find(v, '|', a + 1, true)
@@ -77,7 +78,19 @@ local function conv_get(msgsKey, cid)
   return {rev = string.sub(v, 1, a - 1), st = string.sub(v, a + 1, b - 1), e = string.sub(v, b + 1, c - 1), state = string.sub(v, c + 1)}
 end
 local function conv_put(msgsKey, cid, rev, st, e, state)
-  redis.call('HSET', msgsKey, 'c:' .. cid, rev .. '|' .. st .. '|' .. e .. '|' .. state)
+  redis.call('HSET', msgsKey, 'c:' .. short(cid), rev .. '|' .. st .. '|' .. e .. '|' .. state)
+end
+`
+
+// shortLua: inside a recipient's keys a conversation is named by its id
+// without the recipient tag that starts it ("<tag>-<id>", NewScopedID):
+// the keys carry the tag already. short leaves any other name ("_") as
+// it is. Every script that uses convLua, indexLua, routeLua or seenLua
+// starts with it.
+const shortLua = `
+local function short(cid)
+  if string.sub(cid, 25, 25) == '-' then return string.sub(cid, 26) end
+  return cid
 end
 `
 
@@ -86,7 +99,7 @@ end
 const indexLua = `
 local function index(msgsKey, cid, ids)
   if #ids == 0 then return end
-  local f = 'l:' .. cid
+  local f = 'l:' .. short(cid)
   local add = table.concat(ids, ',')
   local cur = redis.call('HGET', msgsKey, f)
   if cur and cur ~= '' then add = cur .. ',' .. add end
@@ -118,7 +131,7 @@ end
 // 10 outbox json (empty: none), 11 n message pairs (id, json|"" to only
 // index), then pairs, then n callback pairs (id, json), then n outcome
 // pairs (name, json), then the 5 grant arguments.
-var commitScript = redis.NewScript(grantLua + indexLua + convLua + `
+var commitScript = redis.NewScript(shortLua + grantLua + indexLua + convLua + `
 if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[9], ARGV[8]) == 0 then return -1 end
 local cur = conv_get(KEYS[4], ARGV[5])
 if not cur or cur.rev ~= ARGV[1] then return 0 end
@@ -126,7 +139,7 @@ local ttl = tonumber(ARGV[7])
 local e = ''
 if ARGV[3] ~= 'waiting' then
   local af = 'a:' .. ARGV[4]
-  if redis.call('HGET', KEYS[7], af) == ARGV[5] then
+  if redis.call('HGET', KEYS[7], af) == short(ARGV[5]) then
     redis.call('HDEL', KEYS[7], af)
   end
   e = cur.e
@@ -209,7 +222,7 @@ end
 // 6 now ms, 7 late window ms, 8 pending json (where to answer)
 // Returns {'dup', msgid} or {'ok'|'resume', msg json, kind, cid, rev,
 // state, rcp field/value ...} (the recipient's own fields only).
-var inboundScript = redis.NewScript(routeLua + `
+var inboundScript = redis.NewScript(shortLua + routeLua + `
 local prev = redis.call('GET', KEYS[1])
 local res = 'ok'
 local msg = ARGV[2]
@@ -240,7 +253,7 @@ return out
 //
 // KEYS: 1 rcp, 2 msgs
 // ARGV: 1 now ms, 2 late window ms
-var routeScript = redis.NewScript(routeLua + `
+var routeScript = redis.NewScript(shortLua + routeLua + `
 return route(KEYS[1], redis.call('HGETALL', KEYS[1]), KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]))
 `)
 
@@ -258,7 +271,7 @@ return route(KEYS[1], redis.call('HGETALL', KEYS[1]), KEYS[2], tonumber(ARGV[1])
 // 5 answer id (empty: none), 6 answer json, 7 outbox id, 8 outbox json with the
 // answer, 9 outbox json without it (empty: none), 10 rcp field to delete (empty: none),
 // 11 conversation id ("_": none), 12 n rcp field pairs to set, then pairs
-var finishInboundScript = redis.NewScript(indexLua + `
+var finishInboundScript = redis.NewScript(shortLua + indexLua + `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'dup' end
 local ttl = tonumber(ARGV[3])
 redis.call('HDEL', KEYS[1], ARGV[1])
@@ -296,10 +309,10 @@ const seenLua = `
 local function seen(msgsKey, rcpKey, mid, state, atms, ttl)
   local raw = redis.call('HGET', msgsKey, mid)
   if not raw then return end
-  local ok, m = pcall(cjson.decode, raw)
-  if not ok or not m.proactive or not m.conv or m.conv == '' or m.conv == '_' then return end
+  local m = msgmeta(rcpKey, raw)
+  if not m or not m.proactive or not m.conv or m.conv == '' or m.conv == '_' then return end
   if state == 'accepted' or state == 'queued' or state == 'sending' or state == 'sent' or state == 'delivered' or state == 'read' then
-    local f = 'v:' .. m.conv
+    local f = 'v:' .. short(m.conv)
     local cur = redis.call('HGET', rcpKey, f)
     if cur and string.match(cur, '|(.*)$') == mid then return end
     redis.call('HSET', rcpKey, f, atms .. '|' .. mid)
@@ -318,7 +331,7 @@ end
 // "q:<provider id>" → a status that came first), 2 msgs, 3 outbox
 // ARGV: 1 provider id, 2 msg id, 3 status value, 4 ttl ms, 5 state, 6 at ms,
 // 7 outbox id, 8 outbox json (empty for none)
-var sentScript = redis.NewScript(seenLua + `
+var sentScript = redis.NewScript(shortLua + msgMetaLua + seenLua + `
 local ttl = tonumber(ARGV[4])
 local rcp = KEYS[1]
 if ARGV[1] ~= '' then redis.call('HSET', rcp, 'p:' .. ARGV[1], ARGV[2]) end
@@ -360,7 +373,7 @@ return ob
 // 7 outbox id, 8 event time (RFC 3339; empty for no event), 9 provider code,
 // 10 follow-up work json (empty: none), 11 opted-out channel (empty: none)
 // Returns {message id or empty when parked as pending, outbox json or empty}.
-var statusScript = redis.NewScript(seenLua + putLua + `
+var statusScript = redis.NewScript(shortLua + msgMetaLua + seenLua + putLua + `
 local ttl = tonumber(ARGV[4])
 local fu = ARGV[10] or ''
 local rcp = KEYS[1]
@@ -386,9 +399,9 @@ seen(KEYS[2], rcp, mid, ARGV[5], ARGV[6], ttl)
 local ob = fu
 if ARGV[8] ~= '' then
   local raw = redis.call('HGET', KEYS[2], mid)
-  local ok, m = false, nil
-  if raw then ok, m = pcall(cjson.decode, raw) end
-  if ok and m.conv and m.conv ~= '' and m.conv ~= '_' then
+  local m = nil
+  if raw then m = msgmeta(rcp, raw) end
+  if m and m.conv and m.conv ~= '' and m.conv ~= '_' then
     local w = {}
     if fu ~= '' then w = cjson.decode(fu) end
     w.ev = {{n = m.conv, m = mid, st = ARGV[5], co = tonumber(ARGV[9]), ch = m.channel, at = ARGV[8]}}
@@ -403,7 +416,7 @@ return done(mid, ob)
 //
 // KEYS: 1 msgs
 // ARGV: 1 conversation id ("_": none), 2 ttl ms, then pairs (id, json)
-var addMessagesScript = redis.NewScript(indexLua + `
+var addMessagesScript = redis.NewScript(shortLua + indexLua + `
 local ids = {}
 for i = 3, #ARGV, 2 do
   if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end

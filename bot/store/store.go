@@ -47,8 +47,10 @@ type Store struct {
 	// done holds outbox entries whose work is queued and that are still
 	// to be removed (OutboxDoneSoon).
 	done *doneQueue
-	// codec compresses conversation states (codec.go).
-	codec *stateCodec
+	// codec compresses conversation states (codec.go), mcodec messages
+	// (msgcodec.go).
+	codec  *stateCodec
+	mcodec *msgCodec
 	// waitReplicas and waitTimeout: Options.WaitReplicas, WaitTimeout.
 	waitReplicas int
 	waitTimeout  time.Duration
@@ -83,7 +85,7 @@ func New(rdb redis.UniversalClient, o Options) *Store {
 	if o.WaitTimeout <= 0 {
 		o.WaitTimeout = 500 * time.Millisecond
 	}
-	return &Store{rdb: rdb, prefix: o.Prefix, retention: o.Retention, dedupeTTL: 7 * 24 * time.Hour, done: &doneQueue{}, codec: newStateCodec(),
+	return &Store{rdb: rdb, prefix: o.Prefix, retention: o.Retention, dedupeTTL: 7 * 24 * time.Hour, done: &doneQueue{}, codec: newStateCodec(), mcodec: newMsgCodec(),
 		waitReplicas: o.WaitReplicas, waitTimeout: o.WaitTimeout}
 }
 
@@ -151,13 +153,29 @@ func activeField(flow string) string  { return "a:" + flow }
 func eventField(ev string) string     { return "e:" + ev }
 func statusField(mid string) string   { return "s:" + mid }
 func providerField(pid string) string { return "p:" + pid }
-func indexField(cid string) string    { return "l:" + cid }
-func convField(cid string) string     { return "c:" + cid }
+func indexField(cid string) string    { return "l:" + shortID(cid) }
+func convField(cid string) string     { return "c:" + shortID(cid) }
+
+// shortID is a conversation id inside its recipient's keys: without the
+// recipient tag it starts with (shortLua); fullID makes it whole again.
+func shortID(cid string) string {
+	if len(cid) > 25 && cid[24] == '-' {
+		return cid[25:]
+	}
+	return cid
+}
+
+func fullID(tag, id string) string {
+	if id == "" || strings.Contains(id, "-") {
+		return id
+	}
+	return tag + "-" + id
+}
 func weeklyField(mid string) string   { return "w:" + mid }
 
 // historyOf returns the ids of the nudges in a recipient hash ("n:"
 // fields), newest first, at most limit (all when limit ≤ 0).
-func historyOf(h map[string]string, limit int64) []string {
+func historyOf(tag string, h map[string]string, limit int64) []string {
 	type entry struct {
 		id string
 		at int64
@@ -166,7 +184,7 @@ func historyOf(h map[string]string, limit int64) []string {
 	for f, v := range h {
 		if id, ok := strings.CutPrefix(f, "n:"); ok {
 			at, _ := strconv.ParseInt(v, 10, 64)
-			all = append(all, entry{id, at})
+			all = append(all, entry{fullID(tag, id), at})
 		}
 	}
 	slices.SortFunc(all, func(a, b entry) int {

@@ -20,9 +20,10 @@ func sampleMessage() Message {
 }
 
 // A message comes back exactly as it was stored, in fewer than half the
-// bytes of its JSON, with the prefix the scripts read; a message stored
-// as plain JSON is still read; a prefix that cannot hold the conversation
-// falls back to JSON.
+// bytes of its JSON, with the prefix the scripts read; a short reply is
+// kept as plain JSON (not worth a compression on the reply path), and
+// plain JSON is read as before; a prefix that cannot hold the
+// conversation falls back to JSON.
 func TestMessageCodec(t *testing.T) {
 	c := newMsgCodec()
 	for _, tc := range []struct {
@@ -32,10 +33,12 @@ func TestMessageCodec(t *testing.T) {
 	}{
 		{"first message", sampleMessage(), "m1|06h3fdwv735kjnyy|sms|"},
 		{"reply", Message{ID: "06h3fdwv7398ccb0", Conv: "ff7c91c1dee7a5a554b15acf-06h3fdwv735kjnyy", Dir: "in", Channel: "whatsapp",
-			At: time.Date(2026, 12, 2, 17, 9, 0, 0, time.UTC), Body: "٢ bel mij | graag", Kind: "reply", Route: "callback", ProviderID: "SM1"}, "m0|06h3fdwv735kjnyy|whatsapp|"},
-		{"no conversation", Message{ID: "06h3fdwv7398ccb1", Dir: "in", Channel: "sms", At: time.Date(2026, 12, 2, 17, 9, 0, 0, time.UTC), Body: "STOP", Kind: "system"}, "m0||sms|"},
-		{"bar in the conversation", Message{ID: "x", Conv: "a|b", Channel: "sms", Body: "hoi"}, "{"},
-		{"conversation without a tag", Message{ID: "y", Conv: "simulate-1", Channel: "sms", Body: "hoi"}, "m0|simulate-1|sms|"},
+			At: time.Date(2026, 12, 2, 17, 9, 0, 0, time.UTC), Body: "٢ bel mij | graag, morgen na twaalf uur ben ik thuis. Ik heb de brief gekregen maar begrijp hem niet goed.", Kind: "reply", Route: "callback", ProviderID: "SM1"}, "m0|06h3fdwv735kjnyy|whatsapp|"},
+		{"short reply", Message{ID: "06h3fdwv7398ccb2", Conv: "ff7c91c1dee7a5a554b15acf-06h3fdwv735kjnyy", Dir: "in", Channel: "sms",
+			At: time.Date(2026, 12, 2, 17, 9, 0, 0, time.UTC), Body: "2", Kind: "reply", ProviderID: "SM2"}, `{"id":"06h3fdwv7398ccb2","conv":"ff7c91c1dee7a5a554b15acf-06h3fdwv735kjnyy"`},
+		{"no conversation", Message{ID: "06h3fdwv7398ccb1", Dir: "in", Channel: "sms", At: time.Date(2026, 12, 2, 17, 9, 0, 0, time.UTC), Body: strings.Repeat("STOP ", 60), Kind: "system"}, "m0||sms|"},
+		{"bar in the conversation", Message{ID: "x", Conv: "a|b", Channel: "sms", Body: strings.Repeat("hoi ", 80)}, "{"},
+		{"conversation without a tag", Message{ID: "y", Conv: "simulate-1", Channel: "sms", Body: strings.Repeat("hoi ", 80)}, "m0|simulate-1|sms|"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := c.encode(tc.m)

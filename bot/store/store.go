@@ -171,7 +171,7 @@ func fullID(tag, id string) string {
 	}
 	return tag + "-" + id
 }
-func weeklyField(mid string) string   { return "w:" + mid }
+func weeklyField(mid string) string { return "w:" + mid }
 
 // historyOf returns the ids of the nudges in a recipient hash ("n:"
 // fields), newest first, at most limit (all when limit ≤ 0).

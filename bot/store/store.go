@@ -148,13 +148,15 @@ func (s *Store) onceKey(tag, what string) string     { return s.key(tag, "once",
 // A conversation is field c:<cid> of the msgs hash (convLua), and its
 // transcript (its message ids, in order, comma-separated) field l:<cid>,
 // next to the messages; l:_ lists the recipient's messages that belong to
-// no conversation.
+// no conversation. A <cid> in a field name or value is the conversation
+// id without the recipient tag it starts with (shortID).
 func activeField(flow string) string  { return "a:" + flow }
 func eventField(ev string) string     { return "e:" + ev }
 func statusField(mid string) string   { return "s:" + mid }
 func providerField(pid string) string { return "p:" + pid }
 func indexField(cid string) string    { return "l:" + shortID(cid) }
 func convField(cid string) string     { return "c:" + shortID(cid) }
+func weeklyField(mid string) string   { return "w:" + mid }
 
 // shortID is a conversation id inside its recipient's keys: without the
 // recipient tag it starts with (shortLua); fullID makes it whole again.
@@ -171,7 +173,6 @@ func fullID(tag, id string) string {
 	}
 	return tag + "-" + id
 }
-func weeklyField(mid string) string { return "w:" + mid }
 
 // historyOf returns the ids of the nudges in a recipient hash ("n:"
 // fields), newest first, at most limit (all when limit ≤ 0).

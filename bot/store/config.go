@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -45,7 +46,10 @@ func RedisArgs() []string {
 // are set, or when Redis does not allow CONFIG GET, as managed services
 // often do: then there is nothing to read).
 func (s *Store) CheckRedisConfig(ctx context.Context) []string {
-	var advice []string
+	var (
+		mu     sync.Mutex // the masters of a cluster are asked at once
+		advice []string
+	)
 	_ = s.eachMaster(ctx, func(ctx context.Context, c redis.UniversalClient) error {
 		for _, rs := range RecommendedRedis {
 			v, err := c.ConfigGet(ctx, rs.Name).Result()
@@ -56,7 +60,9 @@ func (s *Store) CheckRedisConfig(ctx context.Context) []string {
 			if err != nil || n >= rs.Value {
 				continue
 			}
+			mu.Lock()
 			advice = append(advice, fmt.Sprintf("Redis %s is %d, set it to %d or more: %s", rs.Name, n, rs.Value, rs.Why))
+			mu.Unlock()
 		}
 		return nil
 	})

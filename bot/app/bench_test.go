@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seintje/seintje/bot/app"
+	"github.com/seintje/seintje/bot/channel/twilio"
 	"github.com/seintje/seintje/bot/channel/twilio/twiliotest"
 	"github.com/seintje/seintje/bot/jobs"
 	"github.com/seintje/seintje/bot/outreach"
@@ -32,7 +33,9 @@ import (
 // The inbound-reply benchmark: a signed Twilio webhook → signature check →
 // dedupe and store → engine transition → atomic commit → reply queued,
 // through a real HTTP server on loopback and real Redis. The floor is a gin
-// handler doing one Redis round trip, measured the same way in the same run.
+// handler doing one Redis round trip, measured the same way in the same run;
+// FloorDurable is the least a reply path can do under Seintje's durability
+// rules (see its comment).
 //
 //	go test -run '^$' -bench 'Inbound|Floor' -benchtime 20000x ./bot/app
 //
@@ -71,6 +74,101 @@ func benchFloor(b *testing.B, trips int) {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/floor", nil)
 		return req
 	})
+}
+
+// BenchmarkFloorDurable is the least any reply path can do that keeps
+// Seintje's rules (a text stored before the 2xx, deduplicated by the
+// provider's id; the transition computed in Go from the stored state and
+// committed with the work it queues in one script, at the revision read),
+// with none of Seintje's other work: no engine, no routing, no
+// compression, no audit, no outcomes, no TTL but one, no answer rendered
+// or queued. A signed Twilio webhook, the signature checked, then two
+// round trips: a script that stores and deduplicates the text and returns
+// the conversation's state (a JSON document of the size of a real one),
+// and, after the state is decoded and encoded again, a script that
+// compares the revision and writes the state, the answer and an outbox
+// entry. Its req/s over the floor's bounds the ratio issue 12 asks of the
+// reply path (docs/performance.md).
+func BenchmarkFloorDurable(b *testing.B) {
+	u := redisURL(b)
+	opt, _ := redis.ParseURL(u)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx := context.Background()
+	state := map[string]any{"id": "x", "flow": map[string]any{"id": "no-show", "version": 1, "digest": strings.Repeat("d", 64)},
+		"lang": "nl", "first_name": "Sanne", "caseworker": "Ahmed", "vars": map[string]any{"appointment_at": appointmentAt},
+		"status": "waiting", "step": "ask", "started_at": time.Now(), "updated_at": time.Now(), "deadline": time.Now(),
+		"timer_seq": 1, "unanswered": 1, "rev": 1, "tag": strings.Repeat("t", 24), "ref": strings.Repeat("r", 43),
+		"channel": "sms", "triggered_by": "bench", "event_key": strings.Repeat("e", 43)}
+	raw, _ := json.Marshal(state)
+	phones := make([]string, b.N)
+	pipe := rdb.Pipeline()
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+3161%07d", i)
+		pipe.HSet(ctx, "bench:dur:{"+phones[i]+"}:msgs", "c", "1|"+string(raw))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		pipe := rdb.Pipeline()
+		for _, p := range phones {
+			pipe.Del(ctx, "bench:dur:{"+p+"}:msgs", "bench:dur:{"+p+"}:dedupe")
+		}
+		_, _ = pipe.Exec(ctx)
+	}()
+	store := redis.NewScript(`
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', 604800000) then return false end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2], 'pending:' .. ARGV[1], '1')
+return redis.call('HGET', KEYS[2], 'c')`)
+	commit := redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'c')
+if not cur or string.sub(cur, 1, string.find(cur, '|', 1, true) - 1) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'c', ARGV[2], ARGV[3], ARGV[4], 'ob', ARGV[5])
+redis.call('HDEL', KEYS[1], 'pending:' .. ARGV[6])
+redis.call('PEXPIRE', KEYS[1], 604800000)
+return 1`)
+	validator := twilio.NewValidator(testAuthToken)
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.POST("/webhooks/twilio/sms", func(c *gin.Context) {
+		form, err := validator.Validate(c.Request, testPublicURL+"/webhooks/twilio/sms")
+		if err != nil {
+			c.Status(http.StatusForbidden)
+			return
+		}
+		from, sid := form.Get("From"), form.Get("MessageSid")
+		msgs := "bench:dur:{" + from + "}:msgs"
+		in, _ := json.Marshal(map[string]any{"id": sid, "from": from, "body": form.Get("Body"), "at": time.Now()})
+		v, err := store.Run(c.Request.Context(), rdb, []string{"bench:dur:{" + from + "}:dedupe", msgs}, sid, in).Text()
+		if err != nil {
+			c.Status(http.StatusInternalServerError)
+			return
+		}
+		rev, doc, _ := strings.Cut(v, "|")
+		var st map[string]any
+		if err := json.Unmarshal([]byte(doc), &st); err != nil {
+			c.Status(http.StatusInternalServerError)
+			return
+		}
+		st["status"], st["step"], st["rev"] = "ended", "done", 2
+		next, _ := json.Marshal(st)
+		answer, _ := json.Marshal(map[string]any{"id": sid + "a", "to": from, "body": strings.Repeat("a", 160), "at": time.Now()})
+		if err := commit.Run(c.Request.Context(), rdb, []string{msgs}, rev, "2|"+string(next), sid+"a", answer, `{"send":["`+sid+`a"]}`, sid).Err(); err != nil {
+			c.Status(http.StatusInternalServerError)
+			return
+		}
+		c.Data(http.StatusOK, "text/xml; charset=utf-8", []byte(twilio.EmptyTwiML))
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	load(b, rdb, replyRequest(srv.URL, phones))
+	// Every text made its transition.
+	for _, p := range []string{phones[0], phones[b.N-1]} {
+		if v, err := rdb.HGet(ctx, "bench:dur:{"+p+"}:msgs", "c").Result(); err != nil || !strings.HasPrefix(v, "2|") {
+			b.Fatalf("state of %s not committed: %.20q %v", p, v, err)
+		}
+	}
 }
 
 func BenchmarkInboundReply(b *testing.B) {
